@@ -1,0 +1,46 @@
+# bidsieve: see README.md. Every target works on a fresh machine with Go installed.
+GO      ?= go
+BIN     := bin/bidsieve
+PKGS    := ./...
+FUZZTIME ?= 2m
+GOLANGCI_VERSION := v2.15.0
+
+.PHONY: all build run test test-short lint bench fuzz fuzz-short eval tidy-check clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bidsieve
+
+# The main job on embedded defaults: simulated DSPs, a model trained on simulated logs
+# (made once, under data/demo), the gateway and its web page.
+run: build
+	./scripts/run.sh
+
+# Unit, integration and short statistical tests, race detector on (CI runs this).
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 14m $(PKGS)
+
+lint:
+	@command -v golangci-lint >/dev/null || GOBIN=$$($(GO) env GOPATH)/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" golangci-lint run $(PKGS)
+
+# Benchmarks: hot paths with allocation counts (see docs/BENCHMARKS.md for figures).
+bench:
+	./scripts/bench.sh
+
+# Long native fuzzing: every fuzz target for FUZZTIME each (2 minutes by default).
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+# Full training-quality run (7 days x 150k requests of simulated logs, train, evaluate).
+eval: build
+	./scripts/eval.sh
+
+tidy-check:
+	$(GO) mod tidy
+	git diff --exit-code go.mod go.sum
+
+clean:
+	rm -rf bin
