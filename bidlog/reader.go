@@ -1,0 +1,229 @@
+package bidlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// FileInfo describes one published bid-log file, from its footer alone.
+type FileInfo struct {
+	Path  string
+	Size  int64 // bytes
+	Rows  int64
+	MinTS int64 // smallest ts in the file, Unix ms
+	MaxTS int64 // largest ts in the file, Unix ms
+}
+
+// Start is the time of the file's earliest row.
+func (f FileInfo) Start() time.Time { return time.UnixMilli(f.MinTS).UTC() }
+
+// End is the time of the file's latest row.
+func (f FileInfo) End() time.Time { return time.UnixMilli(f.MaxTS).UTC() }
+
+// ListFiles describes the published bid-log files of dir (*.parquet, hidden and
+// temporary files skipped), sorted by name, which is time order for files from Writer.
+// It reads only the files' footers.
+func ListFiles(dir string) ([]FileInfo, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list bid log: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".parquet") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	infos := make([]FileInfo, 0, len(names))
+	for _, n := range names {
+		fi, err := StatFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, fi)
+	}
+	return infos, nil
+}
+
+// StatFile describes one bid-log file from its footer. Files written by Writer carry
+// their time range in the footer's key-value metadata; for other files it comes from
+// the statistics of the ts column.
+func StatFile(path string) (FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("open bid log file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("stat bid log file: %w", err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("open bid log file %s: %w", path, err)
+	}
+	info := FileInfo{Path: path, Size: st.Size(), Rows: pf.NumRows()}
+	minS, ok1 := pf.Lookup(metaMinTS)
+	maxS, ok2 := pf.Lookup(metaMaxTS)
+	if ok1 && ok2 {
+		info.MinTS, err = strconv.ParseInt(minS, 10, 64)
+		if err == nil {
+			info.MaxTS, err = strconv.ParseInt(maxS, 10, 64)
+		}
+		if err != nil {
+			return FileInfo{}, fmt.Errorf("bid log file %s: bad time range in footer: %w", path, err)
+		}
+		return info, nil
+	}
+	if err := tsBounds(pf, &info); err != nil {
+		return FileInfo{}, fmt.Errorf("bid log file %s: %w", path, err)
+	}
+	return info, nil
+}
+
+// tsBounds fills the time range from the ts column chunks' statistics.
+func tsBounds(pf *parquet.File, info *FileInfo) error {
+	col, ok := pf.Schema().Lookup("ts")
+	if !ok {
+		return errors.New("no ts column")
+	}
+	first := true
+	for _, rg := range pf.RowGroups() {
+		cc, isFile := rg.ColumnChunks()[col.ColumnIndex].(*parquet.FileColumnChunk)
+		if !isFile {
+			continue
+		}
+		lo, hi, ok := cc.Bounds()
+		if !ok {
+			continue
+		}
+		if first || lo.Int64() < info.MinTS {
+			info.MinTS = lo.Int64()
+		}
+		if first || hi.Int64() > info.MaxTS {
+			info.MaxTS = hi.Int64()
+		}
+		first = false
+	}
+	return nil
+}
+
+// Reader streams rows from a sequence of bid-log files, one file open at a time and one
+// batch in memory at a time. It is not safe for concurrent use.
+type Reader struct {
+	paths []string
+	next  int
+	f     *os.File
+	pr    *parquet.GenericReader[Row]
+}
+
+// OpenDir returns a reader over every published file of dir, in name (time) order.
+func OpenDir(dir string) (*Reader, error) {
+	files, err := ListFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewReader(files), nil
+}
+
+// NewReader returns a reader over the given files in the given order (for instance the
+// files of ListFiles whose time range falls on the training days).
+func NewReader(files []FileInfo) *Reader {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	return OpenFiles(paths...)
+}
+
+// OpenFiles returns a reader over the named files in the given order. Files are opened
+// lazily, as reading reaches them.
+func OpenFiles(paths ...string) *Reader {
+	return &Reader{paths: paths}
+}
+
+// Read fills rows with the next rows and returns how many it read. It returns 0 and
+// io.EOF after the last row. Every field of rows[:n] is overwritten; the strings are
+// fresh, so the caller may keep them.
+func (r *Reader) Read(rows []Row) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	for {
+		if r.pr == nil {
+			if r.next >= len(r.paths) {
+				return 0, io.EOF
+			}
+			if err := r.openNext(); err != nil {
+				return 0, err
+			}
+		}
+		clear(rows)
+		n, err := r.pr.Read(rows)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, fmt.Errorf("read bid log file %s: %w", r.paths[r.next-1], err)
+		}
+		if errors.Is(err, io.EOF) || n == 0 {
+			if cerr := r.closeFile(); cerr != nil {
+				return n, cerr
+			}
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// Close releases the open file, if any.
+func (r *Reader) Close() error {
+	r.next = len(r.paths)
+	return r.closeFile()
+}
+
+func (r *Reader) openNext() error {
+	path := r.paths[r.next]
+	r.next++
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open bid log file: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("stat bid log file: %w", err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true))
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open bid log file %s: %w", path, err)
+	}
+	r.f = f
+	r.pr = parquet.NewGenericReader[Row](pf)
+	return nil
+}
+
+func (r *Reader) closeFile() error {
+	if r.pr == nil {
+		return nil
+	}
+	err := r.pr.Close()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	r.pr, r.f = nil, nil
+	if err != nil {
+		return fmt.Errorf("close bid log file: %w", err)
+	}
+	return nil
+}
