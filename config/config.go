@@ -1,0 +1,231 @@
+package config
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Config is the whole configuration. The yaml tags are the key names of DESIGN.md.
+type Config struct {
+	Listen          string        `yaml:"listen"`           // auction endpoint, /metrics, /healthz, /readyz
+	AdminListen     string        `yaml:"admin_listen"`     // admin API and web UI; "" disables them
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // how long a graceful stop may take
+
+	Auction  Auction  `yaml:"auction"`
+	Currency Currency `yaml:"currency"`
+	Shaping  Shaping  `yaml:"shaping"`
+	Model    Model    `yaml:"model"`
+	BidLog   BidLog   `yaml:"bidlog"`
+	Store    Store    `yaml:"store"`
+	Auth     Auth     `yaml:"auth"`
+
+	// Operator keys.
+	Log     Log     `yaml:"log"`
+	Tracing Tracing `yaml:"tracing"`
+	Fanout  Fanout  `yaml:"fanout"`
+	Breaker Breaker `yaml:"breaker"`
+	Notices Notices `yaml:"notices"`
+
+	DSPs []DSP `yaml:"dsps"`
+}
+
+// Auction holds the limits of one auction.
+type Auction struct {
+	DefaultTMax  time.Duration `yaml:"default_tmax"`   // deadline for a request without tmax
+	MaxTMax      time.Duration `yaml:"max_tmax"`       // a request's tmax is capped at this
+	SafetyMargin time.Duration `yaml:"safety_margin"`  // kept back from tmax to answer in time
+	MaxBodyBytes int64         `yaml:"max_body_bytes"` // inbound body limit, after gunzip too
+	// Seed seeds the auction RNG (tie-breaks): auction n of a process uses seed and n.
+	// 0 draws a random seed at start.
+	Seed uint64 `yaml:"seed"`
+}
+
+// Currency holds the base currency and the conversion rates.
+type Currency struct {
+	Base  string             `yaml:"base"`  // ISO 4217 code; floors and bids are converted through it
+	Rates map[string]float64 `yaml:"rates"` // value of 1 unit of the currency in Base
+}
+
+// Shaping is the global traffic-shaping policy; a DSP may override parts of it.
+type Shaping struct {
+	Mode            string  `yaml:"mode"`             // filter, shadow or off
+	RecallTarget    float64 `yaml:"recall_target"`    // share of bids kept, in [0.5, 1]
+	ExplorationRate float64 `yaml:"exploration_rate"` // share of filtered requests sent anyway, in [0, 0.5]
+}
+
+// Shaping modes.
+const (
+	ModeFilter = "filter" // send only what the model expects to be bid on (plus exploration)
+	ModeShadow = "shadow" // decide and log, but send everything
+	ModeOff    = "off"    // no model: send everything
+)
+
+// Model says where the model file lives.
+type Model struct {
+	Path string `yaml:"path"` // "" runs without a model (every eligible DSP gets every request)
+}
+
+// BidLog says where the bid log goes.
+type BidLog struct {
+	Dir string `yaml:"dir"` // "" writes no bid log
+}
+
+// Store is the settings-and-audit store: at most one of the two.
+type Store struct {
+	SQLite   string `yaml:"sqlite"`   // file path
+	Postgres string `yaml:"postgres"` // connection URL
+}
+
+// Auth holds the admin API's bearer tokens.
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one bearer token, stored as the hex SHA-256 of the secret.
+type Token struct {
+	Name   string `yaml:"name"`
+	Role   string `yaml:"role"` // viewer, manager or admin
+	SHA256 string `yaml:"sha256"`
+}
+
+// Admin roles, weakest first.
+const (
+	RoleViewer  = "viewer"
+	RoleManager = "manager"
+	RoleAdmin   = "admin"
+)
+
+// Log configures the process logger (log/slog).
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text or json
+}
+
+// Tracing configures OpenTelemetry traces: a span per auction, a child per DSP call.
+type Tracing struct {
+	Exporter    string  `yaml:"exporter"`     // none or stdout
+	SampleRatio float64 `yaml:"sample_ratio"` // share of auctions traced, in [0, 1]
+}
+
+// Fanout tunes the calls to DSPs: one shared HTTP transport.
+type Fanout struct {
+	MaxResponseBytes    int64         `yaml:"max_response_bytes"` // a larger DSP answer is dropped
+	MaxIdleConnsPerHost int           `yaml:"max_idle_conns_per_host"`
+	DialTimeout         time.Duration `yaml:"dial_timeout"`
+	IdleConnTimeout     time.Duration `yaml:"idle_conn_timeout"`
+}
+
+// Breaker configures the circuit breaker of each DSP.
+type Breaker struct {
+	ConsecutiveFailures uint32        `yaml:"consecutive_failures"` // failures in a row that open it
+	OpenTimeout         time.Duration `yaml:"open_timeout"`         // open this long, then half-open
+	HalfOpenRequests    uint32        `yaml:"half_open_requests"`   // trial calls allowed when half-open
+}
+
+// Notices configures the win/loss notice workers.
+type Notices struct {
+	Workers int           `yaml:"workers"` // concurrent notice calls
+	Queue   int           `yaml:"queue"`   // pending notices; beyond it new ones are dropped and counted
+	Timeout time.Duration `yaml:"timeout"` // per notice call
+}
+
+// DSP is one demand partner.
+type DSP struct {
+	Name          string        `yaml:"name"` // [a-z0-9_-]+, used in URLs and metric labels
+	Endpoint      string        `yaml:"endpoint"`
+	Enabled       bool          `yaml:"enabled"`        // default true
+	Timeout       time.Duration `yaml:"timeout"`        // per call, inside the auction deadline
+	QPSLimit      int           `yaml:"qps_limit"`      // 0: no cap
+	BidAdjustment float64       `yaml:"bid_adjustment"` // multiplies its prices before ranking; default 1
+	NoticeHosts   []string      `yaml:"notice_hosts"`   // hosts its nurl/lurl may reach; "*.example.com" allowed
+	Targeting     Targeting     `yaml:"targeting"`
+
+	// Shaping overrides; nil inherits the global shaping section. Threshold, when set,
+	// replaces the model's threshold for the recall target.
+	Mode            *string  `yaml:"mode,omitempty"`
+	RecallTarget    *float64 `yaml:"recall_target,omitempty"`
+	Threshold       *float64 `yaml:"threshold,omitempty"`
+	ExplorationRate *float64 `yaml:"exploration_rate,omitempty"`
+}
+
+// Targeting is a DSP's static targeting; an empty list matches everything.
+type Targeting struct {
+	Formats   []string `yaml:"formats"`   // "300x250", banner, video, native, audio
+	Channels  []string `yaml:"channels"`  // site, app, dooh
+	Countries []string `yaml:"countries"` // ISO 3166-1 alpha-3, upper case
+}
+
+// DSPShaping is the shaping policy in force for one DSP: the global section with the DSP's
+// overrides applied.
+type DSPShaping struct {
+	Mode            string
+	RecallTarget    float64
+	Threshold       *float64 // nil: the model's threshold for RecallTarget
+	ExplorationRate float64
+}
+
+// ShapingFor returns the DSP's shaping policy given the global one.
+func (d *DSP) ShapingFor(global Shaping) DSPShaping {
+	s := DSPShaping{Mode: global.Mode, RecallTarget: global.RecallTarget, ExplorationRate: global.ExplorationRate}
+	if d.Mode != nil {
+		s.Mode = *d.Mode
+	}
+	if d.RecallTarget != nil {
+		s.RecallTarget = *d.RecallTarget
+	}
+	if d.Threshold != nil {
+		t := *d.Threshold
+		s.Threshold = &t
+	}
+	if d.ExplorationRate != nil {
+		s.ExplorationRate = *d.ExplorationRate
+	}
+	return s
+}
+
+// DSP returns the DSP with the given name, or nil.
+func (c *Config) DSP(name string) *DSP {
+	for i := range c.DSPs {
+		if c.DSPs[i].Name == name {
+			return &c.DSPs[i]
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy that can be changed without touching c.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.Currency.Rates = maps.Clone(c.Currency.Rates)
+	n.Auth.Tokens = slices.Clone(c.Auth.Tokens)
+	n.DSPs = make([]DSP, len(c.DSPs))
+	for i := range c.DSPs {
+		n.DSPs[i] = c.DSPs[i].clone()
+	}
+	if c.DSPs == nil {
+		n.DSPs = nil
+	}
+	return &n
+}
+
+func (d *DSP) clone() DSP {
+	n := *d
+	n.NoticeHosts = slices.Clone(d.NoticeHosts)
+	n.Targeting.Formats = slices.Clone(d.Targeting.Formats)
+	n.Targeting.Channels = slices.Clone(d.Targeting.Channels)
+	n.Targeting.Countries = slices.Clone(d.Targeting.Countries)
+	n.Mode = clonePtr(d.Mode)
+	n.RecallTarget = clonePtr(d.RecallTarget)
+	n.Threshold = clonePtr(d.Threshold)
+	n.ExplorationRate = clonePtr(d.ExplorationRate)
+	return n
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -1,0 +1,268 @@
+package config
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaultIsValidAndPointsAtTheSimulator(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("embedded default config does not validate: %v", err)
+	}
+	var names []string
+	for _, d := range c.DSPs {
+		names = append(names, d.Name)
+		if want := "http://127.0.0.1:9001/bid/" + d.Name; d.Endpoint != want {
+			t.Errorf("dsp %s endpoint = %q, want %q", d.Name, d.Endpoint, want)
+		}
+		if !d.Enabled || d.BidAdjustment != 1 || len(d.NoticeHosts) != 1 || d.NoticeHosts[0] != "127.0.0.1" {
+			t.Errorf("dsp %s: enabled=%v bid_adjustment=%v notice_hosts=%v", d.Name, d.Enabled, d.BidAdjustment, d.NoticeHosts)
+		}
+	}
+	if diff := cmp.Diff([]string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}, names); diff != "" {
+		t.Errorf("default DSPs (-want +got):\n%s", diff)
+	}
+	if c.Auction.DefaultTMax != 200*time.Millisecond || c.Auction.MaxTMax != time.Second || c.Auction.SafetyMargin != 15*time.Millisecond {
+		t.Errorf("auction defaults = %+v", c.Auction)
+	}
+}
+
+func TestLoadWithoutFileUsesEmbeddedDefaults(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Default(), c); diff != "" {
+		t.Errorf("Load(\"\") differs from Default (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseAppliesDefaultsPerDSP(t *testing.T) {
+	c, err := Parse([]byte(`
+auction: {max_tmax: 500ms}
+currency: {rates: {JPY: 0.0067}}
+dsps:
+  - name: a
+    endpoint: http://127.0.0.1:1/bid
+  - name: b
+    endpoint: http://127.0.0.1:2/bid
+    enabled: false
+    bid_adjustment: 0.8
+    recall_target: 0.9
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.Auction.MaxTMax = 500 * time.Millisecond
+	want.Currency.Rates = map[string]float64{"JPY": 0.0067} // a file's rates replace the defaults
+	a, b := DefaultDSP(), DefaultDSP()
+	a.Name, a.Endpoint = "a", "http://127.0.0.1:1/bid"
+	b.Name, b.Endpoint, b.Enabled, b.BidAdjustment = "b", "http://127.0.0.1:2/bid", false, 0.8
+	r := 0.9
+	b.RecallTarget = &r
+	want.DSPs = []DSP{a, b}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Parse (-want +got):\n%s", diff)
+	}
+	sh := c.DSPs[1].ShapingFor(c.Shaping)
+	if sh.RecallTarget != 0.9 || sh.Mode != ModeFilter || sh.ExplorationRate != 0.02 || sh.Threshold != nil {
+		t.Errorf("ShapingFor = %+v", sh)
+	}
+}
+
+func TestParseIsStrict(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings, each must appear
+	}{
+		{"unknown top-level key", "listen: ':1'\nlisten_addr: ':2'\n", []string{"line 2: listen_addr: unknown key"}},
+		{"unknown nested key", "auction:\n  tmax: 100ms\n", []string{"line 2: auction.tmax: unknown key"}},
+		{"unknown DSP key", "dsps:\n  - name: a\n    endpoint: http://x/\n    targetting: {}\n", []string{"line 4: dsps[0].targetting: unknown key"}},
+		{"unknown targeting key", "dsps:\n  - name: a\n    targeting: {format: [video]}\n", []string{"line 3: dsps[0].targeting.format: unknown key"}},
+		{"bare number duration", "auction: {max_tmax: 500}\n", []string{"line 1: auction.max_tmax: invalid duration \"500\""}},
+		{"bad duration", "dsps:\n  - {name: a, timeout: soon}\n", []string{"line 2: dsps[0].timeout: invalid duration \"soon\""}},
+		{"string for a number", "shaping: {recall_target: high}\n", []string{"line 1: shaping.recall_target: invalid value \"high\" for a number"}},
+		{"string for a bool", "dsps:\n  - {name: a, enabled: maybe}\n", []string{"line 2: dsps[0].enabled: invalid value \"maybe\" for a boolean"}},
+		{"list for a string", "listen: [a, b]\n", []string{"line 1: listen: want a single value"}},
+		{"every problem at once", "foo: 1\nbar: 2\n", []string{"line 1: foo: unknown key", "line 2: bar: unknown key"}},
+		{"syntax", "listen: [\n", []string{"line"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				t.Fatal("Parse accepted it")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseEmptyGivesDefaults(t *testing.T) {
+	for _, in := range []string{"", "  \n", "# nothing\n", "~\n"} {
+		c, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if diff := cmp.Diff(Defaults(), c); diff != "" {
+			t.Errorf("Parse(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	c := Default()
+	err := c.ApplyEnv([]string{
+		"BIDSIEVE_LISTEN=:9999",
+		"BIDSIEVE_AUCTION_MAX_TMAX=800ms",
+		"BIDSIEVE_AUCTION_SEED=42",
+		"BIDSIEVE_SHAPING_RECALL_TARGET=0.97",
+		"BIDSIEVE_CURRENCY_RATES=EUR=1.1, JPY=0.0067",
+		"BIDSIEVE_DSPS_ALPHA_TIMEOUT=120ms",
+		"BIDSIEVE_DSPS_ALPHA_ENABLED=false",
+		"BIDSIEVE_DSPS_BRAVO_NOTICE_HOSTS=a.example, b.example",
+		"BIDSIEVE_DSPS_BRAVO_THRESHOLD=0.3",
+		"BIDSIEVE_DSPS_CHARLIE_TARGETING_CHANNELS=site",
+		"BIDSIEVE_TEST_POSTGRES=postgres://ignored", // names no key: ignored
+		"BIDSIEVE_DSPS_NOSUCH_TIMEOUT=1s",           // no such DSP: ignored
+		"PATH=/usr/bin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":9999" || c.Auction.MaxTMax != 800*time.Millisecond || c.Auction.Seed != 42 || c.Shaping.RecallTarget != 0.97 {
+		t.Errorf("scalars not applied: listen=%q max_tmax=%v seed=%d recall=%v", c.Listen, c.Auction.MaxTMax, c.Auction.Seed, c.Shaping.RecallTarget)
+	}
+	if diff := cmp.Diff(map[string]float64{"EUR": 1.1, "JPY": 0.0067}, c.Currency.Rates); diff != "" {
+		t.Errorf("rates (-want +got):\n%s", diff)
+	}
+	alpha, bravo := c.DSP("alpha"), c.DSP("bravo")
+	if alpha.Timeout != 120*time.Millisecond || alpha.Enabled {
+		t.Errorf("alpha = %+v", alpha)
+	}
+	if diff := cmp.Diff([]string{"a.example", "b.example"}, bravo.NoticeHosts); diff != "" {
+		t.Errorf("bravo notice hosts (-want +got):\n%s", diff)
+	}
+	if bravo.Threshold == nil || *bravo.Threshold != 0.3 {
+		t.Errorf("bravo threshold = %v", bravo.Threshold)
+	}
+	if diff := cmp.Diff([]string{"site"}, c.DSP("charlie").Targeting.Channels); diff != "" {
+		t.Errorf("charlie channels (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyEnvReportsEveryBadValue(t *testing.T) {
+	c := Default()
+	err := c.ApplyEnv([]string{"BIDSIEVE_AUCTION_MAX_TMAX=1000", "BIDSIEVE_DSPS_ALPHA_QPS_LIMIT=lots"})
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for _, w := range []string{
+		`BIDSIEVE_AUCTION_MAX_TMAX: invalid duration "1000"`,
+		`BIDSIEVE_DSPS_ALPHA_QPS_LIMIT: invalid integer "lots"`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+}
+
+func TestLoadAppliesEnvThenValidates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("listen: ':7000'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, []string{"BIDSIEVE_LISTEN=:7001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":7001" {
+		t.Errorf("listen = %q, want the environment's :7001", c.Listen)
+	}
+	_, err = Load(path, []string{"BIDSIEVE_SHAPING_MODE=aggressive"})
+	if err == nil || !strings.Contains(err.Error(), `shaping.mode: must be one of filter, shadow, off, got "aggressive"`) {
+		t.Errorf("Load with a bad mode: %v", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
+		t.Error("Load of a missing file succeeded")
+	}
+}
+
+func TestCloneIsDeep(t *testing.T) {
+	c := Default()
+	r := 0.9
+	c.DSPs[0].RecallTarget = &r
+	n := c.Clone()
+	if diff := cmp.Diff(c, n); diff != "" {
+		t.Fatalf("clone differs (-orig +clone):\n%s", diff)
+	}
+	n.DSPs[0].NoticeHosts[0] = "changed"
+	*n.DSPs[0].RecallTarget = 0.6
+	n.Currency.Rates["EUR"] = 9
+	n.DSPs[1].Name = "changed"
+	if c.DSPs[0].NoticeHosts[0] == "changed" || *c.DSPs[0].RecallTarget != 0.9 || c.Currency.Rates["EUR"] == 9 || c.DSPs[1].Name == "changed" {
+		t.Error("changing the clone changed the original")
+	}
+}
+
+func TestWatchSeesWritesAndRenames(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bidsieve.yaml")
+	if err := os.WriteFile(path, []byte("listen: ':1'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int32
+	done := make(chan error, 1)
+	go func() { done <- Watch(ctx, path, 20*time.Millisecond, func() { calls.Add(1) }) }()
+	time.Sleep(100 * time.Millisecond) // let the watcher start
+
+	waitCalls := func(want int32) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for calls.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := calls.Load(); got < want {
+			t.Fatalf("changed called %d times, want %d", got, want)
+		}
+	}
+	if err := os.WriteFile(path, []byte("listen: ':2'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitCalls(1)
+	tmp := filepath.Join(dir, "new.tmp")
+	if err := os.WriteFile(tmp, []byte("listen: ':3'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	waitCalls(2)
+	before := calls.Load()
+	if err := os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if calls.Load() != before {
+		t.Error("a change to another file in the folder triggered a reload")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

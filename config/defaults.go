@@ -1,0 +1,57 @@
+package config
+
+import (
+	_ "embed" // the default configuration file
+	"time"
+)
+
+// DefaultYAML is the configuration used when no file is given: the gateway on :8080 in
+// front of the six simulated DSPs (alpha..foxtrot) of `bidsieve dsp-sim` on 127.0.0.1:9001.
+//
+//go:embed default.yaml
+var DefaultYAML []byte
+
+// Defaults returns the configuration with every default set and no DSP: what a file
+// starts from before its keys are applied.
+func Defaults() *Config {
+	return &Config{
+		Listen:          ":8080",
+		AdminListen:     ":8081",
+		ShutdownTimeout: 10 * time.Second,
+		Auction: Auction{
+			DefaultTMax:  200 * time.Millisecond,
+			MaxTMax:      1000 * time.Millisecond,
+			SafetyMargin: 15 * time.Millisecond,
+			MaxBodyBytes: 1 << 20,
+		},
+		Currency: Currency{Base: "USD", Rates: map[string]float64{"EUR": 1.08, "GBP": 1.27}},
+		Shaping:  Shaping{Mode: ModeFilter, RecallTarget: 0.95, ExplorationRate: 0.02},
+		Model:    Model{Path: "models/current.bsm"},
+		BidLog:   BidLog{Dir: "data/bidlog"},
+		Store:    Store{SQLite: "data/bidsieve.db"},
+		Log:      Log{Level: "info", Format: "text"},
+		Tracing:  Tracing{Exporter: "none", SampleRatio: 1},
+		Fanout: Fanout{
+			MaxResponseBytes:    512 << 10,
+			MaxIdleConnsPerHost: 256,
+			DialTimeout:         500 * time.Millisecond,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		Breaker: Breaker{ConsecutiveFailures: 5, OpenTimeout: 5 * time.Second, HalfOpenRequests: 1},
+		Notices: Notices{Workers: 16, Queue: 4096, Timeout: 2 * time.Second},
+	}
+}
+
+// DefaultDSP returns a DSP entry's defaults, applied to every key an entry omits.
+func DefaultDSP() DSP {
+	return DSP{Enabled: true, Timeout: 150 * time.Millisecond, BidAdjustment: 1}
+}
+
+// Default returns the embedded default configuration, environment not applied.
+func Default() *Config {
+	c, err := Parse(DefaultYAML)
+	if err != nil {
+		panic("config: the embedded default.yaml is broken: " + err.Error()) // caught by the tests
+	}
+	return c
+}

@@ -1,0 +1,247 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Limits of the run-time controls (the admin API accepts the same ranges).
+const (
+	MinRecallTarget    = 0.5
+	MaxRecallTarget    = 1.0
+	MaxExplorationRate = 0.5
+	MaxBidAdjustment   = 10.0
+)
+
+var (
+	dspNameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	formatRE   = regexp.MustCompile(`^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$`)
+	countryRE  = regexp.MustCompile(`^[A-Z]{3}$`)
+	hostRE     = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9\]])?$|^\[[0-9a-fA-F:.]+\]$`)
+)
+
+// Validate checks the whole configuration and returns every problem at once
+// (errors.Join), each naming its key, as in "dsps[2].timeout: must be > 0".
+func (c *Config) Validate() error {
+	var v validator
+	v.listen("listen", c.Listen, true)
+	v.listen("admin_listen", c.AdminListen, false)
+	if c.AdminListen != "" && c.AdminListen == c.Listen {
+		v.add("admin_listen", "must differ from listen")
+	}
+	v.positive("shutdown_timeout", c.ShutdownTimeout)
+
+	a := c.Auction
+	v.positive("auction.default_tmax", a.DefaultTMax)
+	v.positive("auction.max_tmax", a.MaxTMax)
+	if a.DefaultTMax > a.MaxTMax && a.MaxTMax > 0 {
+		v.add("auction.default_tmax", "must be <= auction.max_tmax (%s)", a.MaxTMax)
+	}
+	if a.SafetyMargin < 0 {
+		v.add("auction.safety_margin", "must be >= 0")
+	} else if a.DefaultTMax > 0 && a.SafetyMargin >= a.DefaultTMax {
+		v.add("auction.safety_margin", "must be < auction.default_tmax (%s)", a.DefaultTMax)
+	}
+	if a.MaxBodyBytes <= 0 {
+		v.add("auction.max_body_bytes", "must be > 0")
+	}
+
+	if !currencyRE.MatchString(c.Currency.Base) {
+		v.add("currency.base", "must be a 3-letter upper-case ISO 4217 code, got %q", c.Currency.Base)
+	}
+	for _, code := range sortedKeys(c.Currency.Rates) {
+		rate, key := c.Currency.Rates[code], "currency.rates."+code
+		switch {
+		case !currencyRE.MatchString(code):
+			v.add(key, "must be a 3-letter upper-case ISO 4217 code")
+		case !(rate > 0) || math.IsInf(rate, 0):
+			v.add(key, "must be > 0 (the value of 1 %s in %s)", code, c.Currency.Base)
+		case code == c.Currency.Base && rate != 1:
+			v.add(key, "the base currency's rate must be 1")
+		}
+	}
+
+	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
+
+	if c.Store.SQLite != "" && c.Store.Postgres != "" {
+		v.add("store", "set sqlite or postgres, not both")
+	}
+	if c.Store.Postgres != "" {
+		if u, err := url.Parse(c.Store.Postgres); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			v.add("store.postgres", "must be a postgres:// URL")
+		}
+	}
+
+	tokenNames := map[string]int{}
+	for i, t := range c.Auth.Tokens {
+		p := fmt.Sprintf("auth.tokens[%d]", i)
+		if t.Name == "" {
+			v.add(p+".name", "must not be empty")
+		} else if j, dup := tokenNames[t.Name]; dup {
+			v.add(p+".name", "duplicate of auth.tokens[%d]", j)
+		} else {
+			tokenNames[t.Name] = i
+		}
+		if !slices.Contains([]string{RoleViewer, RoleManager, RoleAdmin}, t.Role) {
+			v.add(p+".role", "must be viewer, manager or admin, got %q", t.Role)
+		}
+		if b, err := hex.DecodeString(t.SHA256); err != nil || len(b) != 32 {
+			v.add(p+".sha256", "must be 64 hex digits (the SHA-256 of the token)")
+		}
+	}
+
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.oneOf("tracing.exporter", c.Tracing.Exporter, "none", "stdout")
+	v.unit("tracing.sample_ratio", c.Tracing.SampleRatio, 0, 1)
+
+	if c.Fanout.MaxResponseBytes <= 0 {
+		v.add("fanout.max_response_bytes", "must be > 0")
+	}
+	if c.Fanout.MaxIdleConnsPerHost <= 0 {
+		v.add("fanout.max_idle_conns_per_host", "must be > 0")
+	}
+	v.positive("fanout.dial_timeout", c.Fanout.DialTimeout)
+	v.positive("fanout.idle_conn_timeout", c.Fanout.IdleConnTimeout)
+
+	if c.Breaker.ConsecutiveFailures == 0 {
+		v.add("breaker.consecutive_failures", "must be > 0")
+	}
+	v.positive("breaker.open_timeout", c.Breaker.OpenTimeout)
+	if c.Breaker.HalfOpenRequests == 0 {
+		v.add("breaker.half_open_requests", "must be > 0")
+	}
+
+	if c.Notices.Workers <= 0 {
+		v.add("notices.workers", "must be > 0")
+	}
+	if c.Notices.Queue <= 0 {
+		v.add("notices.queue", "must be > 0")
+	}
+	v.positive("notices.timeout", c.Notices.Timeout)
+
+	names := map[string]int{}
+	for i := range c.DSPs {
+		v.dsp(i, &c.DSPs[i], c, names)
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be > 0")
+	}
+}
+
+func (v *validator) unit(key string, x, lo, hi float64) {
+	if !(x >= lo && x <= hi) {
+		v.add(key, "must be in [%g, %g], got %g", lo, hi, x)
+	}
+}
+
+func (v *validator) oneOf(key, got string, allowed ...string) {
+	if !slices.Contains(allowed, got) {
+		v.add(key, "must be one of %s, got %q", strings.Join(allowed, ", "), got)
+	}
+}
+
+func (v *validator) listen(key, addr string, required bool) {
+	if addr == "" {
+		if required {
+			v.add(key, "must not be empty")
+		}
+		return
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		v.add(key, "must be host:port or :port, got %q", addr)
+	}
+}
+
+func (v *validator) shaping(prefix, mode string, recall, exploration float64) {
+	v.oneOf(prefix+".mode", mode, ModeFilter, ModeShadow, ModeOff)
+	v.unit(prefix+".recall_target", recall, MinRecallTarget, MaxRecallTarget)
+	v.unit(prefix+".exploration_rate", exploration, 0, MaxExplorationRate)
+}
+
+func (v *validator) dsp(i int, d *DSP, c *Config, names map[string]int) {
+	p := fmt.Sprintf("dsps[%d]", i)
+	switch {
+	case !dspNameRE.MatchString(d.Name):
+		v.add(p+".name", "must match [a-z0-9][a-z0-9_-]* (at most 63 characters), got %q", d.Name)
+	default:
+		if j, dup := names[d.Name]; dup {
+			v.add(p+".name", "duplicate of dsps[%d] (%s)", j, d.Name)
+		} else {
+			names[d.Name] = i
+		}
+	}
+	if u, err := url.Parse(d.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(p+".endpoint", "must be an absolute http:// or https:// URL, got %q", d.Endpoint)
+	}
+	v.positive(p+".timeout", d.Timeout)
+	if d.Timeout > c.Auction.MaxTMax && c.Auction.MaxTMax > 0 {
+		v.add(p+".timeout", "must be <= auction.max_tmax (%s)", c.Auction.MaxTMax)
+	}
+	if d.QPSLimit < 0 {
+		v.add(p+".qps_limit", "must be >= 0 (0: no cap)")
+	}
+	if !(d.BidAdjustment > 0 && d.BidAdjustment <= MaxBidAdjustment) {
+		v.add(p+".bid_adjustment", "must be in (0, %g], got %g", MaxBidAdjustment, d.BidAdjustment)
+	}
+	for j, h := range d.NoticeHosts {
+		if !hostRE.MatchString(h) {
+			v.add(fmt.Sprintf("%s.notice_hosts[%d]", p, j), "must be a host name, an IP address or *.domain, got %q", h)
+		}
+	}
+	for j, f := range d.Targeting.Formats {
+		if !formatRE.MatchString(f) && !slices.Contains([]string{"banner", "video", "native", "audio"}, f) {
+			v.add(fmt.Sprintf("%s.targeting.formats[%d]", p, j), "must be WxH, banner, video, native or audio, got %q", f)
+		}
+	}
+	for j, ch := range d.Targeting.Channels {
+		if !slices.Contains([]string{"site", "app", "dooh"}, ch) {
+			v.add(fmt.Sprintf("%s.targeting.channels[%d]", p, j), "must be site, app or dooh, got %q", ch)
+		}
+	}
+	for j, co := range d.Targeting.Countries {
+		if !countryRE.MatchString(co) {
+			v.add(fmt.Sprintf("%s.targeting.countries[%d]", p, j), "must be an upper-case ISO 3166-1 alpha-3 code, got %q", co)
+		}
+	}
+	if d.Mode != nil {
+		v.oneOf(p+".mode", *d.Mode, ModeFilter, ModeShadow, ModeOff)
+	}
+	if d.RecallTarget != nil {
+		v.unit(p+".recall_target", *d.RecallTarget, MinRecallTarget, MaxRecallTarget)
+	}
+	if d.Threshold != nil {
+		v.unit(p+".threshold", *d.Threshold, 0, 1)
+	}
+	if d.ExplorationRate != nil {
+		v.unit(p+".exploration_rate", *d.ExplorationRate, 0, MaxExplorationRate)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

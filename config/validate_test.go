@@ -1,0 +1,127 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestValidate(t *testing.T) {
+	ptr := func(f float64) *float64 { return &f }
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   []string // exactly these messages, in order
+	}{
+		{"default is valid", func(*Config) {}, nil},
+		{"empty listen", func(c *Config) { c.Listen = "" }, []string{"listen: must not be empty"}},
+		{"listen without port", func(c *Config) { c.Listen = "localhost" }, []string{`listen: must be host:port or :port, got "localhost"`}},
+		{"admin listen same as listen", func(c *Config) { c.AdminListen = c.Listen }, []string{"admin_listen: must differ from listen"}},
+		{"admin listen empty is allowed", func(c *Config) { c.AdminListen = "" }, nil},
+		{"zero default tmax", func(c *Config) { c.Auction.DefaultTMax = 0 }, []string{"auction.default_tmax: must be > 0"}},
+		{"default tmax above max", func(c *Config) { c.Auction.DefaultTMax = 2 * time.Second }, []string{"auction.default_tmax: must be <= auction.max_tmax (1s)"}},
+		{"negative safety margin", func(c *Config) { c.Auction.SafetyMargin = -time.Millisecond }, []string{"auction.safety_margin: must be >= 0"}},
+		{"margin eats the deadline", func(c *Config) { c.Auction.SafetyMargin = 200 * time.Millisecond }, []string{"auction.safety_margin: must be < auction.default_tmax (200ms)"}},
+		{"zero body limit", func(c *Config) { c.Auction.MaxBodyBytes = 0 }, []string{"auction.max_body_bytes: must be > 0"}},
+		{"lower-case base", func(c *Config) { c.Currency.Base = "usd" }, []string{`currency.base: must be a 3-letter upper-case ISO 4217 code, got "usd"`}},
+		{"bad rate", func(c *Config) { c.Currency.Rates["EUR"] = 0 }, []string{"currency.rates.EUR: must be > 0 (the value of 1 EUR in USD)"}},
+		{"bad rate code", func(c *Config) { c.Currency.Rates["euro"] = 1.1 }, []string{"currency.rates.euro: must be a 3-letter upper-case ISO 4217 code"}},
+		{"base rate not 1", func(c *Config) { c.Currency.Rates["USD"] = 1.1 }, []string{"currency.rates.USD: the base currency's rate must be 1"}},
+		{"bad mode", func(c *Config) { c.Shaping.Mode = "aggressive" }, []string{`shaping.mode: must be one of filter, shadow, off, got "aggressive"`}},
+		{"recall too low", func(c *Config) { c.Shaping.RecallTarget = 0.4 }, []string{"shaping.recall_target: must be in [0.5, 1], got 0.4"}},
+		{"exploration too high", func(c *Config) { c.Shaping.ExplorationRate = 0.6 }, []string{"shaping.exploration_rate: must be in [0, 0.5], got 0.6"}},
+		{"two stores", func(c *Config) { c.Store.Postgres = "postgres://x/y" }, []string{"store: set sqlite or postgres, not both"}},
+		{"bad postgres url", func(c *Config) { c.Store = Store{Postgres: "mysql://x"} }, []string{"store.postgres: must be a postgres:// URL"}},
+		{"bad tokens", func(c *Config) {
+			c.Auth.Tokens = []Token{
+				{Name: "ops", Role: "admin", SHA256: strings.Repeat("ab", 32)},
+				{Name: "ops", Role: "root", SHA256: "xyz"},
+			}
+		}, []string{
+			"auth.tokens[1].name: duplicate of auth.tokens[0]",
+			`auth.tokens[1].role: must be viewer, manager or admin, got "root"`,
+			"auth.tokens[1].sha256: must be 64 hex digits (the SHA-256 of the token)",
+		}},
+		{"bad log level", func(c *Config) { c.Log.Level = "trace" }, []string{`log.level: must be one of debug, info, warn, error, got "trace"`}},
+		{"bad tracing exporter", func(c *Config) { c.Tracing.Exporter = "jaeger" }, []string{`tracing.exporter: must be one of none, stdout, got "jaeger"`}},
+		{"bad operator numbers", func(c *Config) {
+			c.Notices.Workers = 0
+			c.Breaker.ConsecutiveFailures = 0
+			c.Fanout.MaxResponseBytes = -1
+		}, []string{
+			"fanout.max_response_bytes: must be > 0",
+			"breaker.consecutive_failures: must be > 0",
+			"notices.workers: must be > 0",
+		}},
+		{"bad DSP name", func(c *Config) { c.DSPs[0].Name = "Alpha One" }, []string{`dsps[0].name: must match [a-z0-9][a-z0-9_-]* (at most 63 characters), got "Alpha One"`}},
+		{"duplicate DSP", func(c *Config) { c.DSPs[3].Name = "alpha" }, []string{"dsps[3].name: duplicate of dsps[0] (alpha)"}},
+		{"relative endpoint", func(c *Config) { c.DSPs[1].Endpoint = "/bid/bravo" }, []string{`dsps[1].endpoint: must be an absolute http:// or https:// URL, got "/bid/bravo"`}},
+		{"zero DSP timeout", func(c *Config) { c.DSPs[2].Timeout = 0 }, []string{"dsps[2].timeout: must be > 0"}},
+		{"DSP timeout above max tmax", func(c *Config) { c.DSPs[2].Timeout = 2 * time.Second }, []string{"dsps[2].timeout: must be <= auction.max_tmax (1s)"}},
+		{"negative qps", func(c *Config) { c.DSPs[0].QPSLimit = -1 }, []string{"dsps[0].qps_limit: must be >= 0 (0: no cap)"}},
+		{"zero bid adjustment", func(c *Config) { c.DSPs[0].BidAdjustment = 0 }, []string{"dsps[0].bid_adjustment: must be in (0, 10], got 0"}},
+		{"bad notice host", func(c *Config) { c.DSPs[0].NoticeHosts = []string{"ok.example", "http://x/"} }, []string{`dsps[0].notice_hosts[1]: must be a host name, an IP address or *.domain, got "http://x/"`}},
+		{"bad targeting", func(c *Config) {
+			c.DSPs[0].Targeting = Targeting{Formats: []string{"300x250", "big"}, Channels: []string{"web"}, Countries: []string{"US"}}
+		}, []string{
+			`dsps[0].targeting.formats[1]: must be WxH, banner, video, native or audio, got "big"`,
+			`dsps[0].targeting.channels[0]: must be site, app or dooh, got "web"`,
+			`dsps[0].targeting.countries[0]: must be an upper-case ISO 3166-1 alpha-3 code, got "US"`,
+		}},
+		{"bad DSP shaping overrides", func(c *Config) {
+			c.DSPs[4].Mode = str("sometimes")
+			c.DSPs[4].RecallTarget = ptr(1.2)
+			c.DSPs[4].Threshold = ptr(-0.1)
+			c.DSPs[4].ExplorationRate = ptr(0.9)
+		}, []string{
+			`dsps[4].mode: must be one of filter, shadow, off, got "sometimes"`,
+			"dsps[4].recall_target: must be in [0.5, 1], got 1.2",
+			"dsps[4].threshold: must be in [0, 1], got -0.1",
+			"dsps[4].exploration_rate: must be in [0, 0.5], got 0.9",
+		}},
+		{"good DSP shaping overrides", func(c *Config) {
+			c.DSPs[4].Mode = str(ModeShadow)
+			c.DSPs[4].RecallTarget = ptr(0.5)
+			c.DSPs[4].Threshold = ptr(1)
+			c.DSPs[4].ExplorationRate = ptr(0.5)
+		}, nil},
+		{"problems in several sections at once", func(c *Config) {
+			c.Listen = ""
+			c.DSPs[2].Timeout = 0
+			c.Shaping.RecallTarget = 2
+		}, []string{
+			"listen: must not be empty",
+			"shaping.recall_target: must be in [0.5, 1], got 2",
+			"dsps[2].timeout: must be > 0",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.change(c)
+			if diff := cmp.Diff(tt.want, messages(c.Validate())); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// messages splits an errors.Join error into its messages.
+func messages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
