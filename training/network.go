@@ -1,0 +1,205 @@
+package training
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/modelfile"
+)
+
+// DefaultHidden are the hidden layer widths of the network.
+var DefaultHidden = []int{1000, 500}
+
+// params are the trainable parameters in the model-file layout, with Adam's moments.
+type params struct {
+	emb    []table
+	layers []layer
+	in     int // input width: embeddings then continuous values
+	nCont  int
+	offs   []int // column offset of each embedding in the input row
+}
+
+// table is one embedding table with its lazy-Adam state and a sparse gradient buffer.
+type table struct {
+	rows, cols int
+	w, m, v    []float32 // rows x cols, row-major
+	grad       []float32 // rows x cols; only the touched rows are non-zero
+	touched    []int32   // rows with a gradient in the current step
+	mark       []bool    // mark[r]: r is in touched
+}
+
+// layer is y = x W + b with W of in rows and out columns, with Adam's moments.
+type layer struct {
+	in, out    int
+	w, b       []float32
+	mw, vw     []float32
+	mb, vb     []float32
+	gradW      []float32 // filled from the graph (or by tests)
+	gradB      []float32
+}
+
+// newParams draws initial weights from rng: embeddings uniform in [-0.05, 0.05], ReLU
+// layers He-normal, the output layer Glorot-normal, biases zero.
+func newParams(spec *features.Spec, hidden []int, rng *rand.Rand) *params {
+	p := &params{nCont: features.NumContinuous()}
+	nc := features.NumCategorical()
+	for i := 0; i < nc; i++ {
+		f := &spec.Features[i]
+		t := newTable(f.Cardinality(), f.EmbDim)
+		for j := range t.w {
+			t.w[j] = float32(rng.Float64()*0.1 - 0.05)
+		}
+		p.offs = append(p.offs, p.in)
+		p.in += f.EmbDim
+		p.emb = append(p.emb, t)
+	}
+	p.in += p.nCont
+	widths := append(append([]int{p.in}, hidden...), 2)
+	for l := 0; l+1 < len(widths); l++ {
+		in, out := widths[l], widths[l+1]
+		ly := newLayer(in, out)
+		std := math.Sqrt(2 / float64(in)) // He, for the ReLU that follows
+		if l+2 == len(widths) {
+			std = math.Sqrt(2 / float64(in+out))
+		}
+		for j := range ly.w {
+			ly.w[j] = float32(rng.NormFloat64() * std)
+		}
+		p.layers = append(p.layers, ly)
+	}
+	return p
+}
+
+func newTable(rows, cols int) table {
+	n := rows * cols
+	return table{rows: rows, cols: cols, w: make([]float32, n), m: make([]float32, n),
+		v: make([]float32, n), grad: make([]float32, n), mark: make([]bool, rows)}
+}
+
+func newLayer(in, out int) layer {
+	return layer{in: in, out: out, w: make([]float32, in*out), b: make([]float32, out),
+		mw: make([]float32, in*out), vw: make([]float32, in*out), mb: make([]float32, out), vb: make([]float32, out),
+		gradW: make([]float32, in*out), gradB: make([]float32, out)}
+}
+
+// fillInput writes the input rows of a batch into x (n rows of p.in): the embedding rows
+// of cats (n rows of NumCategorical) side by side, then conts (n rows of NumContinuous).
+func (p *params) fillInput(x []float32, cats []int32, conts []float32, n int) {
+	nc := len(p.emb)
+	for r := 0; r < n; r++ {
+		xr := x[r*p.in : (r+1)*p.in]
+		cr := cats[r*nc : (r+1)*nc]
+		for i := range p.emb {
+			t := &p.emb[i]
+			k := int(cr[i])
+			copy(xr[p.offs[i]:p.offs[i]+t.cols], t.w[k*t.cols:(k+1)*t.cols])
+		}
+		copy(xr[p.in-p.nCont:], conts[r*p.nCont:(r+1)*p.nCont])
+	}
+}
+
+// scatterGrad adds the input gradient dx (n rows of p.in) into the embedding tables'
+// gradient buffers and records the touched rows.
+func (p *params) scatterGrad(dx []float32, cats []int32, n int) {
+	nc := len(p.emb)
+	for r := 0; r < n; r++ {
+		dr := dx[r*p.in : (r+1)*p.in]
+		cr := cats[r*nc : (r+1)*nc]
+		for i := range p.emb {
+			t := &p.emb[i]
+			k := cr[i]
+			if !t.mark[k] {
+				t.mark[k] = true
+				t.touched = append(t.touched, k)
+			}
+			g := t.grad[int(k)*t.cols : (int(k)+1)*t.cols]
+			src := dr[p.offs[i] : p.offs[i]+t.cols]
+			for j := range g {
+				g[j] += src[j]
+			}
+		}
+	}
+}
+
+// toNetwork copies the weights into the model-file layout.
+func (p *params) toNetwork() modelfile.Network {
+	var n modelfile.Network
+	for _, t := range p.emb {
+		n.Embeddings = append(n.Embeddings, modelfile.Matrix{Rows: t.rows, Cols: t.cols, Data: append([]float32(nil), t.w...)})
+	}
+	for _, l := range p.layers {
+		n.Layers = append(n.Layers, modelfile.Dense{
+			W: modelfile.Matrix{Rows: l.in, Cols: l.out, Data: append([]float32(nil), l.w...)},
+			B: append([]float32(nil), l.b...),
+		})
+	}
+	return n
+}
+
+// snapshot copies the weights (not the optimiser state) for early stopping.
+type snapshot struct {
+	emb    [][]float32
+	layerW [][]float32
+	layerB [][]float32
+}
+
+func (p *params) snapshot(s *snapshot) {
+	if s.emb == nil {
+		s.emb = make([][]float32, len(p.emb))
+		s.layerW = make([][]float32, len(p.layers))
+		s.layerB = make([][]float32, len(p.layers))
+	}
+	for i := range p.emb {
+		s.emb[i] = append(s.emb[i][:0], p.emb[i].w...)
+	}
+	for i := range p.layers {
+		s.layerW[i] = append(s.layerW[i][:0], p.layers[i].w...)
+		s.layerB[i] = append(s.layerB[i][:0], p.layers[i].b...)
+	}
+}
+
+func (p *params) restore(s *snapshot) {
+	for i := range p.emb {
+		copy(p.emb[i].w, s.emb[i])
+	}
+	for i := range p.layers {
+		copy(p.layers[i].w, s.layerW[i])
+		copy(p.layers[i].b, s.layerB[i])
+	}
+}
+
+// paramsFromNetwork builds parameters (with fresh optimiser state) from a model file's
+// network; tests use it to compare the gorgonia graph with the serving forward pass.
+func paramsFromNetwork(spec *features.Spec, n *modelfile.Network) (*params, error) {
+	nc := features.NumCategorical()
+	if len(n.Embeddings) != nc {
+		return nil, fmt.Errorf("%d embedding tables, want %d", len(n.Embeddings), nc)
+	}
+	p := &params{nCont: features.NumContinuous()}
+	for i, e := range n.Embeddings {
+		if e.Cols != spec.Features[i].EmbDim || e.Rows != spec.Features[i].Cardinality() {
+			return nil, fmt.Errorf("embedding %d is %d x %d, the spec wants %d x %d", i, e.Rows, e.Cols,
+				spec.Features[i].Cardinality(), spec.Features[i].EmbDim)
+		}
+		t := newTable(e.Rows, e.Cols)
+		copy(t.w, e.Data)
+		p.offs = append(p.offs, p.in)
+		p.in += e.Cols
+		p.emb = append(p.emb, t)
+	}
+	p.in += p.nCont
+	in := p.in
+	for i, d := range n.Layers {
+		if d.W.Rows != in {
+			return nil, fmt.Errorf("layer %d has %d inputs, want %d", i, d.W.Rows, in)
+		}
+		l := newLayer(d.W.Rows, d.W.Cols)
+		copy(l.w, d.W.Data)
+		copy(l.b, d.B)
+		p.layers = append(p.layers, l)
+		in = d.W.Cols
+	}
+	return p, nil
+}
