@@ -32,12 +32,12 @@ type table struct {
 
 // layer is y = x W + b with W of in rows and out columns, with Adam's moments.
 type layer struct {
-	in, out    int
-	w, b       []float32
-	mw, vw     []float32
-	mb, vb     []float32
-	gradW      []float32 // filled from the graph (or by tests)
-	gradB      []float32
+	in, out int
+	w, b    []float32
+	mw, vw  []float32
+	mb, vb  []float32
+	gradW   []float32 // filled from the graph (or by tests)
+	gradB   []float32
 }
 
 // newParams draws initial weights from rng: embeddings uniform in [-0.05, 0.05], ReLU
