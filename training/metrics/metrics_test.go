@@ -1,0 +1,192 @@
+package metrics
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestSmallExample(t *testing.T) {
+	// Scores: bids at 0.9, 0.5 (tied with a non-bid), 0.2; non-bids at 0.7, 0.5, 0.1, 0.1.
+	rows := []Scored{
+		{0.9, 1, true}, {0.7, 1, false}, {0.5, 1, true}, {0.5, 1, false},
+		{0.2, 1, true}, {0.1, 1, false}, {0.1, 1, false},
+	}
+	s := Sort(rows)
+	cases := []struct {
+		t              float64
+		recall, shared float64
+	}{
+		{1.0, 0, 1}, {0.9, 1.0 / 3, 6.0 / 7}, {0.6, 1.0 / 3, 5.0 / 7}, {0.5, 2.0 / 3, 3.0 / 7},
+		{0.2, 1, 2.0 / 7}, {0.1, 1, 0}, {0, 1, 0},
+	}
+	for _, c := range cases {
+		if r := s.Recall(c.t); math.Abs(r-c.recall) > 1e-12 {
+			t.Errorf("recall(%v) = %v, want %v", c.t, r, c.recall)
+		}
+		if f := s.FilteredShare(c.t); math.Abs(f-c.shared) > 1e-12 {
+			t.Errorf("filtered share(%v) = %v, want %v", c.t, f, c.shared)
+		}
+	}
+	// FS@0.6: the tie at 0.5 goes in together: threshold 0.5, 3 of 7 filtered.
+	if fs, th := s.FSAt(0.6); th != 0.5 || math.Abs(fs-3.0/7) > 1e-12 {
+		t.Errorf("FS@0.6 = %v at %v, want 3/7 at 0.5", fs, th)
+	}
+	if fs, th := s.FSAt(1); th != 0.2 || math.Abs(fs-2.0/7) > 1e-12 {
+		t.Errorf("FS@1 = %v at %v, want 2/7 at 0.2", fs, th)
+	}
+	// AUC: pairs (bid, non-bid) = 3 x 4 = 12. 0.9 beats all 4; 0.5 beats 2, ties 1, loses 1
+	// (2.5); 0.2 beats 2. (4 + 2.5 + 2) / 12.
+	if a := s.AUC(); math.Abs(a-8.5/12) > 1e-12 {
+		t.Errorf("AUC %v, want %v", a, 8.5/12)
+	}
+}
+
+// naive computes the figures straight from the definitions, for comparison.
+func naive(rows []Scored, t float64) (recall, fs float64) {
+	var b, bs, r, rf float64
+	for _, x := range rows {
+		r += x.Weight
+		if x.Score < t {
+			rf += x.Weight
+		}
+		if x.Bid {
+			b += x.Weight
+			if x.Score >= t {
+				bs += x.Weight
+			}
+		}
+	}
+	return bs / b, rf / r
+}
+
+func TestAgainstDefinitionsWeightedWithTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([]Scored, 3000)
+	for i := range rows {
+		sc := math.Round(rng.Float64()*200) / 200 // many ties
+		rows[i] = Scored{Score: sc, Weight: 1 + float64(rng.IntN(3)), Bid: rng.Float64() < sc*0.6}
+	}
+	orig := append([]Scored(nil), rows...)
+	s := Sort(rows)
+	for _, th := range []float64{0, 0.1, 0.33, 0.5, 0.505, 0.9, 1.1} {
+		r, f := naive(orig, th)
+		if math.Abs(s.Recall(th)-r) > 1e-12 || math.Abs(s.FilteredShare(th)-f) > 1e-12 {
+			t.Errorf("t=%v: recall %v fs %v, want %v %v", th, s.Recall(th), s.FilteredShare(th), r, f)
+		}
+	}
+	for _, target := range []float64{0.5, 0.9, 0.95, 0.99, 1} {
+		fs, th := s.FSAt(target)
+		// The best threshold by brute force over the candidate scores.
+		best := 0.0
+		for k := 0; k <= 200; k++ {
+			c := float64(k) / 200
+			if r, f := naive(orig, c); r >= target && f > best {
+				best = f
+			}
+		}
+		if math.Abs(fs-best) > 1e-12 {
+			t.Errorf("FS@%v = %v (at %v), brute force %v", target, fs, th, best)
+		}
+	}
+	// AUC by pairs.
+	var num, den float64
+	for _, a := range orig {
+		if !a.Bid {
+			continue
+		}
+		for _, b := range orig {
+			if b.Bid {
+				continue
+			}
+			w := a.Weight * b.Weight
+			den += w
+			switch {
+			case a.Score > b.Score:
+				num += w
+			case a.Score == b.Score:
+				num += w / 2
+			}
+		}
+	}
+	if math.Abs(s.AUC()-num/den) > 1e-9 {
+		t.Errorf("AUC %v, pairs %v", s.AUC(), num/den)
+	}
+}
+
+func TestWilsonAndEffectiveCount(t *testing.T) {
+	z := Z(0.95)
+	if math.Abs(z-1.6448536) > 1e-6 {
+		t.Fatalf("Z(0.95) = %v", z)
+	}
+	// 95 of 100, one-sided 95%: (0.963528 - 0.038316) / 1.027055 = 0.90084.
+	if lb := WilsonLower(0.95, 100, z); math.Abs(lb-0.90084) > 1e-4 {
+		t.Errorf("Wilson lower bound %v, want about 0.90084", lb)
+	}
+	if WilsonLower(0.5, 0, z) != 0 {
+		t.Error("no trials must give 0")
+	}
+	// Equal weights of 3: the effective count is the number of rows, and the bound is the
+	// one of the unweighted rows.
+	var rows, rows3 []Scored
+	for i := 0; i < 400; i++ {
+		rows = append(rows, Scored{float64(i) / 400, 1, true})
+		rows3 = append(rows3, Scored{float64(i) / 400, 3, true})
+	}
+	a, b := Sort(rows), Sort(rows3)
+	if a.EffectiveBids() != 400 || math.Abs(b.EffectiveBids()-400) > 1e-9 {
+		t.Errorf("effective bids %v %v, want 400", a.EffectiveBids(), b.EffectiveBids())
+	}
+	// Unequal weights shrink the effective count.
+	rows[0].Weight = 100
+	if c := Sort(rows); c.EffectiveBids() >= 400 {
+		t.Errorf("effective bids with one heavy row %v, want < 400", c.EffectiveBids())
+	}
+}
+
+func TestThresholdForAndCurve(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rows []Scored
+	for i := 0; i < 20000; i++ {
+		sc := rng.Float64()
+		rows = append(rows, Scored{sc, 1, rng.Float64() < sc*sc*0.3})
+	}
+	s := Sort(rows)
+	z := Z(0.95)
+	p, ok := s.ThresholdFor(0.95, z)
+	if !ok {
+		t.Fatal("no threshold for 0.95 with thousands of bids")
+	}
+	if p.RecallLower < 0.95 || p.Recall <= p.RecallLower {
+		t.Errorf("point %+v: lower bound must reach the target and sit below the estimate", p)
+	}
+	// The next higher threshold must miss the target (largest threshold).
+	higher := math.Inf(1)
+	for _, r := range rows {
+		if r.Score > p.Threshold && r.Score < higher {
+			higher = r.Score
+		}
+	}
+	if s.RecallLower(higher, z) >= 0.95 {
+		t.Errorf("a higher threshold %v still has lower bound %v", higher, s.RecallLower(higher, z))
+	}
+	curve := s.Curve(CurveLevels(), z)
+	if len(curve) < 100 {
+		t.Fatalf("curve of %d points", len(curve))
+	}
+	for i := 1; i < len(curve); i++ {
+		if curve[i].Threshold <= curve[i-1].Threshold || curve[i].Recall > curve[i-1].Recall || curve[i].FilteredShare < curve[i-1].FilteredShare {
+			t.Fatalf("curve not monotone at %d: %+v then %+v", i, curve[i-1], curve[i])
+		}
+	}
+
+	// Too few bids: no threshold.
+	few := Sort([]Scored{{0.9, 1, true}, {0.8, 1, true}, {0.1, 1, false}})
+	if _, ok := few.ThresholdFor(0.95, z); ok {
+		t.Error("2 bids gave a threshold for a 95% recall guarantee")
+	}
+	none := Sort([]Scored{{0.1, 1, false}})
+	if _, ok := none.ThresholdFor(0.95, z); ok || !math.IsNaN(none.AUC()) {
+		t.Error("no bids: want no threshold and a NaN AUC")
+	}
+}
