@@ -1,0 +1,16 @@
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+// Implemented in kernel_amd64.s.
+
+//go:noescape
+func kernelAVX2(k int, a, b, c *float32, ldc int)
+
+func archKernels() []kernel {
+	var ks []kernel
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2})
+	}
+	return ks
+}

@@ -1,0 +1,93 @@
+#include "textflag.h"
+
+// AVX2/FMA micro-kernel: C[0:6, 0:16] += Ap·Bp over k steps.
+// Ap: 6 floats per step; Bp: 16 floats per step; accumulators Y4..Y15 (row r in
+// Y(4+2r), Y(5+2r)); Y0, Y1 hold B; Y2, Y3 alternate as broadcasts of A.
+
+#define STEP6x16(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VBROADCASTSS ao(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VBROADCASTSS (ao+4)(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS (ao+8)(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VBROADCASTSS (ao+12)(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VBROADCASTSS (ao+16)(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y12; \
+	VFMADD231PS Y1, Y2, Y13; \
+	VBROADCASTSS (ao+20)(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y14; \
+	VFMADD231PS Y1, Y3, Y15
+
+#define ROW(lo, hi) \
+	VADDPS (DX), lo, lo; \
+	VMOVUPS lo, (DX); \
+	VADDPS 32(DX), hi, hi; \
+	VMOVUPS hi, 32(DX); \
+	ADDQ R8, DX
+
+// func kernelAVX2(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX2(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   tail
+
+loop4:
+	PREFETCHT0 512(DI)
+	STEP6x16(0, 0)
+	STEP6x16(24, 64)
+	PREFETCHT0 576(DI)
+	STEP6x16(48, 128)
+	STEP6x16(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  loop4
+
+tail:
+	ANDQ $3, CX
+	JZ   store
+
+loop1:
+	STEP6x16(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop1
+
+store:
+	ROW(Y4, Y5)
+	ROW(Y6, Y7)
+	ROW(Y8, Y9)
+	ROW(Y10, Y11)
+	ROW(Y12, Y13)
+	ROW(Y14, Y15)
+	VZEROUPPER
+	RET
