@@ -27,6 +27,9 @@ type File struct {
 	// DSPs holds the calibration of each DSP seen in training, sorted by name.
 	DSPs []DSP    `json:"dsps"`
 	Meta Metadata `json:"meta"`
+	// Baselines are optional reference models trained on the same window, which
+	// `bidsieve evaluate` scores beside the network. Serving ignores them.
+	Baselines *Baselines `json:"baselines,omitempty"`
 }
 
 // Network is the entity-embedding network: one embedding table per categorical feature
@@ -145,4 +148,49 @@ func (d *DSP) PointAt(t float64) CurvePoint {
 		}
 	}
 	return p
+}
+
+// Baselines are the reference models the network must beat (issue 4): a hashed
+// FTRL-Proximal logistic regression and a historical bid rate by (DSP, publisher, format).
+type Baselines struct {
+	FTRL     *FTRL     `json:"ftrl,omitempty"`
+	HistRate *HistRate `json:"hist_rate,omitempty"`
+}
+
+// FTRL is a logistic regression on hashed binary features, trained with FTRL-Proximal
+// (per-coordinate adaptive rates, L1 and L2). Every feature group of Groups (names of raw
+// features, or "floor_bucket" for round(4 ln(1 + floor_cpm))) is hashed together with the
+// DSP, so each DSP has its own weights: P(bid) = sigmoid(sum of the weights of the row's
+// buckets). Hashing: FNV-1a 64 of the DSP, the group index and the group's values, modulo
+// 2^Bits (see package training/baseline).
+type FTRL struct {
+	Bits   int        `json:"bits"`
+	Groups [][]string `json:"groups"`
+	// Hyper-parameters, for the record.
+	Alpha float64 `json:"alpha"`
+	Beta  float64 `json:"beta"`
+	L1    float64 `json:"l1"`
+	L2    float64 `json:"l2"`
+	// The non-zero weights: bucket Index[i] has weight Weight[i]; Index ascending.
+	Index  []uint32  `json:"index"`
+	Weight []float32 `json:"weight"`
+}
+
+// HistRate is the bid rate of each (DSP, publisher, format) in the training window,
+// shrunk towards the rate of (DSP, publisher), itself shrunk towards the DSP's rate, with
+// Prior pseudo-rows at each level.
+type HistRate struct {
+	Prior float64    `json:"prior"`
+	Cells []HistCell `json:"cells"`
+}
+
+// HistCell counts the (weighted) rows and bids of one key. Level 0 keys are a DSP, level 1
+// a DSP and a publisher, level 2 a DSP, a publisher and a format.
+type HistCell struct {
+	Level     int     `json:"l"`
+	DSP       string  `json:"d"`
+	Publisher string  `json:"p,omitempty"`
+	Format    string  `json:"f,omitempty"`
+	Rows      float64 `json:"n"`
+	Bids      float64 `json:"b"`
 }
