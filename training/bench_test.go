@@ -54,7 +54,8 @@ func randomDataset(spec *features.Spec, n int, rng *rand.Rand) *dataset {
 }
 
 // BenchmarkTrainStep measures training examples per second of the full network
-// (input ~170 -> 1000 -> 500 -> 2) at batch 256, forward, backward and Adam.
+// (input ~170 -> 1000 -> 500 -> 2) at batch 256, forward, backward and Adam, with
+// gorgonia's default BLAS (gonum, pure Go).
 func BenchmarkTrainStep(b *testing.B) {
 	spec := benchSpec(b)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -77,4 +78,11 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(idx))/b.Elapsed().Seconds(), "examples/s")
 	b.ReportMetric(float64(tr.p.in), "input_width")
+}
+
+// BenchmarkTrainStepFastGEMM is BenchmarkTrainStep with package gemm behind gorgonia.
+func BenchmarkTrainStepFastGEMM(b *testing.B) {
+	UseFastGEMM()
+	defer UseDefaultBLAS()
+	BenchmarkTrainStep(b)
 }

@@ -62,6 +62,22 @@ func refLoss(p *params, x []float64, masks [][]float64, target []float64, batch 
 }
 
 func TestDenseGraphGradientsWithDropoutMask(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		name := "gonum"
+		if fast {
+			name = "gemm"
+		}
+		t.Run(name, func(t *testing.T) {
+			if fast {
+				UseFastGEMM()
+				defer UseDefaultBLAS()
+			}
+			testDenseGraphGradients(t)
+		})
+	}
+}
+
+func testDenseGraphGradients(t *testing.T) {
 	const batch, in = 5, 7
 	hidden := []int{6, 4}
 	p := smallParams(in, hidden, 3)
