@@ -198,6 +198,11 @@ func (w *Writer) open(ts int64) error {
 	if err != nil {
 		return fmt.Errorf("create bid log file: %w", err)
 	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes it private
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("create bid log file: %w", err)
+	}
 	w.f, w.tmpPath = f, f.Name()
 	if w.pw == nil {
 		w.pw = parquet.NewGenericWriter[Row](f,
