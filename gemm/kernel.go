@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"fmt"
 	"os"
 	"unsafe"
 )
@@ -36,6 +37,20 @@ func choose(name string) *kernel {
 
 // Kernel names the micro-kernel in use: "avx512", "avx2" or "generic".
 func Kernel() string { return active.name }
+
+// UseKernel makes the named kernel (one of Kernels) the one in use and returns the name of
+// the previous one. It is for tests and benchmarks: call it while no product runs, and
+// note that a Packed matrix keeps the kernel it was packed for.
+func UseKernel(name string) (previous string, err error) {
+	previous = active.name
+	for i := range kernels {
+		if kernels[i].name == name {
+			active = &kernels[i]
+			return previous, nil
+		}
+	}
+	return previous, fmt.Errorf("gemm: no kernel %q on this CPU (have %v)", name, Kernels())
+}
 
 // Kernels names the micro-kernels this CPU can run, best first.
 func Kernels() []string {

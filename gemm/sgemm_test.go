@@ -245,3 +245,22 @@ func TestKernelChoice(t *testing.T) {
 	}
 	t.Logf("kernels: %v, in use: %s", Kernels(), Kernel())
 }
+
+func TestAddVecMat(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 9))
+		for _, d := range [][3]int{{1, 1, 0}, {3, 7, 1}, {4, 8, 0}, {5, 64, 2}, {103, 1000, 0}, {9, 130, 5}, {17, 71, 3}} {
+			r, n, pad := d[0], d[1], d[2]
+			ldw := n + pad
+			x, w, y := randSlice(rng, r), randSlice(rng, r*ldw), randSlice(rng, n)
+			want := append([]float32(nil), y...)
+			naive(false, false, 1, n, r, 1, x, r, w, ldw, 1, want, n)
+			AddVecMat(y, x, w, ldw)
+			for j := range y {
+				if d := math.Abs(float64(y[j] - want[j])); d > 1e-4*(1+math.Abs(float64(want[j]))) {
+					t.Fatalf("r=%d n=%d: y[%d] = %v, want %v", r, n, j, y[j], want[j])
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,111 @@
+package predictor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/bidsieve/bidsieve/features"
+)
+
+var (
+	benchOnce  sync.Once
+	benchModel *Model
+)
+
+// realisticModel is the benchmark model: the realistic vocabularies (64 DSPs, 5,000
+// publishers and domains, embeddings of min(50, (cardinality+1)/2)), an input of 270-odd
+// values, hidden layers of 1000 and 500.
+func realisticModel(b *testing.B) *Model {
+	benchOnce.Do(func() {
+		vocab := append([]int(nil), realisticVocab...)
+		vocab[0] = 64
+		m, err := New(testFile(1, vocab, []int{1000, 500}, 64))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchModel = m
+	})
+	return benchModel
+}
+
+// flops is the number of floating-point operations of scoring rows (imp, DSP) pairs of
+// imps imps: per imp the gathered layer-1 product, per row the products of the later
+// layers.
+func (m *Model) flops(imps, rows int) float64 {
+	f := 2 * float64(imps) * float64(m.nx) * float64(m.h1)
+	for _, l := range m.layers {
+		f += 2 * float64(rows) * float64(l.in) * float64(l.out)
+	}
+	return f
+}
+
+// BenchmarkPredict scores one imp for 1, 4, 16 and 64 DSPs with the realistic model.
+// Run it on one core: go test -bench Predict -cpu 1.
+func BenchmarkPredict(b *testing.B) {
+	m := realisticModel(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vocab := realisticVocab
+	raws := make([]features.Raw, 64)
+	for i := range raws {
+		raws[i] = randomRaw(rng, vocab)
+	}
+	for _, n := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("imps=1/dsps=%d", n), func(b *testing.B) {
+			dsps := make([]int32, n)
+			for i := range dsps {
+				dsps[i] = int32(i % m.NumDSPs())
+			}
+			dst := make([]float32, n)
+			s := new(Scratch)
+			m.ScoreImp(dst, &raws[0], dsps, s)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m.ScoreImp(dst, &raws[i%len(raws)], dsps, s)
+				i++
+			}
+			b.ReportMetric(m.flops(1, n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+	// A request of 3 imps, each offered to 16 DSPs, in one batch.
+	b.Run("imps=3/dsps=16", func(b *testing.B) {
+		imps := raws[:3]
+		var impOf, dsps []int32
+		for i := range imps {
+			for d := 0; d < 16; d++ {
+				impOf = append(impOf, int32(i))
+				dsps = append(dsps, int32(d))
+			}
+		}
+		dst := make([]float32, len(dsps))
+		s := new(Scratch)
+		m.Score(dst, imps, impOf, dsps, s)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Score(dst, imps, impOf, dsps, s)
+		}
+		b.ReportMetric(m.flops(3, len(dsps))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
+
+// BenchmarkLogProbs is the reference forward pass over a batch of encoded rows, as
+// training's evaluation runs it.
+func BenchmarkLogProbs(b *testing.B) {
+	m := realisticModel(b)
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 1024
+	nc, nk := features.NumCategorical(), features.NumContinuous()
+	cats, conts := make([]int32, n*nc), make([]float32, n*nk)
+	for i := 0; i < n; i++ {
+		raw := randomRaw(rng, realisticVocab)
+		m.Encoder().Encode(&raw, m.DSPName(int32(i%m.NumDSPs())), cats[i*nc:(i+1)*nc], conts[i*nk:(i+1)*nk])
+	}
+	dst := make([]float32, 2*n)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.LogProbs(dst, cats, conts, n)
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

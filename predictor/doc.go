@@ -1,0 +1,17 @@
+// Package predictor scores (imp, DSP) pairs with a bidsieve model file in plain Go: the
+// calibrated probability that the DSP bids on the imp (DESIGN.md, "One auction", step 4).
+//
+// A Model is immutable after New or Load and safe for concurrent use. Scoring allocates
+// nothing: the caller passes a Scratch (one per goroutine), or nil to use one from the
+// model's pool.
+//
+// The fast path exploits that the first layer is linear in the inputs: at load, the DSP
+// embedding's contribution to layer 1 is precomputed for every DSP (and so is every
+// categorical feature's with a small vocabulary); per imp, the contribution of all the
+// other inputs is computed once; per DSP, its vector is added and ReLU applied. The next
+// layers run as one matrix product over all the (imp, DSP) rows of the call with package
+// gemm's SIMD kernel, on weights packed at load. LogProbs is the plain forward pass, for
+// evaluation and parity tests.
+//
+// Units: probabilities in [0, 1]; log-probabilities in nats.
+package predictor
