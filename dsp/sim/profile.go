@@ -191,7 +191,7 @@ func (c *checker) shares(w, path string, n *yaml.Node, check func(string) error)
 		return nil
 	}
 	if math.Abs(sum-1) > shareTolerance {
-		c.errorf(w, path, n, "shares sum to %g, want 1", sum)
+		c.errorf(w, path, n, "shares sum to %.4g, want 1", sum)
 		return nil
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
@@ -298,7 +298,7 @@ func (c *checker) dsp(i int, n *yaml.Node) *DSP {
 		d.ErrorRate, _ = c.floatIn(w, "error_rate", v, 0, 1)
 	}
 	if d.TimeoutRate+d.ErrorRate > 1 {
-		c.errorf(w, "error_rate", f["error_rate"], "timeout_rate + error_rate is %g, more than 1", d.TimeoutRate+d.ErrorRate)
+		c.errorf(w, "error_rate", f["error_rate"], "timeout_rate + error_rate is %.4g, more than 1", d.TimeoutRate+d.ErrorRate)
 	}
 	if v, ok := f["qps_limit"]; ok {
 		if q, ok := c.integer(w, "qps_limit", v, 0, 100_000_000); ok {
