@@ -7,8 +7,14 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func kernelAVX2(k int, a, b, c *float32, ldc int)
 
+//go:noescape
+func kernelAVX512(k int, a, b, c *float32, ldc int)
+
 func archKernels() []kernel {
 	var ks []kernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, kernel{name: "avx512", mr: 8, nr: 48, fn: kernelAVX512})
+	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2})
 	}

@@ -1,0 +1,99 @@
+#include "textflag.h"
+
+// AVX-512 micro-kernel: C[0:8, 0:48] += Ap·Bp over k steps.
+// Ap: 8 floats per step; Bp: 48 floats per step (three zmm); accumulators Z8..Z31 (row r
+// in Z(8+3r) .. Z(10+3r)); Z0..Z2 hold B; Z3, Z4 alternate as broadcasts of A.
+
+#define BROW(ao, bc, r0, r1, r2) \
+	VBROADCASTSS ao(SI), bc; \
+	VFMADD231PS Z0, bc, r0; \
+	VFMADD231PS Z1, bc, r1; \
+	VFMADD231PS Z2, bc, r2
+
+#define STEP8x48(ao, bo) \
+	VMOVUPS bo(DI), Z0; \
+	VMOVUPS (bo+64)(DI), Z1; \
+	VMOVUPS (bo+128)(DI), Z2; \
+	BROW(ao, Z3, Z8, Z9, Z10); \
+	BROW((ao+4), Z4, Z11, Z12, Z13); \
+	BROW((ao+8), Z3, Z14, Z15, Z16); \
+	BROW((ao+12), Z4, Z17, Z18, Z19); \
+	BROW((ao+16), Z3, Z20, Z21, Z22); \
+	BROW((ao+20), Z4, Z23, Z24, Z25); \
+	BROW((ao+24), Z3, Z26, Z27, Z28); \
+	BROW((ao+28), Z4, Z29, Z30, Z31)
+
+#define ROW3(r0, r1, r2) \
+	VADDPS (DX), r0, r0; \
+	VMOVUPS r0, (DX); \
+	VADDPS 64(DX), r1, r1; \
+	VMOVUPS r1, 64(DX); \
+	VADDPS 128(DX), r2, r2; \
+	VMOVUPS r2, 128(DX); \
+	ADDQ R8, DX
+
+// func kernelAVX512(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   tail
+
+loop2:
+	PREFETCHT0 768(DI)
+	PREFETCHT0 832(DI)
+	STEP8x48(0, 0)
+	PREFETCHT0 896(DI)
+	STEP8x48(32, 192)
+	ADDQ $64, SI
+	ADDQ $384, DI
+	DECQ BX
+	JNZ  loop2
+
+tail:
+	ANDQ $1, CX
+	JZ   store
+	STEP8x48(0, 0)
+
+store:
+	ROW3(Z8, Z9, Z10)
+	ROW3(Z11, Z12, Z13)
+	ROW3(Z14, Z15, Z16)
+	ROW3(Z17, Z18, Z19)
+	ROW3(Z20, Z21, Z22)
+	ROW3(Z23, Z24, Z25)
+	ROW3(Z26, Z27, Z28)
+	ROW3(Z29, Z30, Z31)
+	VZEROUPPER
+	RET
