@@ -317,3 +317,45 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// TestVecHelpers checks the element-wise helpers, assembly and Go, against their
+// definitions on every length up to a few vectors (the tails included), and that they
+// write nothing past the end.
+func TestVecHelpers(t *testing.T) {
+	saved := useAVX2
+	defer func() { useAVX2 = saved }()
+	for _, simd := range []bool{false, saved} {
+		useAVX2 = simd
+		rng := rand.New(rand.NewPCG(8, 8))
+		for n := 0; n < 80; n++ {
+			a, b := make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			got := make([]float32, n+1)
+			got[n] = 42
+			addReLU(got[:n], a, b)
+			for i := range a {
+				if want := max(a[i]+b[i], 0); got[i] != want {
+					t.Fatalf("simd=%v: addReLU n=%d: [%d] = %v, want %v", simd, n, i, got[i], want)
+				}
+			}
+			copy(got, a)
+			add(got[:n], b)
+			for i := range a {
+				if want := a[i] + b[i]; got[i] != want {
+					t.Fatalf("simd=%v: add n=%d: [%d] = %v, want %v", simd, n, i, got[i], want)
+				}
+			}
+			relu(got[:n])
+			for i := range a {
+				if want := max(a[i]+b[i], 0); got[i] != want {
+					t.Fatalf("simd=%v: relu n=%d: [%d] = %v, want %v", simd, n, i, got[i], want)
+				}
+			}
+			if got[n] != 42 {
+				t.Fatalf("simd=%v: n=%d: wrote past the end", simd, n)
+			}
+		}
+	}
+}
