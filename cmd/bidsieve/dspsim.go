@@ -3,10 +3,65 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bidsieve/bidsieve/dsp/sim"
+	"github.com/bidsieve/bidsieve/dsp/sim/dspserver"
 )
 
-// runDSPSim is not built yet; its issue owns this file.
+// runDSPSim serves the simulated DSPs of a profile file over HTTP until interrupted.
 func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := newFlagSet("dsp-sim", stderr)
+	profiles := fs.String("profiles", "", "simulator profiles (YAML, required)")
+	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on")
+	seed := fs.Uint64("seed", 1, "seed of the outcomes (simulate with the same --seed draws the same answers)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *profiles == "" {
+		return fmt.Errorf("%w: --profiles is required", errUsage)
+	}
+	p, err := sim.Load(*profiles)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	h := dspserver.New(p, dspserver.Options{Seed: *seed, Logger: logger})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	names := make([]string, len(p.DSPs))
+	for i, d := range p.DSPs {
+		names[i] = d.Name
+	}
+	fmt.Fprintf(stdout, "dsp-sim listening on http://%s: POST /bid/{%s}, GET /stats\n", ln.Addr(), strings.Join(names, ","))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }
