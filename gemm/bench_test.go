@@ -96,3 +96,28 @@ func BenchmarkPacked(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackedKernels is BenchmarkPacked at m=16 with each kernel.
+func BenchmarkPackedKernels(b *testing.B) {
+	saved := active
+	defer func() { active = saved }()
+	rng := rand.New(rand.NewPCG(2, 2))
+	const m, k, n = 16, 1000, 500
+	w := randSlice(rng, k*n)
+	for i := range kernels {
+		active = &kernels[i]
+		p := Pack(false, k, n, w, n)
+		if p.kern != active {
+			continue // benchmarked under its own name
+		}
+		b.Run(kernels[i].name, func(b *testing.B) {
+			a, c := randSlice(rng, m*k), make([]float32, m*n)
+			work := make([]float32, p.WorkLen(m))
+			b.ReportAllocs()
+			for b.Loop() {
+				p.MulAdd(m, a, k, c, n, work)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -15,6 +15,9 @@ type kernel struct {
 	name   string
 	mr, nr int
 	fn     kernelFunc
+	// packed names the kernel that Pack uses when this one is active, if another: a
+	// shape that suits the few rows of inference better.
+	packed string
 }
 
 // generic is the portable kernel, used where no assembly kernel applies.
@@ -35,7 +38,16 @@ func choose(name string) *kernel {
 	return &kernels[0]
 }
 
-// Kernel names the micro-kernel in use: "avx512", "avx2" or "generic".
+// forPacked is the kernel Pack uses when k is active.
+func forPacked(k *kernel) *kernel {
+	if k.packed == "" {
+		return k
+	}
+	return choose(k.packed)
+}
+
+// Kernel names the micro-kernel in use: "avx512", "avx2" or "generic" (or a variant
+// forced with UseKernel).
 func Kernel() string { return active.name }
 
 // UseKernel makes the named kernel (one of Kernels) the one in use and returns the name of

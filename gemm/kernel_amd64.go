@@ -8,6 +8,9 @@ import "golang.org/x/sys/cpu"
 func kernelAVX2(k int, a, b, c *float32, ldc int)
 
 //go:noescape
+func kernelAVX2x24(k int, a, b, c *float32, ldc int)
+
+//go:noescape
 func kernelAVX512(k int, a, b, c *float32, ldc int)
 
 func archKernels() []kernel {
@@ -16,7 +19,10 @@ func archKernels() []kernel {
 		ks = append(ks, kernel{name: "avx512", mr: 8, nr: 48, fn: kernelAVX512})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2})
+		// 6 x 16 for large products; 4 x 24 for packed weights times a few rows (batches
+		// of 4 or 16 DSPs fill its tiles exactly).
+		ks = append(ks, kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2, packed: "avx2-4x24"},
+			kernel{name: "avx2-4x24", mr: 4, nr: 24, fn: kernelAVX2x24})
 	}
 	return ks
 }

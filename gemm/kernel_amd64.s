@@ -91,3 +91,89 @@ store:
 	ROW(Y14, Y15)
 	VZEROUPPER
 	RET
+
+// AVX2/FMA micro-kernel: C[0:4, 0:24] += Ap·Bp over k steps.
+// Ap: 4 floats per step; Bp: 24 floats per step (three ymm); accumulators Y4..Y15 (row r
+// in Y(4+3r) .. Y(6+3r)); Y0..Y2 hold B; Y3 the broadcast of A.
+
+#define BROW4(ao, r0, r1, r2) \
+	VBROADCASTSS ao(SI), Y3; \
+	VFMADD231PS Y0, Y3, r0; \
+	VFMADD231PS Y1, Y3, r1; \
+	VFMADD231PS Y2, Y3, r2
+
+#define STEP4x24(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VMOVUPS (bo+64)(DI), Y2; \
+	BROW4(ao, Y4, Y5, Y6); \
+	BROW4((ao+4), Y7, Y8, Y9); \
+	BROW4((ao+8), Y10, Y11, Y12); \
+	BROW4((ao+12), Y13, Y14, Y15)
+
+#define ROW3Y(r0, r1, r2) \
+	VADDPS (DX), r0, r0; \
+	VMOVUPS r0, (DX); \
+	VADDPS 32(DX), r1, r1; \
+	VMOVUPS r1, 32(DX); \
+	VADDPS 64(DX), r2, r2; \
+	VMOVUPS r2, 64(DX); \
+	ADDQ R8, DX
+
+// func kernelAVX2x24(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX2x24(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   tail24
+
+loop24:
+	PREFETCHT0 384(DI)
+	STEP4x24(0, 0)
+	PREFETCHT0 448(DI)
+	STEP4x24(16, 96)
+	PREFETCHT0 512(DI)
+	STEP4x24(32, 192)
+	STEP4x24(48, 288)
+	ADDQ $64, SI
+	ADDQ $384, DI
+	DECQ BX
+	JNZ  loop24
+
+tail24:
+	ANDQ $3, CX
+	JZ   store24
+
+loop24one:
+	STEP4x24(0, 0)
+	ADDQ $16, SI
+	ADDQ $96, DI
+	DECQ CX
+	JNZ  loop24one
+
+store24:
+	ROW3Y(Y4, Y5, Y6)
+	ROW3Y(Y7, Y8, Y9)
+	ROW3Y(Y10, Y11, Y12)
+	ROW3Y(Y13, Y14, Y15)
+	VZEROUPPER
+	RET

@@ -11,11 +11,11 @@ type Packed struct {
 }
 
 // Pack packs op(B), where B is k x n (ldb >= n), or n x k (ldb >= k) when transB. It uses
-// the kernel in use at the time of the call.
+// the kernel in use at the time of the call (or its variant for few rows).
 func Pack(transB bool, k, n int, b []float32, ldb int) *Packed {
 	// Check B as the B of a 1 x n x k product.
 	checkArgs(false, transB, 1, n, k, k, max(k, 1), len(b), ldb, n, max(n, 1))
-	kern := active
+	kern := forPacked(active)
 	p := &Packed{k: k, n: n, kern: kern, data: make([]float32, roundUp(n, kern.nr)*k)}
 	if k > 0 && n > 0 {
 		packB(p.data, transB, b, ldb, 0, 0, k, n, kern.nr)
