@@ -231,6 +231,15 @@ func (f *FTRL) Learn(r *features.Raw, dsp string, bid bool, w float64) float64 {
 	return p
 }
 
+// Predict is P(bid) for (r, dsp) under the current weights.
+func (f *FTRL) Predict(r *features.Raw, dsp string) float64 {
+	var wx float64
+	for _, i := range f.h.buckets(r, dsp) {
+		wx += f.weight(i)
+	}
+	return sigmoid(wx)
+}
+
 // Rows is the number of rows learnt.
 func (f *FTRL) Rows() int64 { return f.rows }
 

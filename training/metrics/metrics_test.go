@@ -190,3 +190,22 @@ func TestThresholdForAndCurve(t *testing.T) {
 		t.Error("no bids: want no threshold and a NaN AUC")
 	}
 }
+
+func TestRequestScores(t *testing.T) {
+	keys := []uint64{7, 3, 7, 9, 3}
+	p := []float64{0.5, 0.1, 0.2, 0.3, 0.0}
+	dst := make([]float64, len(p))
+	RequestScores(keys, p, dst)
+	want := []float64{1 - 0.5*0.8, 0.1, 1 - 0.5*0.8, 0.3, 0.1}
+	for i := range want {
+		if math.Abs(dst[i]-want[i]) > 1e-12 {
+			t.Errorf("row %d: %v, want %v", i, dst[i], want[i])
+		}
+	}
+	RequestScores(keys, p, p) // in place
+	for i := range want {
+		if math.Abs(p[i]-want[i]) > 1e-12 {
+			t.Errorf("in place, row %d: %v, want %v", i, p[i], want[i])
+		}
+	}
+}

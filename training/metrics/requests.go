@@ -1,0 +1,38 @@
+package metrics
+
+import (
+	"math"
+	"slices"
+)
+
+// RequestScores turns per-imp probabilities into request scores, as the gateway decides
+// (DESIGN.md, "One auction"): every row of a request gets 1 - prod(1 - p) over the rows
+// sharing its key. keys identify the request of each row (for one DSP); p and dst have
+// the same length as keys, and dst may be p.
+func RequestScores(keys []uint64, p, dst []float64) {
+	order := make([]int32, len(keys))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		switch {
+		case keys[a] < keys[b]:
+			return -1
+		case keys[a] > keys[b]:
+			return 1
+		}
+		return int(a - b)
+	})
+	for i := 0; i < len(order); {
+		j := i
+		logNone := 0.0 // log prod(1 - p)
+		for ; j < len(order) && keys[order[j]] == keys[order[i]]; j++ {
+			logNone += math.Log1p(-math.Min(p[order[j]], 1))
+		}
+		s := -math.Expm1(logNone)
+		for k := i; k < j; k++ {
+			dst[order[k]] = s
+		}
+		i = j
+	}
+}

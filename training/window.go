@@ -1,0 +1,120 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/bidsieve/bidsieve/bidlog"
+)
+
+// dayMS is one UTC day in milliseconds.
+const dayMS = 24 * 60 * 60 * 1000
+
+// window is the set of bid-log files training reads, and its split in time: every UTC
+// day before the last one trains, the last day validates.
+type window struct {
+	dir      string
+	files    []bidlog.FileInfo
+	firstDay int64 // UTC day numbers (days since the Unix epoch)
+	valDay   int64
+}
+
+func utcDay(tsMS int64) int64 {
+	d := tsMS / dayMS
+	if tsMS%dayMS < 0 {
+		d--
+	}
+	return d
+}
+
+func dayTime(day int64) time.Time { return time.UnixMilli(day * dayMS).UTC() }
+
+// ErrNoLogs is returned when the log directory holds no bid-log file.
+var ErrNoLogs = errors.New("no bid-log files")
+
+// openWindow lists the files of dir and splits the days. It fails with a message naming
+// the problem for a missing or unreadable directory, a directory without bid-log files,
+// and logs that cover a single day (nothing would be left to validate on).
+func openWindow(dir string) (*window, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("log directory %s: not a directory", dir)
+	}
+	files, err := bidlog.ListFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	var nonEmpty []bidlog.FileInfo
+	for _, f := range files {
+		if f.Rows > 0 {
+			nonEmpty = append(nonEmpty, f)
+		}
+	}
+	if len(nonEmpty) == 0 {
+		return nil, fmt.Errorf("%w (*.parquet with rows) in %s", ErrNoLogs, dir)
+	}
+	w := &window{dir: dir, files: nonEmpty}
+	minTS, maxTS := nonEmpty[0].MinTS, nonEmpty[0].MaxTS
+	for _, f := range nonEmpty {
+		minTS = min(minTS, f.MinTS)
+		maxTS = max(maxTS, f.MaxTS)
+	}
+	w.firstDay, w.valDay = utcDay(minTS), utcDay(maxTS)
+	if w.firstDay == w.valDay {
+		return nil, fmt.Errorf("the logs in %s cover one day only (%s): training needs at least two days, "+
+			"the last one to validate on and the earlier ones to train on", dir, dayTime(w.valDay).Format("2006-01-02"))
+	}
+	return w, nil
+}
+
+// isVal reports whether a row of time ts (ms) belongs to the validation day.
+func (w *window) isVal(ts int64) bool { return utcDay(ts) >= w.valDay }
+
+// scan streams every row of the window to fn, in file order, batch by batch.
+func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) error {
+	r := bidlog.NewReader(w.files)
+	defer r.Close()
+	buf := make([]bidlog.Row, 4096)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			if ferr := fn(buf[:n]); ferr != nil {
+				return ferr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read bid log: %w", err)
+		}
+	}
+}
+
+// totalRows is the number of rows in the window's files (from their footers).
+func (w *window) totalRows() int64 {
+	var n int64
+	for _, f := range w.files {
+		n += f.Rows
+	}
+	return n
+}
+
+// rowWeight is the weight of a labelled row: 1/propensity for an explored row (it stands
+// for the rows not explored), 1 otherwise.
+func rowWeight(r *bidlog.Row) float64 {
+	if r.Decision == bidlog.DecisionExplored && r.Propensity > 0 && r.Propensity < 1 {
+		return 1 / r.Propensity
+	}
+	return 1
+}
