@@ -106,7 +106,7 @@ func TestFastMatchesReference(t *testing.T) {
 			}
 			// The logits agree too (a relative test that also covers tiny probabilities).
 			logits := make([]float32, len(dsps))
-			m.scoreRowsLogits(logits, imps, impOf, dsps)
+			m.ScoreLogits(logits, imps, impOf, dsps, nil)
 			for i := range logits {
 				if d := math.Abs(float64(logits[i]) - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
 					t.Fatalf("%s: pair %d: fast logit %v, reference %v", c.name, i, logits[i], want[i])
@@ -128,19 +128,6 @@ func TestFastMatchesReference(t *testing.T) {
 			}
 		}
 	})
-}
-
-// scoreRowsLogits is Score returning calibrated logits, for tests.
-func (m *Model) scoreRowsLogits(dst []float32, imps []features.Raw, impOf, dsps []int32) {
-	p := make([]float32, len(dsps))
-	m.Score(p, imps, impOf, dsps, nil)
-	s := new(Scratch)
-	h1 := m.h1
-	s.shared = grow(s.shared, len(imps)*h1)
-	for i := range imps {
-		m.sharedL1(s.shared[i*h1:(i+1)*h1], &imps[i], s)
-	}
-	m.scoreRowsTo(dst, s.shared, impOf, dsps, s, true)
 }
 
 // TestLogProbsNaive checks the reference itself against a float64 forward pass written

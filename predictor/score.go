@@ -45,9 +45,19 @@ func (m *Model) ScoreImp(dst []float32, raw *features.Raw, dsps []int32, s *Scra
 
 // Score scores the (imp, DSP) pairs of a request in one batch: dst[i] is the calibrated
 // probability that DSP dsps[i] bids on imp imps[impOf[i]]. Pairs may come in any order;
-// each imp's shared work is done once. It panics when the slices disagree in length or an
-// index is out of range.
+// each imp's shared work is done once. s may be nil (a pooled Scratch is used). It panics
+// when the slices disagree in length or an index is out of range.
 func (m *Model) Score(dst []float32, imps []features.Raw, impOf []int32, dsps []int32, s *Scratch) {
+	m.score(dst, imps, impOf, dsps, s, false)
+}
+
+// ScoreLogits is Score writing calibrated logits, log(p / (1 - p)), instead of
+// probabilities: exact where p is too close to 0 or 1 for a float32 probability.
+func (m *Model) ScoreLogits(dst []float32, imps []features.Raw, impOf []int32, dsps []int32, s *Scratch) {
+	m.score(dst, imps, impOf, dsps, s, true)
+}
+
+func (m *Model) score(dst []float32, imps []features.Raw, impOf []int32, dsps []int32, s *Scratch, logits bool) {
 	if len(impOf) != len(dsps) {
 		panic(fmt.Sprintf("predictor: %d imp indices for %d DSPs", len(impOf), len(dsps)))
 	}
@@ -60,7 +70,7 @@ func (m *Model) Score(dst []float32, imps []features.Raw, impOf []int32, dsps []
 	for i := range imps {
 		m.sharedL1(s.shared[i*h1:(i+1)*h1], &imps[i], s)
 	}
-	m.scoreRowsTo(dst, s.shared, impOf, dsps, s, false)
+	m.scoreRowsTo(dst, s.shared, impOf, dsps, s, logits)
 }
 
 // sharedL1 computes the part of layer 1 that all DSPs share: the bias plus the
