@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/bidsieve/bidsieve/features"
+	"github.com/prebid/openrtb/v19/openrtb2"
+)
+
+// Scorer predicts, for every eligible (imp, DSP) pair of a request, the probability that
+// the DSP bids. The predictor's model satisfies it; without a model the gateway uses
+// PassThrough. A Scorer must be safe for concurrent use and must not keep in or dst after
+// Score returns.
+type Scorer interface {
+	// Score writes into dst[k] the probability, in [0, 1], that DSP in.Pairs[k].DSP bids
+	// on imp in.Pairs[k].Imp; len(dst) == len(in.Pairs). An error means no scores for this
+	// request: the gateway fails open (sends to every eligible DSP) and counts it.
+	Score(ctx context.Context, in *ScoreInput, dst []float64) error
+	// Version names the model in the bid log (model_version); "" for none.
+	Version() string
+}
+
+// ScoreInput is one request's batch of (imp, DSP) pairs to score.
+type ScoreInput struct {
+	Request  *openrtb2.BidRequest
+	Features []features.Raw // one per imp of Request, extracted once by features.Extract
+	Pairs    []Pair
+}
+
+// Pair is one (imp, DSP) pair to score.
+type Pair struct {
+	Imp int    // index into Request.Imp and Features
+	DSP string // the DSP's name
+}
+
+// PassThrough is the Scorer without a model: it has no opinion, so every eligible DSP
+// gets the request (the decision is fail_open, or sent with shaping off). The gateway does
+// not even extract features for it unless a bid log is configured.
+type PassThrough struct{}
+
+// Score reports that there are no scores.
+func (PassThrough) Score(context.Context, *ScoreInput, []float64) error { return errNoModel }
+
+// Version is empty: no model.
+func (PassThrough) Version() string { return "" }
+
+// RequestScore combines per-imp probabilities into the request's score for a DSP:
+// 1 - prod(1 - p_imp), the probability that it bids on at least one imp.
+func RequestScore(p []float64) float64 {
+	miss := 1.0
+	for _, x := range p {
+		miss *= 1 - min(max(x, 0), 1)
+	}
+	return 1 - miss
+}
