@@ -93,13 +93,18 @@ func encode(w io.Writer, f *File) error {
 	}
 	binary.LittleEndian.PutUint32(pre[8:], uint32(version))
 	binary.LittleEndian.PutUint32(pre[12:], uint32(len(js)))
-	bw.Write(pre[:]) // errors of bufio.Writer are sticky: checked at Flush
-	bw.Write(js)
-	var buf [4]byte
+	// bufio.Writer's errors are sticky: checked once, at Flush.
+	_, _ = bw.Write(pre[:])
+	_, _ = bw.Write(js)
+	var buf [4096]byte
 	put := func(xs []float32) {
-		for _, x := range xs {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(x))
-			bw.Write(buf[:])
+		for len(xs) > 0 {
+			n := min(len(xs), len(buf)/4)
+			for i, x := range xs[:n] {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+			}
+			_, _ = bw.Write(buf[:4*n])
+			xs = xs[n:]
 		}
 	}
 	for _, e := range f.Net.Embeddings {
@@ -130,9 +135,9 @@ func WriteFile(path string, f *File) (err error) {
 		return fmt.Errorf("write model file: %w", err)
 	}
 	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+		if err != nil { // the write's error is the one to report
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if err = Write(tmp, f); err != nil {
@@ -151,8 +156,8 @@ func WriteFile(path string, f *File) (err error) {
 		return fmt.Errorf("write model file: %w", err)
 	}
 	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
-		d.Sync()
-		d.Close()
+		_ = d.Sync()
+		_ = d.Close()
 	}
 	return nil
 }
@@ -177,7 +182,7 @@ func ReadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model file: %w", err)
 	}
-	defer fh.Close()
+	defer fh.Close() //nolint:errcheck // read-only: nothing to lose
 	f, err := Read(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -3,10 +3,12 @@ package predictor
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/modelfile"
 )
 
 var (
@@ -108,4 +110,21 @@ func BenchmarkLogProbs(b *testing.B) {
 		m.LogProbs(dst, cats, conts, n)
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLoad writes the realistic model to a file and loads it: read, checks, tables
+// and packing, what a hot reload costs.
+func BenchmarkLoad(b *testing.B) {
+	vocab := append([]int(nil), realisticVocab...)
+	vocab[0] = 64
+	path := filepath.Join(b.TempDir(), "m.bsm")
+	if err := modelfile.WriteFile(path, testFile(1, vocab, []int{1000, 500}, 64)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(path); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
