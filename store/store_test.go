@@ -425,3 +425,57 @@ func TestConcurrentChangesAuditTheRightOldValues(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchPollsWhenListenIsLost kills the LISTEN connection: polling must still deliver
+// the change within a second, and notifications come back after the reconnection.
+func TestWatchPollsWhenListenIsLost(t *testing.T) {
+	u := storetest.Postgres(t)
+	opts := store.Options{} // the default 500ms poll
+	open := func() *store.Store {
+		s, err := store.OpenPostgres(t.Context(), u, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, other := open(), open()
+	ctx, cancel := context.WithCancel(t.Context())
+	seen := make(chan int64, 10)
+	var wg sync.WaitGroup
+	wg.Go(func() { other.Watch(ctx, 0, func(v int64) { seen <- v }) })
+	defer func() { cancel(); wg.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var killed int
+	if err := db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d LISTEN connections, want 1", killed)
+	}
+	for v := int64(1); v <= 2; v++ {
+		start := time.Now()
+		if _, _, err := a.Apply(ctx, store.Change{Who: "ann", DSP: "alpha", Fields: []store.FieldChange{
+			{Field: "qps_limit", New: raw(jsonInt(int(v))), Inherited: raw("0")},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-seen:
+			if got != v {
+				t.Fatalf("saw version %d, want %d", got, v)
+			}
+			t.Logf("version %d seen after %v", v, time.Since(start))
+		case <-time.After(time.Second):
+			t.Fatalf("version %d not seen within 1s", v)
+		}
+		time.Sleep(2500 * time.Millisecond) // the listener reconnects after 2s
+	}
+}
