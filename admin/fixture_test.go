@@ -92,6 +92,7 @@ type fakeGateway struct {
 	model   atomic.Pointer[modelfile.File]
 	reloads atomic.Int32
 	failing atomic.Bool
+	figures atomic.Int64 // calls of DSPFigures
 }
 
 func (g *fakeGateway) Apply(c *config.Config) error {
@@ -122,6 +123,7 @@ func (g *fakeGateway) ReloadModel(context.Context) error {
 }
 
 func (g *fakeGateway) DSPFigures() map[string]admin.LiveFigures {
+	g.figures.Add(1)
 	out := map[string]admin.LiveFigures{}
 	for i, name := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"} {
 		k := int64(i + 1)

@@ -30,6 +30,11 @@
     return el;
   }
 
+  // put replaces el's children, skipping null ones (replaceChildren would print "null").
+  function put(el, ...children) {
+    el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   function s(tag, attrs, text) {
     const el = document.createElementNS(SVG_NS, tag);
     for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
@@ -237,7 +242,7 @@
       box.replaceChildren(h("div", { class: "cap" }, "Operating point"), h("div", {}, "No model curve for this DSP: it is sent everything."));
       return;
     }
-    box.replaceChildren(
+    put(box,
       h("div", { class: "cap" }, "Operating point now · threshold " + thr(op.threshold) + (op.source === "threshold" ? " (set by hand)" : op.source === "recall_target" ? " (for the recall target)" : "")),
       h("div", { class: "pair" },
         h("div", {}, h("div", { class: "big", id: "now-recall" }, pct(op.recall)), h("div", { class: "cap" }, "expected recall (≥ " + pct(op.recall_lower) + ")")),
@@ -260,8 +265,13 @@
       $("curve-note").textContent = "";
       return;
     }
-    const pts = c.curve.filter((p) => p.recall >= 0.5);
-    const yMin = 0.5, yMax = 1;
+    // Zoom on recall 80-100% (where DSPs are run) unless a point of interest lies lower.
+    const op = d.operating_point;
+    const pv = state.preview && state.preview.preview;
+    const target = state.kind === "recall_target" && state.value !== null && state.value !== "" ? Number(state.value) : d.settings.recall_target;
+    const lowest = Math.min(target, op ? op.recall : 1, pv ? pv.recall : 1);
+    const yMin = lowest >= 0.85 ? 0.8 : 0.5, yMax = 1, yStep = yMin === 0.8 ? 0.02 : 0.05;
+    const pts = c.curve.filter((p) => p.recall >= yMin);
     let xMax = Math.max(0.05, ...pts.map((p) => p.withheld));
     xMax = Math.min(1, Math.ceil(xMax * 20) / 20);
     const x = (v) => L + (W - L - R) * Math.min(v, xMax) / xMax;
@@ -272,7 +282,7 @@
       svg.append(s("line", { x1: x(v), x2: x(v), y1: T, y2: H - B, class: "gridline" }));
       svg.append(s("text", { x: x(v), y: H - B + 16, "text-anchor": "middle", class: "tick" }, Math.round(v * 100) + "%"));
     }
-    for (let v = 0.5; v <= 1 + 1e-9; v += 0.05) {
+    for (let v = yMin; v <= 1 + 1e-9; v += yStep) {
       svg.append(s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "gridline" }));
       svg.append(s("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end", class: "tick" }, Math.round(v * 100) + "%"));
     }
@@ -285,21 +295,28 @@
     svg.append(s("path", { d: path("recall_lower"), class: "lower" }));
     svg.append(s("path", { d: path("recall"), class: "curve" }));
 
-    const target = state.kind === "recall_target" && state.value !== null ? Number(state.value) : d.settings.recall_target;
-    if (target >= 0.5) svg.append(s("line", { x1: L, x2: W - R, y1: y(target), y2: y(target), class: "target" }));
+    if (target >= yMin) svg.append(s("line", { x1: L, x2: W - R, y1: y(target), y2: y(target), class: "target" }));
 
-    const mark = (p, cls, label, dy) => {
-      if (!p) return;
+    // The points, with guides to the axes; their figures go in the top-right corner, which
+    // a falling curve leaves empty.
+    const mark = (p, cls) => {
       const cx = x(p.withheld), cy = y(p.recall);
       svg.append(s("line", { x1: cx, x2: cx, y1: cy, y2: H - B, class: "guide " + cls }));
       svg.append(s("line", { x1: L, x2: cx, y1: cy, y2: cy, class: "guide " + cls }));
       svg.append(s("circle", { cx, cy, r: 6.5, class: cls === "preview" ? "pv" : "now", id: "pt-" + cls }));
-      svg.append(s("text", { x: cx + 10, y: cy + dy, class: "ptlabel " + cls }, label + " " + pct(p.recall) + " / " + pct(p.withheld)));
     };
-    const op = d.operating_point;
-    const pv = state.preview && state.preview.preview;
-    mark(op, "now", "now", pv && pv.withheld < (op ? op.withheld : 0) ? 16 : -10);
-    if (pv && (!op || pv.threshold !== op.threshold)) mark(pv, "preview", "preview", pv.withheld < (op ? op.withheld : 0) ? -10 : 16);
+    const showPv = pv && (!op || pv.threshold !== op.threshold);
+    if (op) mark(op, "now");
+    if (showPv) mark(pv, "preview");
+    let ly = T + 18;
+    const legend = (p, cls, label) => {
+      svg.append(s("circle", { cx: W - R - 262, cy: ly - 4, r: 5, class: cls === "preview" ? "pv" : "now" }));
+      svg.append(s("text", { x: W - R - 250, y: ly, class: "ptlabel" + (cls === "preview" ? " preview" : "") },
+        label + ": recall " + pct(p.recall) + ", withheld " + pct(p.withheld)));
+      ly += 20;
+    };
+    if (op) legend(op, "now", "now");
+    if (showPv) legend(pv, "preview", "preview");
 
     $("curve-note").textContent = (c.model ? "Model " + c.model.version + ". " : "")
       + "Trained for recall " + pct(c.trained_target) + " at threshold " + thr(c.trained_threshold) + "."
@@ -354,7 +371,7 @@
     }
     const op = d.operating_point;
     const delta = (a, b) => (a >= b ? "+" : "−") + (100 * Math.abs(a - b)).toFixed(1) + " pt";
-    box.replaceChildren(
+    put(box,
       h("div", {}, "Expected recall ", h("b", { id: "pv-recall" }, pct(p.recall)),
         " (≥ " + pct(p.recall_lower) + ") · traffic withheld ", h("b", { id: "pv-withheld" }, pct(p.withheld))),
       h("div", { class: "delta" }, "threshold " + thr(p.threshold)
