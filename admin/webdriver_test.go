@@ -154,7 +154,9 @@ func (wd *webDriver) must(method, path string, body, out any) {
 	}
 }
 
-func (wd *webDriver) navigate(url string) { wd.must("POST", "/url", map[string]string{"url": url}, nil) }
+func (wd *webDriver) navigate(url string) {
+	wd.must("POST", "/url", map[string]string{"url": url}, nil)
+}
 
 // find returns the element of a CSS selector, waiting for it up to 10s.
 func (wd *webDriver) find(css string) string {
