@@ -31,7 +31,7 @@ import (
 )
 
 // MaxFileSize is the largest model file Read accepts, in bytes.
-const MaxFileSize = 2 << 30
+const MaxFileSize = 1<<31 - 1
 
 // maxLayers bounds the number of dense layers a file may declare.
 const maxLayers = 64
@@ -79,7 +79,7 @@ func encode(w io.Writer, f *File) error {
 	if err != nil {
 		return fmt.Errorf("write model file: encode header (spec, DSP calibration and metadata must be JSON-encodable: no NaN or Inf): %w", err)
 	}
-	if len(js) > math.MaxUint32 {
+	if uint64(len(js)) > math.MaxUint32 {
 		return fmt.Errorf("write model file: header of %d bytes is too large", len(js))
 	}
 
