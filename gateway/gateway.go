@@ -180,6 +180,19 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	return nil
 }
 
+// Reload loads the configuration again, as config.Load does (the file at path, or the
+// embedded defaults for "", then the BIDSIEVE_ variables of environ), and applies it. On
+// any error, counted in bidsieve_config_reloads_total{result="error"}, the configuration
+// in force stays.
+func (g *Gateway) Reload(path string, environ []string) error {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		g.m.reloads.Add(context.Background(), 1, metric.WithAttributes(resultAttr("error")))
+		return err
+	}
+	return g.Apply(cfg)
+}
+
 func (g *Gateway) apply(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

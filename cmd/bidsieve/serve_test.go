@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestServeReloadsAndStopsGracefully(t *testing.T) {
+	var calls atomic.Int64
+	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			ID  string `json:"id"`
+			Imp []struct {
+				ID string `json:"id"`
+			} `json:"imp"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &req)
+		time.Sleep(150 * time.Millisecond) // an auction is in flight when the stop comes
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5}]}]}`, req.ID, req.Imp[0].ID)
+	}))
+	defer dspSrv.Close()
+
+	addr := freeAddr(t)
+	path := filepath.Join(t.TempDir(), "bidsieve.yaml")
+	write := func(extra string) {
+		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%sdsps:\n  - {name: a, endpoint: %q, timeout: 400ms}\n", addr, extra, dspSrv.URL+"/bid/a")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, []string{"--config", path}, io.Discard, &stderr) }()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	waitFor(t, "/healthz", func() bool {
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	write("bogus_key: 1\n")
+	waitFor(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
+	if !strings.Contains(stderr.String(), "bogus_key: unknown key") {
+		t.Errorf("the reload error does not name the key:\n%s", stderr.String())
+	}
+	write("auction: {default_tmax: 500ms}\n")
+	waitFor(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
+
+	// An auction in flight when the stop comes still gets its answer.
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`))
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	waitFor(t, "the DSP call", func() bool { return calls.Load() == 1 })
+	cancel()
+	r := <-got
+	if r.err != nil || r.status != http.StatusOK {
+		t.Errorf("in-flight auction during the stop: status %d, err %v; want 200", r.status, r.err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(stderr.String(), "bidsieve stopped") {
+		t.Errorf("no clean stop in the log:\n%s", stderr.String())
+	}
+}
+
+func TestServeRefusesABadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("listen: ''\ndsps:\n  - {name: a, endpoint: nowhere}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := runServe(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("serve started on an invalid configuration")
+	}
+	for _, want := range []string{"listen: must not be empty", `dsps[0].endpoint: must be an absolute http:// or https:// URL, got "nowhere"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
