@@ -64,7 +64,7 @@ func StatFile(path string) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("open bid log file: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	st, err := f.Stat()
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("stat bid log file: %w", err)
@@ -200,12 +200,12 @@ func (r *Reader) openNext() error {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("stat bid log file: %w", err)
 	}
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true))
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("open bid log file %s: %w", path, err)
 	}
 	r.f = f

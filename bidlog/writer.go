@@ -199,8 +199,8 @@ func (w *Writer) open(ts int64) error {
 		return fmt.Errorf("create bid log file: %w", err)
 	}
 	if err := f.Chmod(0o644); err != nil { // CreateTemp makes it private
-		f.Close()
-		os.Remove(f.Name())
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return fmt.Errorf("create bid log file: %w", err)
 	}
 	w.f, w.tmpPath = f, f.Name()

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -255,7 +256,7 @@ func (m *meter) do(client *http.Client, target string, body []byte, due time.Tim
 		return
 	}
 	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close() // read to the end: the connection is reused
 	if err != nil {
 		m.fail(err)
 		return
@@ -321,25 +322,28 @@ func (m *meter) fill(r *Result) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Print writes a human summary of r.
-func (r *Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "scheduled %d requests at %.0f/s for %v to %d target(s); elapsed %v\n",
+func (r *Result) Print(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scheduled %d requests at %.0f/s for %v to %d target(s); elapsed %v\n",
 		r.Scheduled, r.QPS, r.Duration, len(r.Targets), r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "sent %d, dropped %d (in-flight cap), answered %d (%.0f/s), timeouts %d, failures %d, worst send lag %.1f ms\n",
+	fmt.Fprintf(&b, "sent %d, dropped %d (in-flight cap), answered %d (%.0f/s), timeouts %d, failures %d, worst send lag %.1f ms\n",
 		r.Sent, r.Dropped, r.Answered, r.AchievedQPS, r.Timeouts, r.Failures, r.MaxLagMS)
 	codes := make([]int, 0, len(r.Status))
 	for c := range r.Status {
 		codes = append(codes, c)
 	}
 	sort.Ints(codes)
-	fmt.Fprint(w, "status:")
+	b.WriteString("status:")
 	for _, c := range codes {
-		fmt.Fprintf(w, " %d=%d", c, r.Status[c])
+		fmt.Fprintf(&b, " %d=%d", c, r.Status[c])
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "bids %d in %d responses, %.2f CPM on average\n", r.Bids, r.BidResps, safeDiv(r.BidCPMSum, float64(r.Bids)))
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "bids %d in %d responses, %.2f CPM on average\n", r.Bids, r.BidResps, safeDiv(r.BidCPMSum, float64(r.Bids)))
 	l := r.Latency
-	fmt.Fprintf(w, "latency ms (from schedule): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n",
+	fmt.Fprintf(&b, "latency ms (from schedule): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func safeDiv(x, y float64) float64 {

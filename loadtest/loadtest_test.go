@@ -88,7 +88,9 @@ func TestCountsStatusesAndBids(t *testing.T) {
 		t.Errorf("percentiles out of order: %+v", l)
 	}
 	var sb strings.Builder
-	res.Print(&sb)
+	if err := res.Print(&sb); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(sb.String(), "status: 200=100 204=100") {
 		t.Errorf("summary:\n%s", sb.String())
 	}

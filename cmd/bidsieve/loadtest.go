@@ -63,7 +63,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return jerr
 			}
 		} else {
-			res.Print(stdout)
+			if perr := res.Print(stdout); perr != nil {
+				return perr
+			}
 		}
 	}
 	if errors.Is(err, context.Canceled) {

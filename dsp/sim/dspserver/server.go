@@ -107,7 +107,7 @@ func New(p *sim.Profiles, opts Options) *Server {
 	s.mux.HandleFunc("/bill/{name}", s.notice(func(c *counters) *counter { return &c.billed }))
 	s.mux.HandleFunc("GET /stats", s.stats)
 	s.mux.HandleFunc("POST /stats/reset", s.reset)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	return s
 }
 
@@ -203,7 +203,7 @@ func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
 	c.bidResponses.add(1)
 	c.bids.add(int64(len(bids)))
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
+	_, _ = w.Write(body) // a client gone is not our error
 }
 
 func ms(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }
@@ -217,7 +217,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (*openrtb2.BidRe
 		if err != nil {
 			return nil, fmt.Errorf("decode bid request: gzip: %w", err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }()
 		body = io.LimitReader(zr, s.opts.MaxBodyBytes)
 	}
 	var req openrtb2.BidRequest

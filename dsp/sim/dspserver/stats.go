@@ -75,7 +75,7 @@ func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(s.Stats())
+	_ = enc.Encode(s.Stats()) // a client gone is not our error
 }
 
 func (s *Server) reset(w http.ResponseWriter, _ *http.Request) {

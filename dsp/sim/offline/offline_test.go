@@ -178,12 +178,11 @@ func TestBidsRespectRequireAndFloor(t *testing.T) {
 	allowedOS := map[string]bool{"ios": true, "android": true, "windows": true, "macos": true}
 	type impKey struct{ req, imp string }
 	type impBids struct {
-		floor       float64
-		prices      []float64
-		won         int
-		winner      float64
-		clear       float64
-		highestSeen float64
+		floor  float64
+		prices []float64
+		won    int
+		winner float64
+		clear  float64
 	}
 	imps := map[impKey]*impBids{}
 	rows := 0

@@ -185,23 +185,6 @@ func cumulative(shares []sim.Share) []float64 {
 	return cum
 }
 
-// without returns cumulative weights with the named value's weight removed (all of
-// them when that leaves nothing).
-func without(shares []sim.Share, value string) []float64 {
-	cum := make([]float64, len(shares))
-	acc := 0.0
-	for i, s := range shares {
-		if s.Value != value {
-			acc += s.Weight
-		}
-		cum[i] = acc
-	}
-	if acc == 0 {
-		return cumulative(shares)
-	}
-	return cum
-}
-
 var (
 	adjectives = []string{"daily", "urban", "bright", "swift", "green", "silver", "happy", "smart",
 		"global", "local", "pixel", "retro", "cosmic", "quiet", "bold", "lucky", "golden", "rapid",
