@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
@@ -62,13 +64,17 @@ func BenchmarkPredict(b *testing.B) {
 			dst := make([]float32, n)
 			s := new(Scratch)
 			m.ScoreImp(dst, &raws[0], dsps, s)
+			lat := newLatencies()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
+				t0 := time.Now()
 				m.ScoreImp(dst, &raws[i%len(raws)], dsps, s)
+				lat.add(time.Since(t0))
 				i++
 			}
 			b.ReportMetric(m.flops(1, n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			lat.report(b, m.flops(1, n))
 		})
 	}
 	// A request of 3 imps, each offered to 16 DSPs, in one batch.
@@ -84,12 +90,44 @@ func BenchmarkPredict(b *testing.B) {
 		dst := make([]float32, len(dsps))
 		s := new(Scratch)
 		m.Score(dst, imps, impOf, dsps, s)
+		lat := newLatencies()
 		b.ReportAllocs()
 		for b.Loop() {
+			t0 := time.Now()
 			m.Score(dst, imps, impOf, dsps, s)
+			lat.add(time.Since(t0))
 		}
 		b.ReportMetric(m.flops(3, len(dsps))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		lat.report(b, m.flops(3, len(dsps)))
 	})
+}
+
+// latencies keeps the duration of single calls (the last 1<<16), so that a benchmark can
+// report the median call: on a shared machine, the mean also counts the time the process
+// waited for a core, the median much less.
+type latencies struct {
+	d []time.Duration
+	n int
+}
+
+func newLatencies() *latencies { return &latencies{d: make([]time.Duration, 1<<16)} }
+
+func (l *latencies) add(d time.Duration) {
+	l.d[l.n%len(l.d)] = d
+	l.n++
+}
+
+// report adds the metrics p50-µs and p99-µs (single calls), and GFLOP/s-p50, the rate of
+// the median call doing flops operations.
+func (l *latencies) report(b *testing.B, flops float64) {
+	d := l.d[:min(l.n, len(l.d))]
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99-µs")
+	b.ReportMetric(flops/d[len(d)/2].Seconds()/1e9, "GFLOP/s-p50")
 }
 
 // BenchmarkLogProbs is the reference forward pass over a batch of encoded rows, as
