@@ -234,7 +234,9 @@ func (s *Server) patchDSP(w http.ResponseWriter, r *http.Request, who principal)
 		writeError(w, http.StatusBadRequest, "", "the body must be a JSON object such as {\"recall_target\": 0.97}")
 		return
 	}
-	entries, err := s.opts.Settings.Change(r.Context(), who.Name, name, values)
+	ctx, cancel := context.WithTimeout(r.Context(), changeTimeout)
+	defer cancel()
+	entries, err := s.opts.Settings.Change(ctx, who.Name, name, values)
 	var fe *FieldError
 	switch {
 	case err == nil:
@@ -267,6 +269,9 @@ func (s *Server) patchDSP(w http.ResponseWriter, r *http.Request, who principal)
 	}
 	writeJSON(w, http.StatusOK, patchResponse{DSP: s.dspView(cfg, cfg.DSP(name), s.model(), live), Changes: entries})
 }
+
+// changeTimeout bounds a change's store transaction and the merge that follows.
+const changeTimeout = 15 * time.Second
 
 func isJSON(ct string) bool {
 	mt, _, _ := bytes.Cut([]byte(ct), []byte(";"))

@@ -1,12 +1,14 @@
 package admin_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -550,3 +552,30 @@ func TestWebPageIsServedWithAStrictPolicy(t *testing.T) {
 }
 
 func js(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestAnotherProcessesChangeIsRetried runs two instances on one SQLite file: a change
+// through one reaches the other by polling; when the other's gateway refuses it once, it
+// is retried at the next poll instead of being skipped.
+func TestAnotherProcessesChangeIsRetried(t *testing.T) {
+	path := t.TempDir() + "/bidsieve.db"
+	a, b := newEnvAt(t, path), newEnvAt(t, path)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { b.settings.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+
+	b.gw.refuse.Store(1)
+	if st, body := a.do("PATCH", "/admin/api/dsps/alpha", managerToken, `{"qps_limit": 99}`, nil); st != 200 {
+		t.Fatalf("%d %s", st, body)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for b.gw.last().DSP("alpha").QPSLimit != 99 {
+		if time.Now().After(deadline) {
+			t.Fatal("the change refused once was never put in force")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if b.gw.refuse.Load() != 0 || !strings.Contains(b.logs.String(), "retrying") {
+		t.Fatalf("the refusal did not happen or was not logged:\n%s", b.logs.String())
+	}
+}

@@ -66,7 +66,7 @@ func testCurve() []modelfile.CurvePoint {
 	var pts []modelfile.CurvePoint
 	for i := 0; i <= 120; i++ {
 		w := float64(i) / 200 // withheld 0 .. 0.6
-		r := 1 - 0.05*math.Pow(w/0.15, 2)
+		r := 1 - 0.05*(w/0.15)*(w/0.15)
 		pts = append(pts, modelfile.CurvePoint{Threshold: w / 5, Recall: r, RecallLower: math.Max(0, r-0.01), FilteredShare: w})
 	}
 	return pts
@@ -93,9 +93,14 @@ type fakeGateway struct {
 	reloads atomic.Int32
 	failing atomic.Bool
 	figures atomic.Int64 // calls of DSPFigures
+	refuse  atomic.Int32 // Apply refuses this many more configurations
 }
 
 func (g *fakeGateway) Apply(c *config.Config) error {
+	if g.refuse.Add(-1) >= 0 {
+		return errors.New("refused for the test")
+	}
+	g.refuse.Store(0)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.applied = append(g.applied, c)

@@ -19,7 +19,7 @@ import (
 type Store interface {
 	Snapshot(ctx context.Context) (store.Snapshot, error)
 	Apply(ctx context.Context, ch store.Change) (int64, []store.AuditEntry, error)
-	Watch(ctx context.Context, since int64, changed func(version int64)) error
+	Watch(ctx context.Context, since int64, changed func(version int64) error) error
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, int64, error)
 	Record(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 	String() string
@@ -43,12 +43,19 @@ type Settings struct {
 	store Store // nil: running on the file configuration
 	log   *slog.Logger
 
-	mu    sync.Mutex // guards base, snap, apply; held across an apply
+	mu    sync.Mutex // guards base and apply, and serialises changes of cur; held across an apply
 	base  *config.Config
-	snap  store.Snapshot
 	apply func(*config.Config) error
 
-	cur atomic.Pointer[config.Config]
+	// cur is what is in force: readers load it without the lock, so that a slow store
+	// never holds up the page.
+	cur atomic.Pointer[inForce]
+}
+
+// inForce is a configuration in force and the store snapshot merged into it.
+type inForce struct {
+	cfg  *config.Config
+	snap store.Snapshot
 }
 
 // NewSettings reads the overrides of st, merges them over base and validates the result.
@@ -61,7 +68,7 @@ func NewSettings(ctx context.Context, base *config.Config, st Store, log *slog.L
 	}
 	s := &Settings{store: st, log: log, base: base}
 	if st == nil {
-		s.cur.Store(base)
+		s.cur.Store(&inForce{cfg: base})
 		return s, nil
 	}
 	snap, err := st.Snapshot(ctx)
@@ -72,20 +79,15 @@ func NewSettings(ctx context.Context, base *config.Config, st Store, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("settings store %s: %w", st, err)
 	}
-	s.snap = snap
-	s.cur.Store(eff)
+	s.cur.Store(&inForce{cfg: eff, snap: snap})
 	return s, nil
 }
 
 // Effective returns the configuration in force. Do not modify it.
-func (s *Settings) Effective() *config.Config { return s.cur.Load() }
+func (s *Settings) Effective() *config.Config { return s.cur.Load().cfg }
 
 // Version returns the settings version in force (0 without a store).
-func (s *Settings) Version() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snap.Version
-}
+func (s *Settings) Version() int64 { return s.cur.Load().snap.Version }
 
 // ReadOnly reports whether changes are refused (no store).
 func (s *Settings) ReadOnly() bool { return s.store == nil }
@@ -107,7 +109,7 @@ func (s *Settings) Start(apply func(*config.Config) error) error {
 	if apply == nil {
 		return nil
 	}
-	return apply(s.cur.Load())
+	return apply(s.cur.Load().cfg)
 }
 
 // Run follows the store's changes (another replica's, or another process's on the same
@@ -117,10 +119,18 @@ func (s *Settings) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	return s.store.Watch(ctx, s.Version(), func(int64) {
-		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("settings: a change in the store was not put in force", "err", err)
+	lastErr := ""
+	return s.store.Watch(ctx, s.Version(), func(int64) error {
+		err := s.Refresh(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr: // once, not every poll
+			s.log.Error("settings: a change in the store was not put in force; retrying", "err", err)
+			lastErr = err.Error()
+		case err == nil && lastErr != "":
+			s.log.Info("settings: the store's change is in force after all")
+			lastErr = ""
 		}
+		return err
 	})
 }
 
@@ -139,17 +149,16 @@ func (s *Settings) refreshLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if snap.Version == s.snap.Version {
+	if snap.Version == s.cur.Load().snap.Version {
 		return nil
 	}
 	eff, err := s.merge(s.base, snap, false)
 	if err != nil {
 		return fmt.Errorf("settings store %s, version %d: %w", s.store, snap.Version, err)
 	}
-	if err := s.putInForce(eff); err != nil {
+	if err := s.putInForce(eff, snap); err != nil {
 		return err
 	}
-	s.snap = snap
 	s.log.Info("settings: store change in force", "version", snap.Version)
 	return nil
 }
@@ -160,24 +169,27 @@ func (s *Settings) refreshLocked(ctx context.Context) error {
 func (s *Settings) SetBase(base *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	eff, err := s.merge(base, s.snap, false)
+	snap := s.cur.Load().snap
+	eff, err := s.merge(base, snap, false)
 	if err != nil {
 		return err
 	}
-	if err := s.putInForce(eff); err != nil {
+	if err := s.putInForce(eff, snap); err != nil {
 		return err
 	}
 	s.base = base
 	return nil
 }
 
-func (s *Settings) putInForce(eff *config.Config) error {
+// putInForce hands eff to the gateway and, if it takes it, publishes it; the caller
+// holds mu.
+func (s *Settings) putInForce(eff *config.Config, snap store.Snapshot) error {
 	if s.apply != nil {
 		if err := s.apply(eff); err != nil {
 			return fmt.Errorf("put settings in force: %w", err)
 		}
 	}
-	s.cur.Store(eff)
+	s.cur.Store(&inForce{cfg: eff, snap: snap})
 	return nil
 }
 
@@ -213,8 +225,8 @@ func (s *Settings) Change(ctx context.Context, who, dsp string, values map[strin
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	eff := s.cur.Load()
-	d := eff.DSP(dsp)
+	now := s.cur.Load()
+	d := now.cfg.DSP(dsp)
 	if d == nil {
 		return nil, ErrUnknownDSP
 	}
@@ -226,7 +238,7 @@ func (s *Settings) Change(ctx context.Context, who, dsp string, values map[strin
 	}
 
 	// Check the whole configuration the change leads to before writing it.
-	next := store.Snapshot{Version: s.snap.Version, DSPs: cloneOverrides(s.snap.DSPs)}
+	next := store.Snapshot{Version: now.snap.Version, DSPs: cloneOverrides(now.snap.DSPs)}
 	if next.DSPs[dsp] == nil {
 		next.DSPs[dsp] = map[string]json.RawMessage{}
 	}
@@ -263,16 +275,16 @@ func fieldIndex(name string) int {
 }
 
 // merge writes the overrides of snap over a copy of base and validates the result. An
-// override of a DSP that base does not list is ignored (the file no longer has it); an
-// unknown field or a bad value is an error naming it (strict: at start, refuse to run
-// with settings this build does not understand).
-func (s *Settings) merge(base *config.Config, snap store.Snapshot, strict bool) (*config.Config, error) {
+// override of a DSP that base does not list is ignored (the file no longer has it; logged
+// when logIgnored); an unknown field or a bad value is an error naming it, so that a
+// gateway never runs with settings this build does not understand.
+func (s *Settings) merge(base *config.Config, snap store.Snapshot, logIgnored bool) (*config.Config, error) {
 	eff := base.Clone()
 	var errs []error
 	for _, dsp := range sortedKeys(snap.DSPs) {
 		d := eff.DSP(dsp)
 		if d == nil {
-			if strict {
+			if logIgnored {
 				s.log.Warn("settings store: overrides of a DSP the configuration does not list are ignored", "dsp", dsp)
 			}
 			continue
@@ -324,11 +336,10 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // overridden returns the fields the store overrides for dsp, in documented order.
 func (s *Settings) overridden(dsp string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	snap := s.cur.Load().snap
 	var out []string
 	for _, f := range fields {
-		if _, ok := s.snap.DSPs[dsp][f.name]; ok {
+		if _, ok := snap.DSPs[dsp][f.name]; ok {
 			out = append(out, f.name)
 		}
 	}

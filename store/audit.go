@@ -43,7 +43,7 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, e
 	if err != nil {
 		return nil, 0, s.errorf("read audit: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err is checked below
 	entries := []AuditEntry{}
 	for rows.Next() {
 		var e AuditEntry

@@ -62,7 +62,7 @@ func (s *Store) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, s.errorf("read overrides: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err is checked below
 	for rows.Next() {
 		var dsp, field, value string
 		if err := rows.Scan(&dsp, &field, &value); err != nil {

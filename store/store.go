@@ -89,11 +89,11 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := s.checkSQLite(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // already failing
 		return nil, s.errorf("%w", err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // already failing
 		return nil, s.errorf("%w", err)
 	}
 	return s, nil
@@ -109,14 +109,14 @@ func (s *Store) checkSQLite(ctx context.Context) error {
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return fmt.Errorf("integrity check: %w", err)
 		}
 		if line != "ok" {
 			problems = append(problems, strings.TrimSpace(strings.Trim(line, "* ")))
 		}
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("integrity check: %w", err)
 	}
@@ -146,11 +146,11 @@ func OpenPostgres(ctx context.Context, pgURL string, opts Options) (*Store, erro
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // already failing
 		return nil, s.errorf("unreachable: %w", err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // already failing
 		return nil, s.errorf("%w", err)
 	}
 	return s, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,7 +121,7 @@ func TestApplyWritesOverridesAndAuditTogether(t *testing.T) {
 			if snap.Version != 2 || string(snap.DSPs["alpha"]["recall_target"]) != "0.99" || string(snap.DSPs["alpha"]["mode"]) != `"shadow"` {
 				t.Fatalf("snapshot %+v", snap)
 			}
-			if _, _, err := s.Apply(ctx, store.Change{Who: "x", DSP: "alpha"}); err != store.ErrNoChange {
+			if _, _, err := s.Apply(ctx, store.Change{Who: "x", DSP: "alpha"}); !errors.Is(err, store.ErrNoChange) {
 				t.Fatalf("empty change: %v", err)
 			}
 		})
@@ -226,7 +227,7 @@ func TestWatchSeesAnotherInstancesChange(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				other.Watch(ctx, 0, func(v int64) { seen <- v })
+				other.Watch(ctx, 0, func(v int64) error { seen <- v; return nil })
 			}()
 			defer func() { cancel(); wg.Wait() }()
 			time.Sleep(200 * time.Millisecond) // let the LISTEN connection settle
@@ -443,7 +444,7 @@ func TestWatchPollsWhenListenIsLost(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	seen := make(chan int64, 10)
 	var wg sync.WaitGroup
-	wg.Go(func() { other.Watch(ctx, 0, func(v int64) { seen <- v }) })
+	wg.Go(func() { other.Watch(ctx, 0, func(v int64) error { seen <- v; return nil }) })
 	defer func() { cancel(); wg.Wait() }()
 	time.Sleep(300 * time.Millisecond)
 

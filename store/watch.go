@@ -25,11 +25,13 @@ func (s *Store) notify(ctx context.Context, tx *sql.Tx, version int64) error {
 }
 
 // Watch calls changed with the settings version whenever it differs from the last one
-// seen (starting from since), until ctx ends; then it returns nil. With PostgreSQL a
+// handled (starting from since), until ctx ends; then it returns nil. With PostgreSQL a
 // notification wakes it at once; in every case it reads the version every PollInterval,
 // so a lost notification or a broken LISTEN connection delays a change by at most that.
-// Errors reading the version are logged and retried. changed runs on Watch's goroutine.
-func (s *Store) Watch(ctx context.Context, since int64, changed func(version int64)) error {
+// Errors reading the version are logged and retried; when changed returns an error, the
+// version is not handled and changed is called again at the next poll. changed runs on
+// Watch's goroutine.
+func (s *Store) Watch(ctx context.Context, since int64, changed func(version int64) error) error {
 	var l *listener
 	if s.kind == Postgres {
 		l = &listener{s: s}
@@ -66,9 +68,8 @@ func (s *Store) Watch(ctx context.Context, since int64, changed func(version int
 			s.log.Info("settings store: reachable again", "store", s.String())
 			failing = false
 		}
-		if v != last {
+		if v != last && changed(v) == nil {
 			last = v
-			changed(v)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func openAdmin(ctx context.Context, cfg *config.Config, opts adminOptions) (*adm
 	if err == nil {
 		s, err = admin.NewSettings(ctx, cfg, st, log)
 		if err != nil {
-			st.Close()
+			_ = st.Close() // refusing it anyway
 		}
 	}
 	if err != nil {
