@@ -43,6 +43,10 @@ type Config struct {
 	// and counts as dropped (the load generator's own limit, reported, never hidden).
 	// 10,000 when 0.
 	MaxInFlight int
+	// Connections caps the connections per target host of the default client (requests
+	// beyond wait for one, and the wait counts in their latency); 1,000 when 0. It keeps
+	// an overloaded server from being hit by a storm of new connections.
+	Connections int
 	// Client sends the requests; a client with a transport tuned for many connections
 	// to one host when nil.
 	Client *http.Client
@@ -104,9 +108,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 10000
 	}
+	if cfg.Connections <= 0 {
+		cfg.Connections = 1000
+	}
 	client := cfg.Client
 	if client == nil {
-		client = newClient(cfg.MaxInFlight)
+		client = newClient(cfg.Connections)
 		defer client.CloseIdleConnections()
 	}
 	total := int64(math.Round(cfg.QPS * cfg.Duration.Seconds()))
@@ -208,6 +215,7 @@ func newClient(maxConns int) *http.Client {
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          maxConns,
 		MaxIdleConnsPerHost:   maxConns,
+		MaxConnsPerHost:       maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // each request has its own deadline
 		DisableCompression:    true,

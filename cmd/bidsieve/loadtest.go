@@ -37,6 +37,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Uint64("seed", 1, "seed of the requests")
 	timeout := fs.Duration("timeout", 2*time.Second, "deadline of each request, from its scheduled time")
 	maxInFlight := fs.Int("max-in-flight", 10000, "requests in flight beyond which scheduled ones are dropped (and counted)")
+	conns := fs.Int("connections", 1000, "connections per target host at most")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,7 +54,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	res, err := loadtest.Run(ctx, loadtest.Config{
 		Targets: targets, QPS: *qps, Duration: *duration, Traffic: p.Traffic, Seed: *seed,
-		Timeout: *timeout, MaxInFlight: *maxInFlight,
+		Timeout: *timeout, MaxInFlight: *maxInFlight, Connections: *conns,
 	})
 	if res != nil {
 		if *asJSON {
