@@ -110,4 +110,14 @@ func TestBrowserMoveARecallTarget(t *testing.T) {
 		t.Fatalf("screenshot of %d bytes", len(png))
 	}
 	writeFileIfAsked(t, "BIDSIEVE_UPDATE_SCREENSHOT", "../docs/admin.png", png)
+
+	// A viewer sees everything and can change nothing.
+	wd.click("#signout")
+	wd.waitJS("the sign-in form", `return !document.getElementById("signin-panel").hidden`)
+	wd.typeInto("#token", viewerToken)
+	wd.click("#signin")
+	wd.waitJS("the viewer's page", `return document.getElementById("who").textContent === "vera (viewer)" &&
+		document.querySelectorAll("#dsp-table tbody tr").length === 6`)
+	wd.waitJS("the controls disabled", `return ["target-value", "target-range", "save-target", "btn-pause", "mode-shadow", "save-limits"]
+		.every((id) => document.getElementById(id).disabled) && document.getElementById("preview-text").textContent.includes("may look")`)
 }

@@ -82,7 +82,9 @@
   function signOut(msg) {
     sessionStorage.removeItem(TOKEN_KEY);
     clearTimeout(state.timer);
-    state.me = null;
+    // Forget everything of the previous session: the next token may have another role.
+    Object.assign(state, { me: null, dsps: [], selected: null, curve: null, preview: null, previewError: null, value: null, auditNext: 0 });
+    $("detail").hidden = true;
     $("app").hidden = true; $("meta").hidden = true;
     $("signin-panel").hidden = false;
     $("signin-error").textContent = msg || "";
