@@ -12,6 +12,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/store"
 )
 
@@ -225,3 +226,21 @@ func adminAddr(listen string, loopbackOnly bool) (string, error) {
 	}
 	return "", fmt.Errorf("admin_listen %q is not a loopback address, and the admin API is to be bound to loopback only", listen)
 }
+
+// figuresFunc adapts a function to admin.Figures, so that serve can convert the gateway's
+// own counters without the gateway importing admin.
+type figuresFunc func() map[string]admin.LiveFigures
+
+// DSPFigures implements admin.Figures.
+func (f figuresFunc) DSPFigures() map[string]admin.LiveFigures { return f() }
+
+// modelFunc adapts a function returning the model in force to admin.Models.
+type modelFunc func() *modelfile.File
+
+// Model implements admin.Models.
+func (f modelFunc) Model() *modelfile.File { return f() }
+
+var (
+	_ admin.Figures = figuresFunc(nil)
+	_ admin.Models  = modelFunc(nil)
+)
