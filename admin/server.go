@@ -112,7 +112,12 @@ func (s *Server) api(pattern, role string, h apiHandler) {
 		h2.Set("X-Content-Type-Options", "nosniff")
 		who := principal{}
 		defer func() {
-			s.log.Info("admin api", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			// Reads at debug: the page polls every few seconds. Changes and refusals at info.
+			level := slog.LevelInfo
+			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && rec.status < 400 {
+				level = slog.LevelDebug
+			}
+			s.log.Log(r.Context(), level, "admin api", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"who", who.Name, "client", clientOf(r).String(), "ms", time.Since(start).Milliseconds())
 		}()
 
