@@ -58,8 +58,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// KindOf returns the Kind of err, KindTransport for an error that is not an *Error.
+// KindOf returns the Kind of err: 0 for nil, KindTransport for an error that is not an *Error.
 func KindOf(err error) Kind {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(*Error); ok { //nolint:errorlint // the fast path; errors.As below for wrapped ones
+		return e.Kind
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

@@ -59,7 +59,7 @@ type Notifier struct {
 	ctx    context.Context
 
 	count  metric.Int64Counter
-	counts map[[2]string]metric.AddOption // (kind, result) -> attributes, built once
+	counts map[[2]string][]metric.AddOption // (kind, result) -> attributes, built once
 }
 
 // NewNotifier starts the workers.
@@ -85,14 +85,14 @@ func NewNotifier(o NotifierOptions) *Notifier {
 		queue:   make(chan notice, o.Queue),
 		ctx:     ctx,
 		stop:    stop,
-		counts:  map[[2]string]metric.AddOption{},
+		counts:  map[[2]string][]metric.AddOption{},
 	}
 	n.count, _ = o.Meter.Int64Counter("bidsieve_notices_total",
 		metric.WithDescription("Win and loss notices by kind and result (sent, failed, dropped, forbidden)."))
 	for _, k := range []string{NoticeWin, NoticeLoss} {
 		for _, r := range []string{noticeSent, noticeFailed, noticeDropped, noticeForbidden} {
-			n.counts[[2]string{k, r}] = metric.WithAttributeSet(attribute.NewSet(
-				attribute.String("kind", k), attribute.String("result", r)))
+			n.counts[[2]string{k, r}] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("kind", k), attribute.String("result", r)))}
 		}
 	}
 	n.wg.Add(o.Workers)
@@ -182,7 +182,7 @@ func (n *Notifier) fire(nt notice) {
 }
 
 func (n *Notifier) record(kind, result string) {
-	if opt, ok := n.counts[[2]string{kind, result}]; ok {
-		n.count.Add(context.Background(), 1, opt)
+	if opts, ok := n.counts[[2]string{kind, result}]; ok {
+		n.count.Add(context.Background(), 1, opts...)
 	}
 }

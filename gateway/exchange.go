@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -71,9 +72,15 @@ type run struct {
 	model string // the scorer's version
 
 	results chan int // call goroutines report their index here; buffered for all of them
+	cancels []context.CancelFunc
 
 	answered bool // the answer reached the publisher (notices are fired only then)
 }
+
+var (
+	clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+)
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -106,6 +113,9 @@ func (g *Gateway) auction(ctx context.Context, st *state, start time.Time, body 
 	sent := r.fanOut(actx, deadline)
 	r.collect(actx, sent)
 	cancel()
+	for _, c := range r.cancels {
+		c()
+	}
 	r.settle()
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("openrtb.request_id", r.req.ID), attribute.Int("openrtb.imps", len(r.req.Imp)),
@@ -224,7 +234,7 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 			r.admit(c)
 		}
 		if dec := c.verdict.decision; dec != DecisionNone {
-			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec])
+			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec]...)
 		}
 	}
 }
@@ -300,13 +310,35 @@ func (r *run) fanOut(ctx context.Context, deadline time.Time) int {
 	r.results = make(chan int, sent)
 	all := fullSet(len(r.req.Imp))
 	var cache []encoded
+	// DSPs with the same timeout share one context: their own deadlines are the same
+	// instant, taken now; a DSP whose timeout reaches past the auction deadline uses the
+	// auction's context (and its timeouts are not its fault).
+	type ownDeadline struct {
+		timeout time.Duration
+		ctx     context.Context
+	}
+	var owns []ownDeadline
+	now := time.Now()
 	for i := range r.calls {
 		c := &r.calls[i]
 		if c.done == nil {
 			continue
 		}
-		left := time.Until(deadline)
-		tmax := min(c.d.timeout, left).Milliseconds()
+		cctx, full := ctx, false
+		if own := now.Add(c.d.timeout); own.Before(deadline) {
+			full = true
+			k := slices.IndexFunc(owns, func(o ownDeadline) bool { return o.timeout == c.d.timeout })
+			if k < 0 {
+				// The auction's context is canceled after collection, which cancels this
+				// child too and frees its timer; cancel is kept only to satisfy that contract.
+				octx, cancel := context.WithDeadline(ctx, own)
+				r.cancels = append(r.cancels, cancel)
+				owns = append(owns, ownDeadline{timeout: c.d.timeout, ctx: octx})
+				k = len(owns) - 1
+			}
+			cctx = owns[k].ctx
+		}
+		tmax := min(c.d.timeout, deadline.Sub(now)).Milliseconds()
 		b, err := r.bodyFor(&cache, c.imps, all, max(tmax, 1))
 		if err != nil { // cannot happen with openrtb2 types
 			r.g.log.Error("encode bid request", "err", err)
@@ -316,30 +348,35 @@ func (r *run) fanOut(ctx context.Context, deadline time.Time) int {
 			continue
 		}
 		r.g.calls.Add(1)
-		go r.g.call(ctx, r, i, b, deadline)
+		go r.g.call(cctx, r, i, b, full)
 	}
 	return sent
 }
 
-// encoded is the request encoded for one set of imps, without tmax.
+// encoded is the request encoded for one set of imps and one tmax.
 type encoded struct {
 	imps impSet
-	json []byte
+	tmax int64
+	json []byte // with tmax; empty until built
+	base []byte // without tmax, shared by every tmax of the same imps
 }
 
-// bodyFor returns the body for a DSP offered imps: the request encoded once per distinct
-// set of imps, with the DSP's own tmax spliced in front.
+// bodyFor returns the body for a DSP offered imps with the given tmax: the request encoded
+// once per distinct set of imps, with the tmax spliced in front, once per distinct tmax.
+// DSPs with the same imps and timeout share one body (read-only).
 func (r *run) bodyFor(cache *[]encoded, imps, all impSet, tmaxMS int64) ([]byte, error) {
 	var base []byte
 	for _, e := range *cache {
 		if e.imps == imps {
-			base = e.json
-			break
+			if e.tmax == tmaxMS {
+				return e.json, nil
+			}
+			base = e.base
 		}
 	}
 	if base == nil {
 		req := r.req
-		req.TMax = 0 // spliced in below, per DSP
+		req.TMax = 0 // spliced in below
 		if imps != all {
 			req.Imp = make([]openrtb2.Imp, 0, len(r.req.Imp))
 			for i := range r.req.Imp {
@@ -352,7 +389,6 @@ func (r *run) bodyFor(cache *[]encoded, imps, all impSet, tmaxMS int64) ([]byte,
 		if base, err = json.Marshal(&req); err != nil {
 			return nil, fmt.Errorf("encode bid request: %w", err)
 		}
-		*cache = append(*cache, encoded{imps: imps, json: base})
 	}
 	out := make([]byte, 0, len(base)+24)
 	out = append(out, `{"tmax":`...)
@@ -363,12 +399,14 @@ func (r *run) bodyFor(cache *[]encoded, imps, all impSet, tmaxMS int64) ([]byte,
 	} else {
 		out = append(out, '}')
 	}
+	*cache = append(*cache, encoded{imps: imps, tmax: tmaxMS, json: out, base: base})
 	return out, nil
 }
 
-// call runs on its own goroutine: one DSP call with its own deadline, reported on
-// r.results whatever happens (panics included).
-func (g *Gateway) call(ctx context.Context, r *run, i int, body []byte, deadline time.Time) {
+// call runs on its own goroutine: one DSP call under ctx (which carries the call's
+// deadline), reported on r.results whatever happens (panics included). full says whether
+// the deadline is the DSP's own timeout rather than the auction's.
+func (g *Gateway) call(ctx context.Context, r *run, i int, body []byte, full bool) {
 	defer g.calls.Done()
 	c := &r.calls[i]
 	d := c.d
@@ -385,17 +423,10 @@ func (g *Gateway) call(ctx context.Context, r *run, i int, body []byte, deadline
 		r.results <- i
 	}()
 
-	// The DSP's own timeout, inside the auction deadline. When the auction deadline is the
-	// shorter one, a timeout is not the DSP's fault: the breaker does not count it.
-	full := true
-	if own := start.Add(d.timeout); own.Before(deadline) {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, own)
-		defer cancel()
-	} else {
-		full = false
+	span := trace.SpanFromContext(ctx)
+	if span.IsRecording() { // a child span only under a sampled auction span
+		ctx, span = g.tracer.Start(ctx, "dsp.call", clientSpan...)
 	}
-	ctx, span := g.tracer.Start(ctx, "dsp.call", trace.WithSpanKind(trace.SpanKindClient))
 	buf := getBuf()
 	status, err := g.transport.Post(ctx, d.endpoint, body, buf)
 	var resp *openrtb2.BidResponse
@@ -418,24 +449,24 @@ func (g *Gateway) call(ctx context.Context, r *run, i int, body []byte, deadline
 	breakerDone = true
 
 	m := d.m
-	g.m.dspRequests.Add(ctx, 1, m.dsp)
-	g.m.dspLatency.Record(ctx, latency.Seconds(), m.dsp)
+	g.m.dspRequests.Add(ctx, 1, m.dsp...)
+	g.m.dspLatency.Record(ctx, latency.Seconds(), m.dspRecord...)
 	switch {
 	case err == nil && resp == nil:
-		g.m.dspNoBids.Add(ctx, 1, m.dsp)
+		g.m.dspNoBids.Add(ctx, 1, m.dsp...)
 	case err == nil:
 	case kind == dsp.KindTimeout:
-		g.m.dspTimeouts.Add(ctx, 1, m.dsp)
+		g.m.dspTimeouts.Add(ctx, 1, m.dsp...)
 	default:
-		g.m.dspErrors.Add(ctx, 1, m.errors[kind])
+		g.m.dspErrors.Add(ctx, 1, m.errors[kind]...)
 	}
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("bidsieve.dsp", d.name), attribute.Int("http.status_code", status))
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())
 		}
+		span.End()
 	}
-	span.End()
 	c.status, c.err, c.latency, c.resp = status, err, latency, resp
 }
 
@@ -461,6 +492,16 @@ func (r *run) collect(ctx context.Context, sent int) {
 // settle turns the answers into auction bids and runs the auction.
 func (r *run) settle() {
 	ctx := context.Background()
+	n := 0
+	for i := range r.calls {
+		if c := &r.calls[i]; c.reported && c.resp != nil {
+			for s := range c.resp.SeatBid {
+				n += len(c.resp.SeatBid[s].Bid)
+			}
+		}
+	}
+	r.bids = make([]auction.Bid, 0, n)
+	r.refs = make([]bidRef, 0, n)
 	for i := range r.calls {
 		c := &r.calls[i]
 		if !c.reported || c.resp == nil {
@@ -486,17 +527,18 @@ func (r *run) settle() {
 		}
 	}
 	auction.Run(&r.areq, r.st.bidders, r.bids, r.st.rates, &r.res)
+
 	for k, o := range r.res.Outcomes {
 		m := r.calls[r.refs[k].call].d.m
 		switch o.Status {
 		case auction.Won:
-			r.g.m.dspBids.Add(ctx, 1, m.dsp)
-			r.g.m.dspWins.Add(ctx, 1, m.dsp)
+			r.g.m.dspBids.Add(ctx, 1, m.dsp...)
+			r.g.m.dspWins.Add(ctx, 1, m.dsp...)
 		case auction.Lost:
-			r.g.m.dspBids.Add(ctx, 1, m.dsp)
+			r.g.m.dspBids.Add(ctx, 1, m.dsp...)
 		default:
 			if int(o.Reason) < numReasonSlots && m.invalid[o.Reason] != nil {
-				r.g.m.dspInvalidBids.Add(ctx, 1, m.invalid[o.Reason])
+				r.g.m.dspInvalidBids.Add(ctx, 1, m.invalid[o.Reason]...)
 			}
 		}
 	}

@@ -145,7 +145,7 @@ func (g *Gateway) observeBreakers(_ context.Context, o metric.Observer) error {
 		return nil
 	}
 	for _, d := range st.dsps {
-		o.ObserveInt64(g.m.breakerState, breakerGauge(d.rt.breaker.State()), d.m.dsp)
+		o.ObserveInt64(g.m.breakerState, breakerGauge(d.rt.breaker.State()), d.m.dspObs...)
 	}
 	return nil
 }
@@ -169,14 +169,14 @@ func (g *Gateway) Config() *config.Config { return g.state.Load().cfg }
 // when they change and otherwise ignored.
 func (g *Gateway) Apply(cfg *config.Config) error {
 	if err := cfg.Validate(); err != nil {
-		g.m.reloads.Add(context.Background(), 1, metric.WithAttributes(resultAttr("error")))
+		g.m.reloads.Add(context.Background(), 1, g.m.reload["error"]...)
 		return fmt.Errorf("apply config: %w", err)
 	}
 	if err := g.apply(cfg); err != nil {
-		g.m.reloads.Add(context.Background(), 1, metric.WithAttributes(resultAttr("error")))
+		g.m.reloads.Add(context.Background(), 1, g.m.reload["error"]...)
 		return err
 	}
-	g.m.reloads.Add(context.Background(), 1, metric.WithAttributes(resultAttr("ok")))
+	g.m.reloads.Add(context.Background(), 1, g.m.reload["ok"]...)
 	return nil
 }
 
@@ -187,7 +187,7 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 func (g *Gateway) Reload(path string, environ []string) error {
 	cfg, err := config.Load(path, environ)
 	if err != nil {
-		g.m.reloads.Add(context.Background(), 1, metric.WithAttributes(resultAttr("error")))
+		g.m.reloads.Add(context.Background(), 1, g.m.reload["error"]...)
 		return err
 	}
 	return g.Apply(cfg)

@@ -62,7 +62,7 @@ func (g *Gateway) recoverPanics(c *gin.Context) {
 func (g *Gateway) handleAuction(c *gin.Context) {
 	start := time.Now()
 	st := g.state.Load()
-	ctx, span := g.tracer.Start(c.Request.Context(), "auction", trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := g.tracer.Start(c.Request.Context(), "auction", serverSpan...)
 	defer span.End()
 
 	buf := getBuf()

@@ -41,7 +41,8 @@ type metrics struct {
 	scorerErrors    metric.Int64Counter
 	reloads         metric.Int64Counter
 
-	results map[string]metric.AddOption
+	results map[string][]metric.AddOption
+	reload  map[string][]metric.AddOption
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
@@ -73,46 +74,55 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 		metric.WithDescription("Circuit breaker state per DSP: 0 closed, 1 half-open, 2 open."))
 	x.scorerErrors, _ = m.Int64Counter("bidsieve_scorer_errors_total", metric.WithDescription("Requests the model failed to score (served fail-open)."))
 	x.reloads, _ = m.Int64Counter("bidsieve_config_reloads_total", metric.WithDescription("Configuration reloads by result: ok, error."))
-	x.results = map[string]metric.AddOption{}
+	x.results = map[string][]metric.AddOption{}
 	for _, r := range []string{resultBid, resultNoBid, resultInvalid, resultCanceled, resultPanic} {
-		x.results[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))
+		x.results[r] = addOpts(attribute.String("result", r))
 	}
+	x.reload = map[string][]metric.AddOption{"ok": addOpts(attribute.String("result", "ok")), "error": addOpts(attribute.String("result", "error"))}
 	return &x, m
 }
 
 func (m *metrics) auction(ctx context.Context, result string, seconds float64) {
-	opt := m.results[result]
-	m.auctions.Add(ctx, 1, opt)
+	m.auctions.Add(ctx, 1, m.results[result]...)
 	m.auctionDuration.Record(ctx, seconds)
+}
+
+// addOpts returns the option slice for an attribute set. Passing a prebuilt slice with
+// opts... spares the allocation of a variadic slice on every measurement.
+func addOpts(kv ...attribute.KeyValue) []metric.AddOption {
+	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
 
 // dspMetrics holds one DSP's precomputed label sets.
 type dspMetrics struct {
-	dsp       metric.MeasurementOption
-	errors    map[dsp.Kind]metric.AddOption
-	invalid   [numReasonSlots]metric.AddOption
-	decisions [numDecisions]metric.AddOption
+	dsp       []metric.AddOption
+	dspRecord []metric.RecordOption
+	dspObs    []metric.ObserveOption
+	errors    map[dsp.Kind][]metric.AddOption
+	invalid   [numReasonSlots][]metric.AddOption
+	decisions [numDecisions][]metric.AddOption
 }
 
 const numReasonSlots = 16
 
 func newDSPMetrics(name string) *dspMetrics {
+	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name)))
 	d := &dspMetrics{
-		dsp:    metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name))),
-		errors: map[dsp.Kind]metric.AddOption{},
+		dsp:       []metric.AddOption{set},
+		dspRecord: []metric.RecordOption{set},
+		dspObs:    []metric.ObserveOption{set},
+		errors:    map[dsp.Kind][]metric.AddOption{},
 	}
 	for _, k := range dsp.Kinds() {
-		d.errors[k] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name), attribute.String("kind", k.String())))
+		d.errors[k] = addOpts(attribute.String("dsp", name), attribute.String("kind", k.String()))
 	}
 	for _, r := range auction.Reasons() {
 		if int(r) < numReasonSlots {
-			d.invalid[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name), attribute.String("reason", r.String())))
+			d.invalid[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", r.String()))
 		}
 	}
 	for dec := DecisionNone + 1; dec < numDecisions; dec++ {
-		d.decisions[dec] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name), attribute.String("decision", dec.String())))
+		d.decisions[dec] = addOpts(attribute.String("dsp", name), attribute.String("decision", dec.String()))
 	}
 	return d
 }
-
-func resultAttr(r string) attribute.KeyValue { return attribute.String("result", r) }

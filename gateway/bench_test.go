@@ -1,0 +1,220 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bidsieve/bidsieve/config"
+)
+
+// benchRequest is a typical Prebid-style request: one banner imp, site, device, user.
+const benchRequest = `{"id":"bench-1","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},{"w":300,"h":600}],"pos":1},` +
+	`"bidfloor":0.4,"bidfloorcur":"USD","tagid":"slot-1","secure":1,"ext":{"prebid":{"bidder":{"x":{"placementId":12345}}}}}],` +
+	`"site":{"id":"site-1","domain":"news.example","page":"https://news.example/world/article-1","cat":["IAB12"],` +
+	`"publisher":{"id":"pub-1","name":"News"}},"device":{"ua":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 ` +
+	`(KHTML, like Gecko) Chrome/120.0 Safari/537.36","ip":"203.0.113.7","devicetype":2,"os":"Windows","language":"en",` +
+	`"geo":{"country":"USA","region":"CA","city":"San Francisco"}},"user":{"id":"u-123","buyeruid":"bu-456"},` +
+	`"regs":{"ext":{"gdpr":0}},"source":{"tid":"t-1"},"tmax":200,"cur":["USD"]}`
+
+// stubTransport answers from memory: the network taken out of the fan-out.
+type stubTransport struct {
+	bids map[string][]byte // endpoint -> answer; absent: 204
+}
+
+func (s *stubTransport) Post(_ context.Context, endpoint string, _ []byte, buf *bytes.Buffer) (int, error) {
+	b, ok := s.bids[endpoint]
+	if !ok {
+		return http.StatusNoContent, nil
+	}
+	buf.Write(b)
+	return http.StatusOK, nil
+}
+
+func benchBid(i int) []byte {
+	return fmt.Appendf(nil, `{"id":"bench-1","bidid":"bid-%d","cur":"USD","seatbid":[{"seat":"seat-%d","bid":[{"id":"b%d","impid":"1",`+
+		`"price":%.2f,"adm":"<script src=\"https://cdn.dsp%d.example/ad.js?p=${AUCTION_PRICE}\"></script>",`+
+		`"nurl":"http://127.0.0.1:1/win?p=${AUCTION_PRICE}","adomain":["brand%d.example"],"crid":"cr-%d","w":300,"h":250}]}]}`,
+		i, i, i, 0.5+float64(i)/10, i, i, i)
+}
+
+// benchGateway is a gateway with 8 DSPs of which the first `bidders` bid.
+func benchGateway(b *testing.B, bidders int) *Gateway {
+	cfg := config.Defaults()
+	cfg.AdminListen = ""
+	cfg.Auction.Seed = 1
+	stub := &stubTransport{bids: map[string][]byte{}}
+	for i := range 8 {
+		d := config.DefaultDSP()
+		d.Name = fmt.Sprintf("dsp%d", i)
+		d.Endpoint = "http://127.0.0.1:1/bid/" + d.Name
+		// No notice host is allowed: notices are refused before any network.
+		if i < bidders {
+			stub.bids[d.Endpoint] = benchBid(i)
+		}
+		cfg.DSPs = append(cfg.DSPs, d)
+	}
+	g, err := New(cfg, Options{Transport: stub, NoticeTransport: http.DefaultTransport})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close(context.Background()) })
+	return g
+}
+
+// BenchmarkAuction is one auction from request bytes to answer bytes (decode, validate,
+// plan, fan-out to 8 DSPs through a stubbed transport, decode their answers, auction,
+// encode, notices): 1 imp, 8 DSPs, of which 0, 1 or 8 bid.
+func BenchmarkAuction(b *testing.B) {
+	for _, bidders := range []int{0, 1, 8} {
+		b.Run(fmt.Sprintf("1imp-8dsp-%dbid", bidders), func(b *testing.B) {
+			g := benchGateway(b, bidders)
+			body := []byte(benchRequest)
+			st := g.state.Load()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			unsold := 0
+			for b.Loop() {
+				status, _, r, rerr := g.auction(context.Background(), st, time.Now(), body)
+				if rerr != nil {
+					b.Fatal(rerr)
+				}
+				if (bidders > 0) != (status == http.StatusOK) {
+					unsold++ // only when the process stalled past the 185 ms deadline
+				}
+				r.answered = true
+				r.finish()
+			}
+			if unsold > b.N/100 {
+				b.Errorf("%d of %d auctions unsold", unsold, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkHandler is BenchmarkAuction plus the HTTP layer (gin, body reading, headers)
+// without a socket.
+func BenchmarkHandler(b *testing.B) {
+	g := benchGateway(b, 1)
+	h := g.Handler()
+	body := []byte(benchRequest)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/openrtb2/auction", bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkLoopback measures requests/s against a real gateway on loopback with 8
+// instant fake DSPs (one bids) on loopback too: everything shares the machine's cores.
+// It reports req/s and the answer latency percentiles seen by the clients.
+func BenchmarkLoopback(b *testing.B) {
+	var dsps []*httptest.Server
+	cfg := config.Defaults()
+	cfg.AdminListen = ""
+	for i := range 8 {
+		answer := []byte(nil)
+		if i == 0 {
+			answer = benchBid(0)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			buf := getBuf()
+			_, _ = buf.ReadFrom(r.Body)
+			putBuf(buf)
+			if answer == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			_, _ = w.Write(answer)
+		}))
+		dsps = append(dsps, srv)
+		d := config.DefaultDSP()
+		d.Name = fmt.Sprintf("dsp%d", i)
+		d.Endpoint = srv.URL + "/bid/" + d.Name
+		cfg.DSPs = append(cfg.DSPs, d)
+	}
+	g, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw := httptest.NewServer(g.Handler())
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	client := &http.Client{Transport: tr}
+	defer func() {
+		gw.Close()
+		_ = g.Close(context.Background())
+		for _, s := range dsps {
+			s.Close()
+		}
+		tr.CloseIdleConnections()
+	}()
+	url := gw.URL + "/openrtb2/auction"
+	var failures atomic.Int64
+	lat := newLatencies()
+	b.SetParallelism(8) // 8 x GOMAXPROCS concurrent clients
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t0 := time.Now()
+			resp, err := client.Post(url, "application/json", strings.NewReader(benchRequest))
+			if err != nil {
+				failures.Add(1)
+				continue
+			}
+			buf := getBuf()
+			_, _ = buf.ReadFrom(resp.Body)
+			putBuf(buf)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failures.Add(1)
+			}
+			lat.add(time.Since(t0))
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	p50, p99 := lat.percentiles()
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	if n := failures.Load(); n > 0 {
+		b.Errorf("%d of %d requests failed", n, b.N)
+	}
+}
+
+// latencies collects durations from many goroutines.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func newLatencies() *latencies { return &latencies{} }
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentiles() (p50, p99 time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(l.d)
+	return l.d[len(l.d)/2], l.d[len(l.d)*99/100]
+}
