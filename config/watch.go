@@ -23,7 +23,7 @@ func Watch(ctx context.Context, path string, debounce time.Duration, changed fun
 	if err != nil {
 		return fmt.Errorf("watch config: %w", err)
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	dir, base := filepath.Split(abs)
 	if err := w.Add(dir); err != nil {
 		return fmt.Errorf("watch config folder %s: %w", dir, err)
