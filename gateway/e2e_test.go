@@ -572,6 +572,9 @@ func TestBidLogRows(t *testing.T) {
 		byKey[r.RequestID+"/"+r.DSP] = r
 	}
 	w := byKey["r1/a"]
+	if w.TS != now.UnixMilli() {
+		t.Errorf("row ts %d, want the injected clock's %d", w.TS, now.UnixMilli())
+	}
 	if w.Outcome != "bid" || !w.Won || w.BidCPM != 1 || w.ClearCPM != 0.5 || w.Decision != "fail_open" || w.Country != "USA" || w.HourUTC != 14 || w.FloorCPM != 0.5 || w.Format != "300x250" {
 		t.Errorf("winner row = %+v", w)
 	}

@@ -60,7 +60,8 @@ type bidRef struct{ call, seat, bid int }
 type run struct {
 	g     *Gateway
 	st    *state
-	start time.Time
+	start time.Time // arrival, real clock: deadlines
+	now   time.Time // arrival, the gateway's clock (Options.Now): features, bid-log ts
 	req   openrtb2.BidRequest
 	cur   string // the auction currency
 	areq  auction.Request
@@ -95,7 +96,7 @@ func putBuf(b *bytes.Buffer) {
 // auction serves one request: body already read. It returns the HTTP status and body of
 // the answer and the run, whose finish the caller invokes once the answer is sent.
 func (g *Gateway) auction(ctx context.Context, st *state, start time.Time, body []byte) (int, []byte, *run, *RequestError) {
-	r := &run{g: g, st: st, start: start}
+	r := &run{g: g, st: st, start: start, now: g.now()}
 	if rerr := DecodeRequest(body, &r.req); rerr != nil {
 		return rerr.Status, nil, nil, rerr
 	}
@@ -136,7 +137,7 @@ func (g *Gateway) auction(ctx context.Context, st *state, start time.Time, body 
 func (r *run) prepare() *RequestError {
 	base := r.st.cfg.Currency.Base
 	r.cur = base
-	if len(r.req.Cur) > 0 && !contains(r.req.Cur, base) {
+	if len(r.req.Cur) > 0 && !slices.Contains(r.req.Cur, base) {
 		r.cur = r.req.Cur[0]
 	}
 	r.areq = auction.Request{
@@ -170,15 +171,6 @@ func mix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // plan decides, for every DSP, whether it is considered, scored, sent: eligibility, one
 // scoring batch, the shaping decision, then admission by the QPS bucket and the breaker.
 func (r *run) plan(ctx context.Context, deadline time.Time) {
@@ -187,10 +179,9 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 	_, passThrough := scorer.(PassThrough)
 	r.model = scorer.Version()
 	if !passThrough || g.sink != nil {
-		now := g.now()
 		r.feats = make([]features.Raw, len(r.req.Imp))
 		for i := range r.req.Imp {
-			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], now, st.conv)
+			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
 		}
 	}
 
@@ -651,7 +642,7 @@ func (r *run) rows() []bidlog.Row {
 		return v.Float()
 	}
 	var rows []bidlog.Row
-	ts := r.start.UnixMilli()
+	ts := r.now.UnixMilli()
 	for i := range r.calls {
 		c := &r.calls[i]
 		for imp := range r.req.Imp {
