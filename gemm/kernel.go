@@ -15,6 +15,9 @@ type kernel struct {
 	name   string
 	mr, nr int
 	fn     kernelFunc
+	// half, if set, computes only the first mr/2 rows of a tile from the same packed
+	// panels: macro uses it for a last panel of at most mr/2 rows.
+	half kernelFunc
 	// packed names the kernel that Pack uses when this one is active, if another: a
 	// shape that suits the few rows of inference better.
 	packed string

@@ -97,3 +97,65 @@ store:
 	ROW3(Z29, Z30, Z31)
 	VZEROUPPER
 	RET
+
+// The same with only rows 0..3 of the 8-row panel (for a last panel of at most 4 rows):
+// C[0:4, 0:48] += Ap[:, 0:4]·Bp, Ap still 8 floats per step. Accumulators Z8..Z19.
+
+#define STEP4of8x48(ao, bo) \
+	VMOVUPS bo(DI), Z0; \
+	VMOVUPS (bo+64)(DI), Z1; \
+	VMOVUPS (bo+128)(DI), Z2; \
+	BROW(ao, Z3, Z8, Z9, Z10); \
+	BROW((ao+4), Z4, Z11, Z12, Z13); \
+	BROW((ao+8), Z3, Z14, Z15, Z16); \
+	BROW((ao+12), Z4, Z17, Z18, Z19)
+
+// func kernelAVX512Half(k int, a, b, c *float32, ldc int)
+TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   htail
+
+hloop2:
+	PREFETCHT0 768(DI)
+	PREFETCHT0 832(DI)
+	STEP4of8x48(0, 0)
+	PREFETCHT0 896(DI)
+	STEP4of8x48(32, 192)
+	ADDQ $64, SI
+	ADDQ $384, DI
+	DECQ BX
+	JNZ  hloop2
+
+htail:
+	ANDQ $1, CX
+	JZ   hstore
+	STEP4of8x48(0, 0)
+
+hstore:
+	ROW3(Z8, Z9, Z10)
+	ROW3(Z11, Z12, Z13)
+	ROW3(Z14, Z15, Z16)
+	ROW3(Z17, Z18, Z19)
+	VZEROUPPER
+	RET

@@ -13,10 +13,13 @@ func kernelAVX2x24(k int, a, b, c *float32, ldc int)
 //go:noescape
 func kernelAVX512(k int, a, b, c *float32, ldc int)
 
+//go:noescape
+func kernelAVX512Half(k int, a, b, c *float32, ldc int)
+
 func archKernels() []kernel {
 	var ks []kernel
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, kernel{name: "avx512", mr: 8, nr: 48, fn: kernelAVX512})
+		ks = append(ks, kernel{name: "avx512", mr: 8, nr: 48, fn: kernelAVX512, half: kernelAVX512Half})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		// 6 x 16 for large products; 4 x 24 for packed weights times a few rows (batches

@@ -158,7 +158,11 @@ func macro(kern *kernel, kc, mc, nc int, ap, bp, c []float32, ldc int, tile []fl
 			}
 			t := tile[:mr*nr]
 			clear(t)
-			kern.fn(kc, a, b, &t[0], nr)
+			if kern.half != nil && rows <= mr/2 {
+				kern.half(kc, a, b, &t[0], nr)
+			} else {
+				kern.fn(kc, a, b, &t[0], nr)
+			}
 			for r := 0; r < rows; r++ {
 				dst := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]
 				for j, x := range t[r*nr : r*nr+cols] {
