@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -450,4 +451,55 @@ func BenchmarkSimulate(b *testing.B) {
 		rows += sum.Rows
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// Nothing is specific to the example's DSPs: a profile with other features, no floors,
+// four imps a request and a DSP that always fails simulates as its file says.
+func TestUnseenProfiles(t *testing.T) {
+	p, err := sim.Load("../testdata/unseen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	base := runtime.NumGoroutine()
+	sum, err := Run(context.Background(), Config{Profiles: p, OutDir: dir, RequestsPerDay: 4000, Start: start, Days: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines after Run, %d before", n, base)
+	}
+	if sum.Imps != 4*4000 || sum.Rows != 2*sum.Imps {
+		t.Fatalf("summary %+v: want 4 imps a request and 2 DSPs", sum)
+	}
+	var owl calib
+	owlBids := 0
+	eachRow(t, dir, func(r *bidlog.Row) {
+		if r.FloorCPM != 0 || r.Channel != "app" || r.ImpCount != 4 {
+			t.Fatalf("row %+v does not follow the traffic section", r)
+		}
+		switch r.DSP {
+		case "X_2":
+			if r.Outcome != bidlog.OutcomeError {
+				t.Fatalf("X_2 (error_rate 1) has outcome %s", r.Outcome)
+			}
+		case "night.owl":
+			owl.add(r)
+			if !r.Bid() {
+				return
+			}
+			owlBids++
+			if h := r.HourUTC; (h > 10 && h < 20) || r.Country != "NLD" {
+				t.Fatalf("night.owl bid at %dh in %s, outside its require", h, r.Country)
+			}
+			if r.BidCPM != 0.2 {
+				t.Fatalf("night.owl bid %g, its price has no spread", r.BidCPM)
+			}
+		default:
+			t.Fatalf("unknown DSP %q", r.DSP)
+		}
+	})
+	if owlBids == 0 || math.Abs(owl.z()) > 3.3 {
+		t.Errorf("night.owl: %d bids, expected %.1f (z = %.2f)", owl.bids, owl.sumP, owl.z())
+	}
 }

@@ -86,29 +86,34 @@ func validate(req *openrtb2.BidRequest) string {
 }
 
 func TestRequestsAreValidOpenRTB(t *testing.T) {
-	p := loadExample(t)
-	g := New(p.Traffic, 1)
-	ids := map[string]bool{}
-	for i := range 20000 {
-		req := g.Next()
-		if msg := validate(req); msg != "" {
-			t.Fatalf("request %d: %s", i, msg)
-		}
-		if ids[req.ID] {
-			t.Fatalf("request %d: id %s repeated", i, req.ID)
-		}
-		ids[req.ID] = true
-		// A JSON round trip keeps it valid and equal.
-		b, err := json.Marshal(req)
+	for _, file := range []string{exampleProfiles, "../testdata/unseen.yaml"} {
+		p, err := sim.Load(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back openrtb2.BidRequest
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(&back, req) {
-			t.Fatalf("request %d changes in a JSON round trip:\n%s", i, b)
+		g := New(p.Traffic, 1)
+		ids := map[string]bool{}
+		for i := range 10000 {
+			req := g.Next()
+			if msg := validate(req); msg != "" {
+				t.Fatalf("%s, request %d: %s", file, i, msg)
+			}
+			if ids[req.ID] {
+				t.Fatalf("%s, request %d: id %s repeated", file, i, req.ID)
+			}
+			ids[req.ID] = true
+			// A JSON round trip keeps it valid and equal.
+			b, err := json.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back openrtb2.BidRequest
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(&back, req) {
+				t.Fatalf("%s, request %d changes in a JSON round trip:\n%s", file, i, b)
+			}
 		}
 	}
 }
