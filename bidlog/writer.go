@@ -78,8 +78,10 @@ type WriterStats struct {
 // to its final name only when complete, so a reader never sees a half-written file. Final
 // names are PREFIX-YYYYMMDDTHHMMSS.mmmZ-NNNNNN.parquet, from the ts of the file's first
 // row (UTC) and a sequence number, so that the lexical order of names is the time order
-// of files written in time order. Close publishes everything written; a crash loses the
-// rows of the open file only.
+// of files written in time order. Close publishes everything written. A crash loses the
+// rows of the open file (a Parquet file is unreadable without its footer), no more: the
+// rolling bounds that, and a writer that must lose less calls Roll on a timer, each call
+// publishing the rows so far as a complete file.
 //
 // A Writer is not safe for concurrent use: one goroutine owns it (the gateway puts a
 // bounded queue in front of it).
