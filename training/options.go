@@ -16,7 +16,7 @@ const (
 	DefaultRecallTarget = 0.95
 	DefaultConfidence   = 0.95
 	DefaultMaxEpochs    = 8
-	DefaultPatience     = 1
+	DefaultPatience     = 2
 	// DefaultMinValBids is the fewest validation-day bids with which a DSP gets a threshold;
 	// below it the DSP is served unfiltered. The recall bound needs about 52 bids to reach
 	// 0.95 even when everything is sent, so this leaves room to filter.
@@ -43,7 +43,10 @@ type Options struct {
 	MinNegatives int64
 
 	MaxEpochs int // DefaultMaxEpochs
-	Patience  int // epochs without a better validation loss before stopping; DefaultPatience
+	// Patience is the number of epochs in a row without a better validation loss after
+	// which training stops; after each such epoch but the last, training goes back to the
+	// best weights and halves Adam's step size. DefaultPatience.
+	Patience int
 
 	MinValBids   int // DefaultMinValBids
 	MinTrainBids int // DefaultMinTrainBids

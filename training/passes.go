@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/features"
@@ -70,6 +71,20 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 	o.Progress.Start("read logs (1/2)", w.totalRows())
 	defer o.Progress.Finish()
 	err = w.scan(ctx, func(rows []bidlog.Row) error {
+		// FTRL learns the batch in order on another core meanwhile.
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rows {
+				r := &rows[i]
+				if r.Labelled() && !w.isVal(r.TS) {
+					raw := r.Features()
+					ftrl.Learn(&raw, r.DSP, r.Bid(), rowWeight(r))
+				}
+			}
+		}()
+		defer wg.Wait()
 		for i := range rows {
 			r := &rows[i]
 			if !r.Labelled() {
@@ -91,7 +106,6 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 			wt := rowWeight(r)
 			raw := r.Features()
 			sb.Add(&raw, r.DSP, wt)
-			ftrl.Learn(&raw, r.DSP, bid, wt)
 			hist.Add(r.DSP, r.Publisher, r.Format, bid, wt)
 			st.trainRows++
 			d.trainRows++

@@ -110,7 +110,7 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 	var examples int64
 	for e := 1; e <= o.MaxEpochs; e++ {
 		o.Progress.Start(fmt.Sprintf("epoch %d/%d", e, o.MaxEpochs), int64(train.len()))
-		te := o.Now()
+		te, lr := o.Now(), tr.opt.lr
 		loss, err := tr.epoch(ctx, train, func(n int) { o.Progress.Add(int64(n)) })
 		o.Progress.Finish()
 		if err != nil {
@@ -123,7 +123,7 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		ep := EpochReport{Epoch: e, TrainLoss: loss, ValLoss: vl, Seconds: secs, ExamplesPerSec: float64(train.len()) / secs}
+		ep := EpochReport{Epoch: e, LearningRate: lr, TrainLoss: loss, ValLoss: vl, Seconds: secs, ExamplesPerSec: float64(train.len()) / secs}
 		rep.Epochs = append(rep.Epochs, ep)
 		log.Info("epoch", "epoch", e, "train_loss", loss, "val_loss", vl, "seconds", secs, "examples_per_s", ep.ExamplesPerSec)
 		if math.IsNaN(vl) || math.IsNaN(loss) {
@@ -132,9 +132,16 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 		if vl < bestLoss-1e-6 {
 			bestLoss, bestEpoch, bad = vl, e, 0
 			tr.p.snapshot(&best)
-		} else if bad++; bad >= o.Patience {
+			continue
+		}
+		// No better: go back to the best weights and halve the step size, until Patience
+		// epochs in a row have failed to improve.
+		if bad++; bad >= o.Patience {
 			break
 		}
+		tr.p.restore(&best)
+		tr.opt.lr /= 2
+		log.Info("no improvement: back to the best epoch, step size halved", "best_epoch", bestEpoch, "learning_rate", tr.opt.lr)
 	}
 	tr.p.restore(&best)
 	if err := sc.refresh(); err != nil {

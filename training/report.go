@@ -38,6 +38,7 @@ type Report struct {
 // EpochReport is one epoch.
 type EpochReport struct {
 	Epoch          int
+	LearningRate   float64
 	TrainLoss      float64 // mean weighted NLL on the training sample (with dropout)
 	ValLoss        float64 // log loss on the validation day, full-traffic weighted
 	Seconds        float64
@@ -109,8 +110,8 @@ func (r *Report) Write(w io.Writer) error {
 		if e.Epoch == r.BestEpoch {
 			mark = "  <- kept"
 		}
-		fmt.Fprintf(&b, "epoch %d: train loss %.5f, validation loss %.5f, %.0f s, %.0f examples/s%s\n",
-			e.Epoch, e.TrainLoss, e.ValLoss, e.Seconds, e.ExamplesPerSec, mark)
+		fmt.Fprintf(&b, "epoch %d: step size %.2g, train loss %.5f, validation loss %.5f, %.0f s, %.0f examples/s%s\n",
+			e.Epoch, e.LearningRate, e.TrainLoss, e.ValLoss, e.Seconds, e.ExamplesPerSec, mark)
 	}
 	fmt.Fprintf(&b, "time: read %.0f s, train %.0f s, validate %.0f s, total %.0f s; %.0f training examples/s\n\n",
 		r.ReadSeconds, r.TrainSeconds, r.ValidateSeconds, r.TotalSeconds, r.ExamplesPerSec)

@@ -77,28 +77,64 @@ func openWindow(dir string) (*window, error) {
 // isVal reports whether a row of time ts (ms) belongs to the validation day.
 func (w *window) isVal(ts int64) bool { return utcDay(ts) >= w.valDay }
 
-// scan streams every row of the window to fn, in file order, batch by batch.
+// scan streams every row of the window to fn, in file order, batch by batch. Decoding
+// runs in a goroutine of its own, ahead of fn, so that the two overlap on two cores.
 func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) error {
-	r := bidlog.NewReader(w.files)
-	defer r.Close()
-	buf := make([]bidlog.Row, 4096)
-	for {
+	const depth = 3 // batches in flight
+	type batch struct {
+		rows []bidlog.Row
+		err  error
+	}
+	full := make(chan batch, depth)
+	free := make(chan []bidlog.Row, depth+1)
+	for i := 0; i < depth+1; i++ {
+		free <- make([]bidlog.Row, 4096)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		r := bidlog.NewReader(w.files)
+		defer r.Close()
+		for {
+			var buf []bidlog.Row
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			n, err := r.Read(buf)
+			if errors.Is(err, io.EOF) {
+				err = nil
+				if n == 0 {
+					return
+				}
+			}
+			select {
+			case full <- batch{rows: buf[:n], err: err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for b := range full {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := r.Read(buf)
-		if n > 0 {
-			if ferr := fn(buf[:n]); ferr != nil {
-				return ferr
+		if b.err != nil {
+			return fmt.Errorf("read bid log: %w", b.err)
+		}
+		if len(b.rows) > 0 {
+			if err := fn(b.rows); err != nil {
+				return err
 			}
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read bid log: %w", err)
-		}
+		free <- b.rows[:cap(b.rows)]
 	}
+	return ctx.Err()
 }
 
 // totalRows is the number of rows in the window's files (from their footers).
