@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -67,12 +66,8 @@ func TestAuctionEndToEnd(t *testing.T) {
 			}())
 		}
 	}
-	// Notices are fired after the answer; Close drains them.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := tg.g.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// Notices are fired after the answer; stopping drains them.
+	tg.stop(t)
 	got := notices.got()
 	want := []string{"/loss?p=0.91&code=102", "/win?p=0.91&imp=1&auction=r1"}
 	if diff := cmp.Diff(want, sorted(got)); diff != "" {
@@ -145,7 +140,7 @@ func TestSlowDSPDoesNotDelayTheAnswer(t *testing.T) {
 	if resp.SeatBid[0].Seat != "a" {
 		t.Errorf("winner %q, want the fast DSP", resp.SeatBid[0].Seat)
 	}
-	if elapsed > 120*time.Millisecond+80*time.Millisecond { // tmax plus scheduling slack under -race
+	if elapsed > 120*time.Millisecond+150*time.Millisecond { // tmax plus scheduling slack under -race on 2 busy cores
 		t.Errorf("answer took %v with tmax 120ms", elapsed)
 	}
 	if elapsed < 100*time.Millisecond {
@@ -268,11 +263,7 @@ func TestNoticesOnlyToAllowedHosts(t *testing.T) {
 	if status, body := tg.post(t, request("r1", 0)); status != http.StatusOK {
 		t.Fatalf("status %d body %s", status, body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := tg.g.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tg.stop(t)
 	if diff := cmp.Diff([]string{"/loss?code=102"}, allowed.got()); diff != "" {
 		t.Errorf("notices to the allowed host (-want +got):\n%s", diff)
 	}
@@ -563,6 +554,7 @@ func TestBidLogRows(t *testing.T) {
 	tg := newTestGateway(t, cfg, func(o *Options) { o.BidLog = sink; o.Now = func() time.Time { return now } })
 	tg.post(t, request("r1", 0.5))
 	tg.post(t, request("r2", 0.5)) // c is throttled now
+	tg.stop(t)                     // rows are logged after the answer; stopping waits for them
 	rows := sink.all()
 	if len(rows) != 6 {
 		t.Fatalf("%d rows, want 6 (2 auctions x 3 DSPs x 1 imp)", len(rows))

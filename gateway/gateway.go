@@ -71,6 +71,9 @@ type Gateway struct {
 	runtimes map[string]*dspRuntime
 
 	calls sync.WaitGroup // DSP call goroutines, which may outlive their auction by a little
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 type scorerBox struct{ s Scorer }
@@ -246,8 +249,14 @@ func (g *Gateway) Drain() { g.ready.Store(false) }
 
 // Close waits for the DSP calls still running (they end by their deadlines), then fires the
 // queued notices, until ctx ends. Call it after the HTTP server has shut down, so that no
-// auction is in flight.
+// auction is in flight: an auction still finishing would find the notifier closed and its
+// notices dropped. Later calls return the first call's result.
 func (g *Gateway) Close(ctx context.Context) error {
+	g.closeOnce.Do(func() { g.closeErr = g.close(ctx) })
+	return g.closeErr
+}
+
+func (g *Gateway) close(ctx context.Context) error {
 	g.Drain()
 	done := make(chan struct{})
 	go func() { g.calls.Wait(); close(done) }()

@@ -181,6 +181,18 @@ func newTestGateway(t *testing.T, cfg *config.Config, opts ...func(*Options)) *t
 	return tg
 }
 
+// stop shuts the HTTP server down (waiting for the handlers, which fire notices and log
+// rows after answering), then closes the gateway (draining the notices), as serve does.
+func (tg *testGateway) stop(t *testing.T) {
+	t.Helper()
+	tg.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tg.g.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // post sends a bid request and returns the status and body.
 func (tg *testGateway) post(t *testing.T, body any) (int, []byte) {
 	t.Helper()
