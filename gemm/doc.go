@@ -8,7 +8,8 @@
 // variable BIDSIEVE_GEMM=generic|avx2|avx512 overrides it, for comparisons). Large products
 // run on up to GOMAXPROCS goroutines.
 //
-// Every function is safe for concurrent use: a Packed matrix is immutable after Pack.
+// Every function but UseKernel (for tests) is safe for concurrent use: a Packed matrix
+// is immutable after Pack.
 // Results may differ from a naive triple loop in the last bits, because the sums are
 // accumulated in a different order (and with fused multiply-adds).
 package gemm
