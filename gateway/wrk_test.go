@@ -71,7 +71,11 @@ func TestWrkLoopback(t *testing.T) {
 	if strings.Contains(string(out), "Non-2xx") {
 		t.Errorf("some answers were not 2xx")
 	}
-	if n := tg.metric(t, "bidsieve_auctions_total", "result", "bid"); n == 0 {
+	sold, unsold := tg.metric(t, "bidsieve_auctions_total", "result", "bid"), tg.metric(t, "bidsieve_auctions_total", "result", "nobid")
+	t.Logf("auctions: %d sold (200), %d unsold (204); DSP calls: %d, timeouts %d, skipped by an open breaker %d",
+		sold, unsold, tg.metric(t, "bidsieve_dsp_requests_total"), tg.metric(t, "bidsieve_dsp_timeouts_total"),
+		tg.metric(t, "bidsieve_dsp_decisions_total", "decision", "breaker_open"))
+	if sold == 0 {
 		t.Error("no auction sold")
 	}
 }
