@@ -3,8 +3,11 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -629,3 +632,88 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Errorf("/healthz while draining %d", s)
 	}
 }
+
+// fixedScorer scores every pair of a DSP with its fixed probability, and records batches.
+type fixedScorer struct {
+	p       map[string]float64
+	mu      sync.Mutex
+	batches [][]Pair
+	fail    bool
+}
+
+func (s *fixedScorer) Score(_ context.Context, in *ScoreInput, dst []float64) error {
+	s.mu.Lock()
+	s.batches = append(s.batches, append([]Pair(nil), in.Pairs...))
+	s.mu.Unlock()
+	if s.fail {
+		return errors.New("model broke")
+	}
+	if len(in.Features) != len(in.Request.Imp) {
+		return errors.New("features missing")
+	}
+	for k, pr := range in.Pairs {
+		dst[k] = s.p[pr.DSP]
+	}
+	return nil
+}
+
+func (s *fixedScorer) Version() string { return "fixed-1" }
+
+func TestScorerSeam(t *testing.T) {
+	a := newFakeDSP(t, noBid)
+	b := newFakeDSP(t, noBid)
+	cfg := testConfig(a, b)
+	cfg.DSPs[1].Targeting.Formats = []string{"video"}
+	sink := &memSink{}
+	sc := &fixedScorer{p: map[string]float64{"a": 0.5, "b": 0.2}}
+	tg := newTestGateway(t, cfg, func(o *Options) { o.Scorer = sc; o.BidLog = sink })
+	req := request("r1", 0)
+	req.Imp = append(req.Imp, openrtb2.Imp{ID: "2", Video: &openrtb2.Video{}})
+	tg.post(t, req)
+
+	want := [][]Pair{{{Imp: 0, DSP: "a"}, {Imp: 1, DSP: "a"}, {Imp: 1, DSP: "b"}}}
+	if diff := cmp.Diff(want, sc.batches); diff != "" {
+		t.Errorf("one batch of every eligible (imp, DSP) pair (-want +got):\n%s", diff)
+	}
+	sc.fail = true
+	tg.post(t, request("r2", 0))
+	tg.stop(t)
+	scores := map[string]float64{}
+	decisions := map[string]string{}
+	for _, r := range sink.all() {
+		scores[r.RequestID+"/"+r.DSP] = r.Score
+		decisions[r.RequestID+"/"+r.DSP] = r.Decision
+		if r.RequestID == "r1" && r.ModelVersion != "fixed-1" {
+			t.Errorf("row model_version %q", r.ModelVersion)
+		}
+	}
+	// a: 1 - (1-0.5)(1-0.5) = 0.75 over its two imps; b: only the video imp, 0.2.
+	if !near(scores["r1/a"], 0.75) || !near(scores["r1/b"], 0.2) {
+		t.Errorf("request scores %v, want a 0.75 and b 0.2", scores)
+	}
+	if decisions["r1/a"] != "sent" || decisions["r2/a"] != "fail_open" {
+		t.Errorf("decisions %v: want sent with scores, fail_open when the model fails", decisions)
+	}
+	if n := tg.metric(t, "bidsieve_scorer_errors_total"); n != 1 {
+		t.Errorf("scorer errors = %d, want 1", n)
+	}
+	if n := a.hits.Load(); n != 2 {
+		t.Errorf("DSP a got %d requests, want 2 (the seam withholds nothing yet)", n)
+	}
+}
+
+func TestRequestScore(t *testing.T) {
+	tests := []struct {
+		p    []float64
+		want float64
+	}{
+		{nil, 0}, {[]float64{0.3}, 0.3}, {[]float64{0.5, 0.5}, 0.75}, {[]float64{1, 0}, 1}, {[]float64{-1, 2}, 1},
+	}
+	for _, tt := range tests {
+		if got := RequestScore(tt.p); !near(got, tt.want) {
+			t.Errorf("RequestScore(%v) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }

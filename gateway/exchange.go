@@ -260,14 +260,14 @@ func (r *run) score(ctx context.Context, s Scorer) bool {
 		if c.verdict.decision != DecisionNone {
 			continue
 		}
-		miss := 1.0
+		n := 0
 		for imp := range r.req.Imp {
 			if c.imps.has(imp) {
-				miss *= 1 - min(max(p[k], 0), 1)
-				k++
+				n++
 			}
 		}
-		c.score = 1 - miss
+		c.score = RequestScore(p[k : k+n]) // a call's pairs are contiguous
+		k += n
 	}
 	return true
 }
