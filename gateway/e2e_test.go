@@ -717,3 +717,59 @@ func TestRequestScore(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+
+// Regression: a publisher that closes its connection right after reading the answer (no
+// keep-alive) must still count as answered: its win notices fire.
+func TestAnswerThenHangUpStillNotifies(t *testing.T) {
+	notices := newNoticeServer(t)
+	a := newFakeDSP(t, bidOn(1, func(b *openrtb2.Bid) { b.NURL = notices.srv.URL + "/win" }))
+	tg := newTestGateway(t, testConfig(a))
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	raw, _ := json.Marshal(request("r1", 0))
+	const n = 40
+	for range n {
+		resp, err := client.Post(tg.srv.URL+"/openrtb2/auction", "application/json", bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	tg.stop(t)
+	if got := len(notices.got()); got != n {
+		t.Errorf("%d win notices for %d answered auctions", got, n)
+	}
+	if c := tg.metric(t, "bidsieve_auctions_total", "result", "canceled"); c != 0 {
+		t.Errorf("%d answered auctions counted as canceled", c)
+	}
+}
+
+func TestPublisherGoneBeforeTheAnswer(t *testing.T) {
+	notices := newNoticeServer(t)
+	a := newFakeDSP(t, func(req *openrtb2.BidRequest) answer {
+		ans := bidOn(1, func(b *openrtb2.Bid) { b.NURL = notices.srv.URL + "/win" })(req)
+		ans.delay = 100 * time.Millisecond
+		return ans
+	})
+	tg := newTestGateway(t, testConfig(a))
+	raw, _ := json.Marshal(request("r1", 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.srv.URL+"/openrtb2/auction", bytes.NewReader(raw))
+	if resp, err := tg.client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the client got an answer before its own timeout")
+	}
+	tg.stop(t)
+	if got := notices.got(); len(got) != 0 {
+		t.Errorf("win notices %v for an answer nobody received", got)
+	}
+	if c := tg.metric(t, "bidsieve_auctions_total", "result", "canceled"); c != 1 {
+		t.Errorf("canceled auctions = %d, want 1", c)
+	}
+}

@@ -76,11 +76,20 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	h := c.Writer.Header()
-	h.Set("X-Openrtb-Version", "2.6")
+	// A publisher that hung up before the answer was ready never sees it: no notices then.
+	// (After the answer is written a hang-up is normal: the client closing its connection.)
 	result := resultNoBid
 	if status == http.StatusOK {
 		result = resultBid
+	}
+	if c.Request.Context().Err() != nil {
+		result = resultCanceled
+	} else {
+		r.answered = true
+	}
+	h := c.Writer.Header()
+	h.Set("X-Openrtb-Version", "2.6")
+	if status == http.StatusOK {
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		c.Status(status)
@@ -90,11 +99,6 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		c.Writer.WriteHeaderNow()
 	}
 	c.Writer.Flush() // the publisher has its answer; what follows is off its path
-	if c.Request.Context().Err() != nil {
-		result = resultCanceled
-	} else {
-		r.answered = true
-	}
 	g.m.auction(ctx, result, time.Since(start).Seconds())
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("http.status_code", status))
