@@ -266,3 +266,35 @@ func TestWatchSeesWritesAndRenames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// DESIGN.md says store is {sqlite: FILE} "or {postgres: URL}": choosing PostgreSQL in the
+// file or the environment must not collide with the default SQLite file.
+func TestChoosingPostgresReplacesTheDefaultSQLite(t *testing.T) {
+	const url = "postgres://bidsieve@db:5432/bidsieve"
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pg.yaml")
+	if err := os.WriteFile(file, []byte("store: {postgres: \""+url+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file, nil)
+	if err != nil {
+		t.Fatalf("file choosing postgres: %v", err)
+	}
+	if c.Store.Postgres != url || c.Store.SQLite != "" {
+		t.Errorf("store = %+v, want only postgres", c.Store)
+	}
+
+	c, err = Load("", []string{"BIDSIEVE_STORE_POSTGRES=" + url})
+	if err != nil {
+		t.Fatalf("environment choosing postgres: %v", err)
+	}
+	if c.Store.Postgres != url || c.Store.SQLite != "" {
+		t.Errorf("store = %+v, want only postgres", c.Store)
+	}
+
+	// Both named explicitly is still an error.
+	if _, err := Load("", []string{"BIDSIEVE_STORE_POSTGRES=" + url, "BIDSIEVE_STORE_SQLITE=x.db"}); err == nil ||
+		!strings.Contains(err.Error(), "store: set sqlite or postgres, not both") {
+		t.Errorf("both set: err = %v", err)
+	}
+}

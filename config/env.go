@@ -39,6 +39,11 @@ func (c *Config) ApplyEnv(environ []string) error {
 		}
 		values[k] = v // the last one wins, as in a shell
 	}
+	if values[EnvPrefix+"STORE_POSTGRES"] != "" {
+		if _, both := values[EnvPrefix+"STORE_SQLITE"]; !both {
+			c.Store.SQLite = "" // choosing PostgreSQL replaces the default SQLite file
+		}
+	}
 	slices.Sort(names) // deterministic error order
 	var errs []error
 	for _, k := range names {

@@ -63,6 +63,9 @@ func Parse(data []byte) (*Config, error) {
 	if hasKey(root, "currency", "rates") {
 		c.Currency.Rates = nil // a file's rates replace the defaults instead of merging with them
 	}
+	if hasKey(root, "store", "postgres") && !hasKey(root, "store", "sqlite") {
+		c.Store.SQLite = "" // choosing PostgreSQL replaces the default SQLite file
+	}
 	if err := root.Decode(c); err != nil {
 		return nil, cleanYAMLError(err) // checkNode should have caught it; keep the line anyway
 	}
