@@ -52,6 +52,10 @@ type Shaping struct {
 	Mode            string  `yaml:"mode"`             // filter, shadow or off
 	RecallTarget    float64 `yaml:"recall_target"`    // share of bids kept, in [0.5, 1]
 	ExplorationRate float64 `yaml:"exploration_rate"` // share of filtered requests sent anyway, in [0, 0.5]
+	// Seed seeds the exploration draws: whether a request below a DSP's threshold is
+	// explored is a pure function of (seed, request id, DSP), so that a run can be
+	// replayed. 0 draws a random seed at start.
+	Seed uint64 `yaml:"seed"`
 }
 
 // Shaping modes.
@@ -64,11 +68,22 @@ const (
 // Model says where the model file lives.
 type Model struct {
 	Path string `yaml:"path"` // "" runs without a model (every eligible DSP gets every request)
+	// MaxAge is the oldest a model may be (from its training time, meta.created_at) and
+	// still shape traffic; an older model fails open. 0: no limit.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // BidLog says where the bid log goes.
 type BidLog struct {
 	Dir string `yaml:"dir"` // "" writes no bid log
+	// RollInterval publishes the open Parquet file at least this often, so that a crash
+	// loses at most this long of rows (a Parquet file is unreadable without its footer).
+	RollInterval time.Duration `yaml:"roll_interval"`
+	// Queue is how many auctions' rows may wait for the writer; beyond it rows are dropped
+	// and counted (bidsieve_bidlog_rows_dropped_total): the auction never waits for the log.
+	Queue int `yaml:"queue"`
+	// MaxFileBytes rolls a file once it holds about this many bytes (before compression).
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
 // Store is the settings-and-audit store: at most one of the two.

@@ -298,3 +298,27 @@ func TestChoosingPostgresReplacesTheDefaultSQLite(t *testing.T) {
 		t.Errorf("both set: err = %v", err)
 	}
 }
+
+func TestShapingModelAndBidLogKeys(t *testing.T) {
+	c, err := Parse([]byte(`
+shaping: {seed: 42}
+model: {path: m.bsm, max_age: 48h}
+bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyEnv([]string{"BIDSIEVE_MODEL_MAX_AGE=72h", "BIDSIEVE_BIDLOG_QUEUE=50"}); err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.Shaping.Seed = 42
+	want.Model = Model{Path: "m.bsm", MaxAge: 72 * time.Hour}
+	want.BidLog = BidLog{Dir: "logs", RollInterval: 30 * time.Second, Queue: 50, MaxFileBytes: 2 << 20}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("parsed (-want +got):\n%s", diff)
+	}
+	if d := Defaults(); d.BidLog.RollInterval != time.Minute || d.Model.MaxAge != 0 || d.Shaping.Seed != 0 {
+		t.Errorf("defaults: roll_interval %s, max_age %s, seed %d; want 1m, 0 (no limit), 0 (random)", d.BidLog.RollInterval, d.Model.MaxAge, d.Shaping.Seed)
+	}
+}

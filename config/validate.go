@@ -72,6 +72,19 @@ func (c *Config) Validate() error {
 
 	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
 
+	if c.Model.MaxAge < 0 {
+		v.add("model.max_age", "must be >= 0 (0: no limit)")
+	}
+	if c.BidLog.RollInterval < time.Second {
+		v.add("bidlog.roll_interval", "must be >= 1s, got %s", c.BidLog.RollInterval)
+	}
+	if c.BidLog.Queue <= 0 {
+		v.add("bidlog.queue", "must be > 0")
+	}
+	if c.BidLog.MaxFileBytes < 1<<20 {
+		v.add("bidlog.max_file_bytes", "must be >= 1048576 (1 MiB)")
+	}
+
 	if c.Store.SQLite != "" && c.Store.Postgres != "" {
 		v.add("store", "set sqlite or postgres, not both")
 	}

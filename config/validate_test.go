@@ -48,6 +48,17 @@ func TestValidate(t *testing.T) {
 		}},
 		{"bad log level", func(c *Config) { c.Log.Level = "trace" }, []string{`log.level: must be one of debug, info, warn, error, got "trace"`}},
 		{"bad tracing exporter", func(c *Config) { c.Tracing.Exporter = "jaeger" }, []string{`tracing.exporter: must be one of none, stdout, got "jaeger"`}},
+		{"negative model age", func(c *Config) { c.Model.MaxAge = -time.Hour }, []string{"model.max_age: must be >= 0 (0: no limit)"}},
+		{"model age 0 is no limit", func(c *Config) { c.Model.MaxAge = 0 }, nil},
+		{"bad bid log settings", func(c *Config) {
+			c.BidLog.RollInterval = 100 * time.Millisecond
+			c.BidLog.Queue = 0
+			c.BidLog.MaxFileBytes = 1000
+		}, []string{
+			"bidlog.roll_interval: must be >= 1s, got 100ms",
+			"bidlog.queue: must be > 0",
+			"bidlog.max_file_bytes: must be >= 1048576 (1 MiB)",
+		}},
 		{"bad operator numbers", func(c *Config) {
 			c.Notices.Workers = 0
 			c.Breaker.ConsecutiveFailures = 0
