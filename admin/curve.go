@@ -37,30 +37,22 @@ func viewPoint(p modelfile.CurvePoint) pointView {
 }
 
 // pointFor returns the operating point of a DSP with shaping sh on the curve of md: the
-// threshold in force (sh.Threshold when set, else the model's threshold for
-// sh.RecallTarget) and what the curve expects at it.
+// threshold in force (modelfile.DSP.OperatingThreshold, the rule the gateway decides with)
+// and what the curve expects at it.
 func pointFor(md *modelfile.DSP, sh config.DSPShaping, enabled bool) operatingPoint {
 	var op operatingPoint
+	t, src := md.OperatingThreshold(sh.Threshold, sh.RecallTarget)
+	op.Source = src.String()
 	switch {
-	case sh.Threshold != nil:
-		op.pointView = viewPoint(md.PointAt(*sh.Threshold))
-		op.Threshold = *sh.Threshold
-		op.Source = "threshold"
-	case !md.OK:
-		op.pointView = sendAll
-		op.Source = "none"
-		op.Note = "the model has no threshold for this DSP (" + md.Reason + "): everything is sent"
-	default:
-		t, ok := md.ThresholdFor(sh.RecallTarget)
-		if !ok {
-			op.pointView = sendAll
-			op.Source = "none"
-			op.Note = fmt.Sprintf("no threshold on the curve keeps recall >= %g with confidence: everything is sent", sh.RecallTarget)
-			break
-		}
+	case src != modelfile.ThresholdNone:
 		op.pointView = viewPoint(md.PointAt(t))
 		op.Threshold = t
-		op.Source = "recall_target"
+	case !md.OK:
+		op.pointView = sendAll
+		op.Note = "the model has no threshold for this DSP (" + md.Reason + "): everything is sent"
+	default:
+		op.pointView = sendAll
+		op.Note = fmt.Sprintf("no threshold on the curve keeps recall >= %g with confidence: everything is sent", sh.RecallTarget)
 	}
 	op.Filtering = op.Source != "none"
 	switch {
