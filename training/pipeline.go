@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -93,6 +94,23 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if err := sc.logits(&val.ds, val.sample, sampleLogits); err != nil {
 			return 0, err
+		}
+		if log.Enabled(ctx, slog.LevelDebug) {
+			// Per DSP, to see which ones gain or lose from an epoch.
+			var attrs []any
+			for _, d := range st.list {
+				l := logLoss(sampleLogits,
+					func(i int) float64 { return offsetOf[val.dspID[val.sample[i]]] },
+					func(i int) bool { return val.ds.label[val.sample[i]] },
+					func(i int) float64 {
+						if int(val.dspID[val.sample[i]]) != d.id {
+							return 0
+						}
+						return val.sampleW[i]
+					})
+				attrs = append(attrs, d.name, l)
+			}
+			log.Debug("validation loss by DSP", attrs...)
 		}
 		return logLoss(sampleLogits,
 			func(i int) float64 { return offsetOf[val.dspID[val.sample[i]]] },

@@ -26,7 +26,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	confidence := fs.Float64("confidence", training.DefaultConfidence, "one-sided confidence of the recall lower bound that chooses each threshold")
 	negRate := fs.Float64("neg-rate", 0, "no-bid keep rate for every DSP (0: per DSP, by rule from the counts)")
 	epochs := fs.Int("max-epochs", training.DefaultMaxEpochs, "most epochs (training stops earlier when the validation loss stops improving)")
+	dropout := fs.Float64("dropout", 0, "drop probability after each hidden layer (0: the default, 0.1; negative: none)")
+	lr := fs.Float64("learning-rate", 0, "Adam's step size (0: the default, 0.001)")
+	batch := fs.Int("batch-size", 0, "rows per mini-batch (0: the default, 256)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	verbose := fs.Bool("v", false, "debug logging (per-DSP validation losses)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,9 +40,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := training.Options{
 		LogDir: *logs, RecallTarget: *recall, Confidence: *confidence, Seed: *seed,
 		NegativeRate: *negRate, MaxEpochs: *epochs, Builder: buildVersion(),
+		Net: training.NetConfig{Dropout: *dropout, LearningRate: *lr, BatchSize: *batch},
 	}
 	if !*quiet {
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+		level := slog.LevelInfo
+		if *verbose {
+			level = slog.LevelDebug
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 		opts.Progress = newProgress(stderr)
 	}
 	res, err := training.Train(ctx, opts)
