@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 )
@@ -18,6 +20,24 @@ type RowWriter interface {
 
 var _ RowWriter = (*bidlog.Writer)(nil)
 
+// Roller is a RowWriter that can publish what it has written so far as a complete file
+// (*bidlog.Writer's Roll).
+type Roller interface {
+	Roll() error
+}
+
+var _ Roller = (*bidlog.Writer)(nil)
+
+// AsyncOptions tunes an AsyncBidLog; every field may be left zero.
+type AsyncOptions struct {
+	Queue int // batches (one per auction) that may wait; 1 when < 1
+	// RollInterval, when > 0 and the RowWriter is a Roller, rolls the writer this often
+	// (from the writer goroutine), so that a crash loses at most this long of rows.
+	RollInterval  time.Duration
+	Logger        *slog.Logger         // nil: no logs
+	MeterProvider metric.MeterProvider // nil: no metrics
+}
+
 // AsyncBidLog is a BidLogSink that hands rows to one writer goroutine through a bounded
 // queue of batches: Log never blocks, and rows that find the queue full are dropped and
 // counted (bidsieve_bidlog_rows_dropped_total). Close drains the queue. The RowWriter is
@@ -27,16 +47,18 @@ type AsyncBidLog struct {
 	log   *slog.Logger
 	queue chan []bidlog.Row
 	done  chan struct{}
+	roll  time.Duration
 
 	mu     sync.RWMutex // guards closed against Log racing Close
 	closed bool
 
-	written, dropped, failed metric.Int64Counter
+	written, dropped, failed, rolls metric.Int64Counter
+	rollOK, rollErr                 []metric.AddOption
 }
 
-// NewAsyncBidLog starts the writer goroutine; queue is the number of batches (one per
-// auction) that may wait. logger and mp may be nil.
-func NewAsyncBidLog(w RowWriter, queue int, logger *slog.Logger, mp metric.MeterProvider) *AsyncBidLog {
+// NewAsyncBidLog starts the writer goroutine in front of w.
+func NewAsyncBidLog(w RowWriter, o AsyncOptions) *AsyncBidLog {
+	logger, mp := o.Logger, o.MeterProvider
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -44,10 +66,16 @@ func NewAsyncBidLog(w RowWriter, queue int, logger *slog.Logger, mp metric.Meter
 		mp = noop.NewMeterProvider()
 	}
 	m := mp.Meter("github.com/bidsieve/bidsieve/gateway")
-	a := &AsyncBidLog{w: w, log: logger, queue: make(chan []bidlog.Row, max(queue, 1)), done: make(chan struct{})}
+	a := &AsyncBidLog{w: w, log: logger, queue: make(chan []bidlog.Row, max(o.Queue, 1)), done: make(chan struct{})}
+	if _, ok := w.(Roller); ok {
+		a.roll = o.RollInterval
+	}
 	a.written, _ = m.Int64Counter("bidsieve_bidlog_rows_written_total", metric.WithDescription("Bid-log rows handed to the writer."))
 	a.dropped, _ = m.Int64Counter("bidsieve_bidlog_rows_dropped_total", metric.WithDescription("Bid-log rows dropped because the queue was full."))
 	a.failed, _ = m.Int64Counter("bidsieve_bidlog_rows_failed_total", metric.WithDescription("Bid-log rows the writer refused (an I/O error)."))
+	a.rolls, _ = m.Int64Counter("bidsieve_bidlog_rolls_total", metric.WithDescription("Timed rolls of the bid-log file by result: ok, error."))
+	a.rollOK = []metric.AddOption{metric.WithAttributes(attribute.String("result", "ok"))}
+	a.rollErr = []metric.AddOption{metric.WithAttributes(attribute.String("result", "error"))}
 	go a.run()
 	return a
 }
@@ -71,13 +99,32 @@ func (a *AsyncBidLog) Log(rows []bidlog.Row) {
 
 func (a *AsyncBidLog) run() {
 	defer close(a.done)
-	for rows := range a.queue {
-		if err := a.w.Write(rows); err != nil {
-			a.failed.Add(context.Background(), int64(len(rows)))
-			a.log.Error("bid log write failed", "rows", len(rows), "err", err)
-			continue
+	var tick <-chan time.Time
+	if a.roll > 0 {
+		t := time.NewTicker(a.roll)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case rows, ok := <-a.queue:
+			if !ok {
+				return
+			}
+			if err := a.w.Write(rows); err != nil {
+				a.failed.Add(context.Background(), int64(len(rows)))
+				a.log.Error("bid log write failed", "rows", len(rows), "err", err)
+				continue
+			}
+			a.written.Add(context.Background(), int64(len(rows)))
+		case <-tick:
+			if err := a.w.(Roller).Roll(); err != nil {
+				a.rolls.Add(context.Background(), 1, a.rollErr...)
+				a.log.Error("bid log roll failed", "err", err)
+				continue
+			}
+			a.rolls.Add(context.Background(), 1, a.rollOK...)
 		}
-		a.written.Add(context.Background(), int64(len(rows)))
 	}
 }
 

@@ -27,7 +27,7 @@ func (w *slowWriter) Write(rows []bidlog.Row) error {
 
 func TestAsyncBidLogDrainsOnClose(t *testing.T) {
 	w := &slowWriter{}
-	a := NewAsyncBidLog(w, 100, nil, nil)
+	a := NewAsyncBidLog(w, AsyncOptions{Queue: 100})
 	for range 50 {
 		a.Log(make([]bidlog.Row, 3))
 	}
@@ -42,7 +42,7 @@ func TestAsyncBidLogDrainsOnClose(t *testing.T) {
 
 func TestAsyncBidLogNeverBlocks(t *testing.T) {
 	w := &slowWriter{release: make(chan struct{})}
-	a := NewAsyncBidLog(w, 2, nil, nil)
+	a := NewAsyncBidLog(w, AsyncOptions{Queue: 2})
 	start := time.Now()
 	for range 100 {
 		a.Log(make([]bidlog.Row, 1))

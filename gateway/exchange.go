@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway/auction"
@@ -43,7 +45,8 @@ type call struct {
 	d        *dspState
 	imps     impSet // the imps offered to the DSP
 	verdict  verdict
-	score    float64
+	score    float64     // the request's score for the DSP: 1 - prod(1 - p_imp)
+	scored   bool        // score is the model's
 	done     func(error) // the breaker's outcome callback; nil when not sent
 	reported bool        // the goroutine reported before the deadline
 
@@ -172,13 +175,11 @@ func mix(x uint64) uint64 {
 }
 
 // plan decides, for every DSP, whether it is considered, scored, sent: eligibility, one
-// scoring batch, the shaping decision, then admission by the QPS bucket and the breaker.
+// scoring batch, the shaping decision, then admission by the QPS cap and the breaker.
 func (r *run) plan(ctx context.Context, deadline time.Time) {
 	g, st := r.g, r.st
-	scorer := g.scorer.Load().s
-	_, passThrough := scorer.(PassThrough)
-	r.model = scorer.Version()
-	if !passThrough || g.sink != nil {
+	r.model = st.version
+	if st.scoring || g.sink != nil {
 		r.feats = make([]features.Raw, len(r.req.Imp))
 		for i := range r.req.Imp {
 			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
@@ -188,6 +189,7 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 	channel, country := channelOf(&r.req), countryOf(&r.req)
 	all := fullSet(len(r.req.Imp))
 	r.calls = make([]call, 0, len(st.dsps))
+	wanted := false // some DSP wants a score
 	for _, d := range st.dsps {
 		if !d.enabled || !d.target.matchesRequest(channel, country) {
 			continue
@@ -209,55 +211,109 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 			c.verdict = verdict{decision: DecisionBreakerOpen}
 		}
 		r.calls = append(r.calls, c)
+		wanted = wanted || c.wantsScore()
 	}
 
-	scored := false
-	if !passThrough {
-		scored = r.score(ctx, scorer)
+	fail := failNone
+	if wanted {
+		var err error
+		switch {
+		case !st.scoring:
+			fail = failNoModel
+		case st.model != nil && st.cfg.Model.MaxAge > 0 && r.start.Sub(st.model.Meta.CreatedAt) > st.cfg.Model.MaxAge:
+			fail = failModelStale
+		default:
+			if err = r.score(ctx, st.scorer); err != nil {
+				fail = failModelError
+			}
+		}
+		if fail != failNone {
+			g.failOpen(ctx, fail, st, err)
+		}
 	}
 	noTime := time.Until(deadline) <= 0
 	for i := range r.calls {
 		c := &r.calls[i]
+		d := c.d
 		if c.verdict.decision == DecisionNone {
-			c.verdict = decide(&c.d.shaping, scored, c.score)
+			u := 1.0 // the exploration draw, made only where it decides
+			if c.scored && !(c.score >= d.threshold) && d.shaping.ExplorationRate > 0 {
+				u = exploreDraw(st.explore, r.req.ID, d.name)
+			}
+			c.verdict = decide(d, fail, c.scored, c.score, u)
+			if w := c.verdict.would; w != DecisionNone {
+				g.m.dspShadow.Add(ctx, 1, d.m.decisions[w]...)
+			}
+			if why := c.verdict.unfiltered; why != unfilteredNone {
+				g.m.dspUnfiltered.Add(ctx, 1, d.m.unfiltered[why]...)
+			}
 		}
 		if c.verdict.decision.sends() && !noTime {
 			r.admit(c)
 		}
 		if dec := c.verdict.decision; dec != DecisionNone {
-			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec]...)
+			g.m.dspDecisions.Add(ctx, 1, d.m.decisions[dec]...)
 		}
 	}
 }
 
-// score asks the scorer for every (imp, DSP) pair still in play, in one batch, and sets
-// each call's request score. It reports false when the scorer failed (fail open).
-func (r *run) score(ctx context.Context, s Scorer) bool {
-	in := &ScoreInput{Request: &r.req, Features: r.feats}
+// wantsScore reports whether the call's decision needs the model: the DSP is eligible
+// (no verdict yet) and shapes its traffic (filter or shadow mode).
+func (c *call) wantsScore() bool {
+	return c.verdict.decision == DecisionNone && c.d.shaping.Mode != config.ModeOff
+}
+
+// scoreBuf is the working memory of one scoring batch, pooled: the Scorer keeps neither.
+type scoreBuf struct {
+	in ScoreInput
+	p  []float64
+}
+
+var scorePool = sync.Pool{New: func() any { return new(scoreBuf) }}
+
+// score asks the scorer for every (imp, DSP) pair of the calls that want a score, in one
+// batch, and sets each call's request score (scored stays false for a DSP the scorer does
+// not know). An error (a panic included) means no scores at all: the auction fails open.
+func (r *run) score(ctx context.Context, s Scorer) (err error) {
+	b := scorePool.Get().(*scoreBuf)
+	defer func() {
+		b.in = ScoreInput{Pairs: b.in.Pairs[:0]}
+		scorePool.Put(b)
+	}()
+	b.in.Request, b.in.Features = &r.req, r.feats
+	pairs := b.in.Pairs[:0]
 	for i := range r.calls {
-		c := &r.calls[i]
-		if c.verdict.decision != DecisionNone {
-			continue
-		}
-		for imp := range r.req.Imp {
-			if c.imps.has(imp) {
-				in.Pairs = append(in.Pairs, Pair{Imp: imp, DSP: c.d.name})
+		if c := &r.calls[i]; c.wantsScore() {
+			for imp := range r.req.Imp {
+				if c.imps.has(imp) {
+					pairs = append(pairs, Pair{Imp: imp, DSP: c.d.name})
+				}
 			}
 		}
 	}
-	if len(in.Pairs) == 0 {
-		return false
+	b.in.Pairs = pairs
+	if cap(b.p) < len(pairs) {
+		b.p = make([]float64, len(pairs))
 	}
-	p := make([]float64, len(in.Pairs))
-	if err := s.Score(ctx, in, p); err != nil {
+	p := b.p[:len(pairs)]
+	start := time.Now()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("scorer panicked: %v", v)
+			}
+		}()
+		err = s.Score(ctx, &b.in, p)
+	}()
+	r.g.m.predictor.Record(ctx, time.Since(start).Seconds())
+	if err != nil {
 		r.g.m.scorerErrors.Add(ctx, 1)
-		r.g.log.Debug("scorer failed; failing open", "err", err)
-		return false
+		return err
 	}
 	k := 0
 	for i := range r.calls {
 		c := &r.calls[i]
-		if c.verdict.decision != DecisionNone {
+		if !c.wantsScore() {
 			continue
 		}
 		n := 0
@@ -266,20 +322,32 @@ func (r *run) score(ctx context.Context, s Scorer) bool {
 				n++
 			}
 		}
-		c.score = RequestScore(p[k : k+n]) // a call's pairs are contiguous
+		if sc := requestScore(p[k : k+n]); !math.IsNaN(sc) { // a call's pairs are contiguous
+			c.score, c.scored = sc, true
+		}
 		k += n
 	}
-	return true
+	return nil
 }
 
-// admit takes a token from the DSP's QPS bucket and a slot from its breaker; a call that
-// gets both is sent.
+// admit sends a call that the shaping decision sends, if the DSP's QPS cap allows: while
+// the cap binds, a request sent on its score needs the DSP's admission threshold (the
+// highest scores go first); every request then needs a token from the DSP's bucket (the
+// hard limit) and a slot from its breaker. A call refused by the cap is throttled.
+// Explored requests skip the admission threshold (they are the unbiased sample of the
+// filtered traffic), as do unscored ones (fail-open, shadow, off: first come, first served).
 func (r *run) admit(c *call) {
-	if !c.d.rt.limiter.Allow() {
+	d := c.d
+	if d.qpsLimit > 0 && c.scored && c.verdict.decision == DecisionSent && d.shaping.Mode == config.ModeFilter &&
+		!d.rt.adm.admit(c.score, r.start, d.qpsLimit) {
 		c.verdict.decision = DecisionThrottled
 		return
 	}
-	done, err := c.d.rt.breaker.Allow()
+	if !d.rt.limiter.Allow() {
+		c.verdict.decision = DecisionThrottled
+		return
+	}
+	done, err := d.rt.breaker.Allow()
 	if err != nil {
 		c.verdict.decision = DecisionBreakerOpen
 		return
@@ -591,14 +659,59 @@ func (r *run) response() *openrtb2.BidResponse {
 	return resp
 }
 
-// finish runs after the answer is sent: notices (only when the publisher got the answer)
-// and the bid log.
+// finish runs after the answer is sent: notices (only when the publisher got the answer),
+// the live figures and the bid log.
 func (r *run) finish() {
 	if r.answered {
 		r.notices()
 	}
+	r.account()
 	if r.g.sink != nil {
 		r.g.sink.Log(r.rows())
+	}
+}
+
+// account adds the auction to each DSP's live figures and counts its bids by decision.
+func (r *run) account() {
+	ctx := context.Background()
+	var stack [16]int64
+	bids := stack[:0]
+	if len(r.calls) > len(stack) {
+		bids = make([]int64, 0, len(r.calls))
+	}
+	bids = bids[:len(r.calls)]
+	clear(bids)
+	for k, o := range r.res.Outcomes {
+		if o.Status == auction.Won || o.Status == auction.Lost {
+			bids[r.refs[k].call]++
+		}
+	}
+	for i := range r.calls {
+		c := &r.calls[i]
+		v, b := &c.verdict, bids[i]
+		fc := figCounts{offered: 1, bids: b}
+		switch v.decision {
+		case DecisionSent, DecisionFailOpen:
+			fc.sent, fc.bidsSent = 1, b
+		case DecisionShadow:
+			fc.sent, fc.shadowBids = 1, b
+			if v.would == DecisionSent {
+				fc.shadowKept = b
+			}
+		case DecisionExplored:
+			fc.explored, fc.bidsExplored = 1, b
+			if v.propensity > 0 {
+				fc.exploredWeight = float64(b) / v.propensity
+			}
+		case DecisionFiltered:
+			fc.filtered = 1
+		case DecisionThrottled:
+			fc.throttled = 1
+		}
+		c.d.rt.fig.add(r.start, &fc)
+		if b > 0 {
+			r.g.m.dspDecisionBids.Add(ctx, b, c.d.m.decisions[v.decision]...)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp"
+	"github.com/bidsieve/bidsieve/modelfile"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -35,8 +36,11 @@ type Options struct {
 	MeterProvider  metric.MeterProvider // nil: no metrics
 	TracerProvider trace.TracerProvider // nil: no traces
 	MetricsHandler http.Handler         // served at GET /metrics; nil: 404
-	Scorer         Scorer               // nil: PassThrough (no model)
-	BidLog         BidLogSink           // nil: no bid log
+	// Scorer is the model at start; nil: PassThrough (no model) until LoadModel loads one.
+	Scorer Scorer
+	// LoadModel loads and checks a model file (ReloadModel); nil: ReloadModel fails.
+	LoadModel ModelLoader
+	BidLog    BidLogSink // nil: no bid log
 	// Transport carries bid requests; nil: HTTP through one tuned transport built from
 	// the fanout section (also used for notices).
 	Transport Transport
@@ -60,23 +64,26 @@ type Gateway struct {
 	sink      BidLogSink
 	now       func() time.Time
 	seed      uint64 // random seed drawn at start, for auction.seed 0
+	explore   uint64 // random seed drawn at start, for shaping.seed 0
+	loadModel ModelLoader
 	unregMet  metric.Registration
 
-	state  atomic.Pointer[state]
-	scorer atomic.Pointer[scorerBox]
-	seq    atomic.Uint64
-	ready  atomic.Bool
+	state atomic.Pointer[state]
+	seq   atomic.Uint64
+	ready atomic.Bool
 
-	mu       sync.Mutex // serializes Apply
+	mu       sync.Mutex // serializes state changes (Apply, SetScorer)
+	scorer   Scorer     // the scorer in force; guarded by mu
 	runtimes map[string]*dspRuntime
+
+	reloading chan struct{} // a semaphore of 1: serializes ReloadModel
+	failLogs  [numFailReasons]everyLog
 
 	calls sync.WaitGroup // DSP call goroutines, which may outlive their auction by a little
 
 	closeOnce sync.Once
 	closeErr  error
 }
-
-type scorerBox struct{ s Scorer }
 
 // New builds a gateway serving cfg, which must be valid (config.Load validates).
 func New(cfg *config.Config, o Options) (*Gateway, error) {
@@ -94,17 +101,21 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	m, meter := newMetrics(o.MeterProvider)
 	g := &Gateway{
-		log:      o.Logger,
-		m:        m,
-		tracer:   o.TracerProvider.Tracer("github.com/bidsieve/bidsieve/gateway"),
-		metricsH: o.MetricsHandler,
-		sink:     o.BidLog,
-		now:      o.Now,
-		runtimes: map[string]*dspRuntime{},
+		log:       o.Logger,
+		m:         m,
+		tracer:    o.TracerProvider.Tracer("github.com/bidsieve/bidsieve/gateway"),
+		metricsH:  o.MetricsHandler,
+		sink:      o.BidLog,
+		now:       o.Now,
+		loadModel: o.LoadModel,
+		scorer:    o.Scorer,
+		runtimes:  map[string]*dspRuntime{},
+		reloading: make(chan struct{}, 1),
 	}
-	var b [8]byte
+	var b [16]byte
 	_, _ = rand.Read(b[:])
-	g.seed = binary.LittleEndian.Uint64(b[:])
+	g.seed = binary.LittleEndian.Uint64(b[:8])
+	g.explore = binary.LittleEndian.Uint64(b[8:])
 
 	g.transport = o.Transport
 	noticeTr := o.NoticeTransport
@@ -129,12 +140,11 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Logger:    o.Logger,
 		Meter:     meter,
 	})
-	g.SetScorer(o.Scorer)
 	if err := g.apply(cfg); err != nil {
 		_ = g.notifier.Close(context.Background())
 		return nil, err
 	}
-	reg, err := meter.RegisterCallback(g.observeBreakers, m.breakerState)
+	reg, err := meter.RegisterCallback(g.observe, m.observables()...)
 	if err == nil {
 		g.unregMet = reg
 	}
@@ -142,25 +152,27 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	return g, nil
 }
 
-func (g *Gateway) observeBreakers(_ context.Context, o metric.Observer) error {
+// SetScorer puts a new Scorer (a new model) in force; nil goes back to PassThrough (no
+// model). The new state (thresholds from the model's calibration) is built completely, then
+// swapped in: auctions already running finish with the scorer they started with.
+func (g *Gateway) SetScorer(s Scorer) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	st := g.state.Load()
-	if st == nil {
-		return nil
+	next, runtimes, err := buildState(st.cfg, s, g.runtimes)
+	if err != nil { // cannot happen: the configuration in force built before
+		g.log.Error("set scorer", "err", err)
+		return
 	}
-	for _, d := range st.dsps {
-		o.ObserveInt64(g.m.breakerState, breakerGauge(d.rt.breaker.State()), d.m.dspObs...)
-	}
-	return nil
+	next.seed, next.explore = st.seed, st.explore
+	g.scorer = s
+	g.state.Store(next)
+	g.runtimes = runtimes
 }
 
-// SetScorer replaces the Scorer (a new model); nil goes back to PassThrough. Auctions
-// already scoring finish with the old one.
-func (g *Gateway) SetScorer(s Scorer) {
-	if s == nil {
-		s = PassThrough{}
-	}
-	g.scorer.Store(&scorerBox{s: s})
-}
+// Model returns the model file in force, or nil when there is none (or the scorer in
+// force is not a Model). The caller must not modify it.
+func (g *Gateway) Model() *modelfile.File { return g.state.Load().model }
 
 // Config returns the configuration in force. It is shared: Clone it before changing it.
 func (g *Gateway) Config() *config.Config { return g.state.Load().cfg }
@@ -199,14 +211,16 @@ func (g *Gateway) Reload(path string, environ []string) error {
 func (g *Gateway) apply(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st, runtimes, err := buildState(cfg, g.runtimes)
+	st, runtimes, err := buildState(cfg, g.scorer, g.runtimes)
 	if err != nil {
 		return fmt.Errorf("apply config: %w", err)
 	}
-	if st.cfg.Auction.Seed == 0 {
-		st.seed = g.seed
-	} else {
-		st.seed = st.cfg.Auction.Seed
+	st.seed, st.explore = g.seed, g.explore
+	if cfg.Auction.Seed != 0 {
+		st.seed = cfg.Auction.Seed
+	}
+	if cfg.Shaping.Seed != 0 {
+		st.explore = cfg.Shaping.Seed
 	}
 	if old := g.state.Load(); old != nil {
 		for _, key := range restartOnly(old.cfg, cfg) {

@@ -41,8 +41,33 @@ type metrics struct {
 	scorerErrors    metric.Int64Counter
 	reloads         metric.Int64Counter
 
-	results map[string][]metric.AddOption
-	reload  map[string][]metric.AddOption
+	// Traffic shaping.
+	dspDecisionBids metric.Int64Counter
+	dspShadow       metric.Int64Counter
+	dspUnfiltered   metric.Int64Counter
+	failOpen        metric.Int64Counter
+	predictor       metric.Float64Histogram
+	modelReloads    metric.Int64Counter
+	threshold       metric.Float64ObservableGauge
+	admission       metric.Float64ObservableGauge
+	withheld        metric.Float64ObservableGauge
+	liveRecall      metric.Float64ObservableGauge
+	modelLoaded     metric.Int64ObservableGauge
+	modelInfo       metric.Int64ObservableGauge
+	modelAge        metric.Float64ObservableGauge
+
+	results      map[string][]metric.AddOption
+	reload       map[string][]metric.AddOption
+	failOpenOpts [numFailReasons][]metric.AddOption
+}
+
+// predictorBuckets are the bounds of the scoring time histogram in seconds: a batch takes
+// tens of microseconds to a few milliseconds.
+var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200e-6, 300e-6, 500e-6, 750e-6, .001, .002, .005, .01, .025}
+
+// observables lists the instruments that the gateway's callback reports.
+func (m *metrics) observables() []metric.Observable {
+	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge}
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
@@ -74,6 +99,32 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 		metric.WithDescription("Circuit breaker state per DSP: 0 closed, 1 half-open, 2 open."))
 	x.scorerErrors, _ = m.Int64Counter("bidsieve_scorer_errors_total", metric.WithDescription("Requests the model failed to score (served fail-open)."))
 	x.reloads, _ = m.Int64Counter("bidsieve_config_reloads_total", metric.WithDescription("Configuration reloads by result: ok, error."))
+	x.dspDecisionBids, _ = m.Int64Counter("bidsieve_dsp_decision_bids_total",
+		metric.WithDescription("Valid bids received from each DSP, by the decision that sent the request: sent, explored, shadow, fail_open."))
+	x.dspShadow, _ = m.Int64Counter("bidsieve_dsp_shadow_decisions_total",
+		metric.WithDescription("Shadow mode: the decision the filter would have made (sent, explored, filtered) on requests sent anyway."))
+	x.dspUnfiltered, _ = m.Int64Counter("bidsieve_dsp_unfiltered_total",
+		metric.WithDescription("Requests sent unfiltered in filter or shadow mode because the model cannot filter the DSP, by reason: unknown_dsp (no calibration), no_threshold."))
+	x.failOpen, _ = m.Int64Counter("bidsieve_fail_open_total",
+		metric.WithDescription("Auctions that failed open (every eligible DSP sent the request), by reason: no_model, model_error, model_stale."))
+	x.predictor, _ = m.Float64Histogram("bidsieve_predictor_duration_seconds", metric.WithUnit("s"),
+		metric.WithDescription("Time to score one auction's batch of (imp, DSP) pairs."), metric.WithExplicitBucketBoundaries(predictorBuckets...))
+	x.modelReloads, _ = m.Int64Counter("bidsieve_model_reloads_total", metric.WithDescription("Model reloads by result: ok, error (the model in force stays)."))
+	x.threshold, _ = m.Float64ObservableGauge("bidsieve_dsp_threshold",
+		metric.WithDescription("Score threshold in force per DSP, with its source: threshold (set by hand), recall_target (the model's curve), none (sent unfiltered)."))
+	x.admission, _ = m.Float64ObservableGauge("bidsieve_dsp_admission_threshold",
+		metric.WithDescription("Score a request needs while the DSP's QPS cap binds (0: the cap does not bind)."))
+	x.withheld, _ = m.Float64ObservableGauge("bidsieve_dsp_withheld_ratio",
+		metric.WithDescription("Share of the requests offered to each DSP that the model withheld, over the live window (15 minutes)."))
+	x.liveRecall, _ = m.Float64ObservableGauge("bidsieve_dsp_live_recall",
+		metric.WithDescription("Live recall estimate per DSP over the live window, B_sent / (B_sent + B_explored / exploration_rate), with its 95% interval (bound: estimate, lower, upper)."))
+	x.modelLoaded, _ = m.Int64ObservableGauge("bidsieve_model_loaded", metric.WithDescription("1 when a model is loaded, 0 when the gateway runs without one (fail open)."))
+	x.modelInfo, _ = m.Int64ObservableGauge("bidsieve_model_info", metric.WithDescription("The model in force: always 1, with its version as a label."))
+	x.modelAge, _ = m.Float64ObservableGauge("bidsieve_model_age_seconds", metric.WithUnit("s"),
+		metric.WithDescription("Age of the model in force, from its training time (meta.created_at)."))
+	for f := failNoModel; f < numFailReasons; f++ {
+		x.failOpenOpts[f] = addOpts(attribute.String("reason", f.String()))
+	}
 	x.results = map[string][]metric.AddOption{}
 	for _, r := range []string{resultBid, resultNoBid, resultInvalid, resultCanceled, resultPanic} {
 		x.results[r] = addOpts(attribute.String("result", r))
@@ -101,6 +152,9 @@ type dspMetrics struct {
 	errors    map[dsp.Kind][]metric.AddOption
 	invalid   [numReasonSlots][]metric.AddOption
 	decisions [numDecisions][]metric.AddOption
+	recallObs [3][]metric.ObserveOption // estimate, lower, upper
+
+	unfiltered [numUnfilteredReasons][]metric.AddOption
 }
 
 const numReasonSlots = 16
@@ -123,6 +177,12 @@ func newDSPMetrics(name string) *dspMetrics {
 	}
 	for dec := DecisionNone + 1; dec < numDecisions; dec++ {
 		d.decisions[dec] = addOpts(attribute.String("dsp", name), attribute.String("decision", dec.String()))
+	}
+	for i, b := range []string{"estimate", "lower", "upper"} {
+		d.recallObs[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name), attribute.String("bound", b)))}
+	}
+	for u := unfilteredUnknownDSP; u < numUnfilteredReasons; u++ {
+		d.unfiltered[u] = addOpts(attribute.String("dsp", name), attribute.String("reason", unfilteredReasonNames[u]))
 	}
 	return d
 }

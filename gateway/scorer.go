@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -13,12 +14,29 @@ import (
 // Score returns.
 type Scorer interface {
 	// Score writes into dst[k] the probability, in [0, 1], that DSP in.Pairs[k].DSP bids
-	// on imp in.Pairs[k].Imp; len(dst) == len(in.Pairs). An error means no scores for this
-	// request: the gateway fails open (sends to every eligible DSP) and counts it.
+	// on imp in.Pairs[k].Imp; len(dst) == len(in.Pairs). NaN says that the scorer does not
+	// know the DSP: it is sent unfiltered. An error means no scores for this request: the
+	// gateway fails open (sends to every eligible DSP) and counts it.
 	Score(ctx context.Context, in *ScoreInput, dst []float64) error
 	// Version names the model in the bid log (model_version); "" for none.
 	Version() string
 }
+
+// Model is a Scorer built from a model file. The file's per-DSP calibration gives each
+// DSP's threshold (modelfile.DSP.OperatingThreshold with the DSP's settings) and its
+// creation time the model's age (model.max_age). A Scorer that is not a Model has no
+// thresholds: every DSP is sent unfiltered, with its score logged.
+// predictor/serving.Scorer is the real one.
+type Model interface {
+	Scorer
+	// File returns the model file, which the caller must not modify.
+	File() *modelfile.File
+}
+
+// ModelLoader loads the model file at path and checks it completely (a file that does not
+// validate, or that the serving code cannot score with, is an error): the gateway swaps a
+// model in only once it is ready.
+type ModelLoader func(path string) (Model, error)
 
 // ScoreInput is one request's batch of (imp, DSP) pairs to score.
 type ScoreInput struct {

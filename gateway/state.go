@@ -11,19 +11,27 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway/auction"
+	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/time/rate"
 )
 
-// state is everything an auction reads, built from one configuration and never changed
-// after it is published. A reload builds a new one and swaps the pointer.
+// state is everything an auction reads, built from one configuration and one model and
+// never changed after it is published. A configuration change or a new model builds a new
+// one and swaps the pointer: an auction runs on one configuration and one model throughout.
 type state struct {
 	cfg     *config.Config
 	rates   *auction.Rates
 	dsps    []*dspState
 	bidders []auction.Bidder // parallel to dsps, for auction.Run
 	seed    uint64           // auction n uses seed and n for its tie-breaks
+	explore uint64           // seed of the exploration draws
 	conv    features.Converter
+
+	scorer  Scorer          // PassThrough without a model
+	scoring bool            // scorer is not PassThrough
+	model   *modelfile.File // the scorer's model file; nil when it is not a Model
+	version string          // the scorer's version, logged in model_version
 }
 
 // dspState is one DSP's settings in force, plus its runtime (breaker, QPS bucket) that
@@ -39,6 +47,14 @@ type dspState struct {
 	target      targeting
 	rt          *dspRuntime
 	m           *dspMetrics
+	qpsLimit    int
+
+	// The threshold in force (modelfile.DSP.OperatingThreshold of the model's calibration
+	// and the DSP's settings); source ThresholdNone sends the DSP everything. known says
+	// whether the model calibrated the DSP at all.
+	threshold float64
+	source    modelfile.ThresholdSource
+	known     bool
 }
 
 // dspRuntime is the part of a DSP that survives reloads while the DSP keeps its name.
@@ -46,6 +62,8 @@ type dspRuntime struct {
 	breaker         *gobreaker.TwoStepCircuitBreaker[struct{}]
 	breakerSettings config.Breaker
 	limiter         *rate.Limiter // rate.Inf when there is no cap
+	adm             *admission    // the score an admitted request needs while the cap binds
+	fig             *figures      // live figures for the admin page and the recall gauges
 	m               *dspMetrics
 }
 
@@ -79,15 +97,23 @@ func limits(qps int) (rate.Limit, int) {
 	return rate.Limit(r), burst
 }
 
-// buildState builds the state for cfg (already validated), reusing the runtimes of DSPs in
-// runtimes by name. It returns the runtimes of the new state; it changes nothing shared
-// except the QPS buckets' limits, which it leaves to apply.
-func buildState(cfg *config.Config, runtimes map[string]*dspRuntime) (*state, map[string]*dspRuntime, error) {
+// buildState builds the state for cfg (already validated) and scorer, reusing the runtimes
+// of DSPs in runtimes by name. It returns the runtimes of the new state; it changes nothing
+// shared except the QPS buckets' limits, which it leaves to apply.
+func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRuntime) (*state, map[string]*dspRuntime, error) {
 	rates, err := auction.NewRates(cfg.Currency.Base, cfg.Currency.Rates)
 	if err != nil {
 		return nil, nil, err
 	}
-	st := &state{cfg: cfg, rates: rates}
+	if scorer == nil {
+		scorer = PassThrough{}
+	}
+	st := &state{cfg: cfg, rates: rates, scorer: scorer, version: scorer.Version()}
+	_, st.scoring = scorer.(PassThrough)
+	st.scoring = !st.scoring
+	if m, ok := scorer.(Model); ok {
+		st.model = m.File()
+	}
 	base := cfg.Currency.Base
 	st.conv = func(amount float64, cur string) (float64, bool) { return rates.ConvertFloat(amount, cur, base) }
 	next := make(map[string]*dspRuntime, len(cfg.DSPs))
@@ -107,10 +133,14 @@ func buildState(cfg *config.Config, runtimes map[string]*dspRuntime) (*state, ma
 				breaker:         newBreaker(d.Name, cfg.Breaker),
 				breakerSettings: cfg.Breaker,
 				limiter:         rate.NewLimiter(lim, burst),
+				adm:             new(admission),
+				fig:             new(figures),
 				m:               m,
 			}
 			if old := runtimes[d.Name]; old != nil {
-				rt.limiter = old.limiter // keep the bucket's tokens; only the breaker is new
+				// Keep the bucket's tokens, the admission estimate and the live figures;
+				// only the breaker is new.
+				rt.limiter, rt.adm, rt.fig = old.limiter, old.adm, old.fig
 			}
 		}
 		next[d.Name] = rt
@@ -118,7 +148,7 @@ func buildState(cfg *config.Config, runtimes map[string]*dspRuntime) (*state, ma
 		for j, h := range d.NoticeHosts {
 			hosts[j] = strings.ToLower(h)
 		}
-		st.dsps = append(st.dsps, &dspState{
+		ds := &dspState{
 			idx:         i,
 			name:        d.Name,
 			enabled:     d.Enabled,
@@ -129,7 +159,14 @@ func buildState(cfg *config.Config, runtimes map[string]*dspRuntime) (*state, ma
 			target:      newTargeting(d.Targeting),
 			rt:          rt,
 			m:           rt.m,
-		})
+			qpsLimit:    d.QPSLimit,
+		}
+		if st.model != nil {
+			cal := st.model.DSPByName(d.Name)
+			ds.known = cal != nil
+			ds.threshold, ds.source = cal.OperatingThreshold(ds.shaping.Threshold, ds.shaping.RecallTarget)
+		}
+		st.dsps = append(st.dsps, ds)
 		st.bidders = append(st.bidders, auction.Bidder{Name: d.Name, Adjustment: auction.AdjustmentFromFloat(d.BidAdjustment)})
 	}
 	return st, next, nil

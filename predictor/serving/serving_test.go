@@ -1,0 +1,188 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/gateway"
+	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/predictor"
+)
+
+// testFile builds a valid model file with random weights: DSPs alpha, bravo and charlie
+// calibrated, every other categorical feature with a few values.
+func testFile(seed uint64, hidden []int) *modelfile.File {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	spec := features.Spec{Version: features.SpecVersion}
+	for f, name := range features.CategoricalNames {
+		ft := features.Feature{Name: name, Kind: features.Categorical}
+		n := 4
+		if f == 0 {
+			ft.Vocab = []string{"alpha", "bravo", "charlie"}
+		}
+		for j := 0; f > 0 && j < n; j++ {
+			ft.Vocab = append(ft.Vocab, fmt.Sprintf("%s-%d", name, j))
+		}
+		if name == "user_id" {
+			ft.Vocab = []string{"false", "true"}
+		}
+		ft.EmbDim = features.DefaultEmbDim(ft.Cardinality())
+		spec.Features = append(spec.Features, ft)
+	}
+	for _, name := range features.ContinuousNames {
+		spec.Features = append(spec.Features, features.Feature{Name: name, Kind: features.Continuous, Mean: 1, Std: 2})
+	}
+	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash()}
+	randm := func(r, c int, std float64) modelfile.Matrix {
+		m := modelfile.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
+		for i := range m.Data {
+			m.Data[i] = float32(rng.NormFloat64() * std)
+		}
+		return m
+	}
+	for i := range features.CategoricalNames {
+		ft := &spec.Features[i]
+		f.Net.Embeddings = append(f.Net.Embeddings, randm(ft.Cardinality(), ft.EmbDim, 0.5))
+	}
+	in := spec.InputWidth()
+	for _, out := range append(append([]int(nil), hidden...), 2) {
+		f.Net.Layers = append(f.Net.Layers, modelfile.Dense{W: randm(in, out, math.Sqrt(2/float64(in))), B: randm(1, out, 0.1).Data})
+		in = out
+	}
+	for _, name := range []string{"alpha", "bravo", "charlie"} {
+		f.DSPs = append(f.DSPs, modelfile.DSP{Name: name, LogitOffset: -1, OK: true})
+	}
+	f.Meta = modelfile.Metadata{Version: fmt.Sprintf("test-%d", seed), CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Hidden: hidden, NegativeRate: 0.2}
+	return f
+}
+
+func writeModel(t testing.TB, f *modelfile.File) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.bsm")
+	if err := modelfile.WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func raw(i int) features.Raw {
+	return features.Raw{Country: fmt.Sprintf("country-%d", i%4), DeviceType: "device_type-1", Format: fmt.Sprintf("format-%d", i%3),
+		UserID: i%2 == 0, FloorCPM: 0.1 * float64(i), HourUTC: i % 24, ImpCount: 2, TMaxMS: 200}
+}
+
+func TestScoreMatchesThePredictor(t *testing.T) {
+	s, err := Load(writeModel(t, testFile(1, []int{16, 8})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &gateway.ScoreInput{
+		Features: []features.Raw{raw(1), raw(2)},
+		Pairs: []gateway.Pair{
+			{Imp: 0, DSP: "bravo"}, {Imp: 1, DSP: "bravo"}, {Imp: 0, DSP: "zulu"}, {Imp: 1, DSP: "alpha"}, {Imp: 0, DSP: "charlie"},
+		},
+	}
+	got := make([]float64, len(in.Pairs))
+	if err := s.Score(context.Background(), in, got); err != nil {
+		t.Fatal(err)
+	}
+	m := s.Model()
+	for k, pr := range in.Pairs {
+		id, ok := m.DSPID(pr.DSP)
+		if !ok {
+			if !math.IsNaN(got[k]) {
+				t.Errorf("pair %d: unknown DSP %s scored %v, want NaN", k, pr.DSP, got[k])
+			}
+			continue
+		}
+		want := make([]float32, 1)
+		m.Score(want, in.Features, []int32{int32(pr.Imp)}, []int32{id}, nil)
+		if math.Abs(got[k]-float64(want[0])) > 1e-6 || !(got[k] > 0 && got[k] < 1) {
+			t.Errorf("pair %d (%s, imp %d): %v, the predictor alone %v", k, pr.DSP, pr.Imp, got[k], want[0])
+		}
+	}
+	if s.Version() != "test-1" || s.File().Meta.Version != "test-1" {
+		t.Errorf("version %q / %q", s.Version(), s.File().Meta.Version)
+	}
+}
+
+func TestScoreAllocatesNothing(t *testing.T) {
+	s, err := Load(writeModel(t, testFile(2, []int{16, 8})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &gateway.ScoreInput{Features: []features.Raw{raw(3)}, Pairs: []gateway.Pair{{Imp: 0, DSP: "alpha"}, {Imp: 0, DSP: "bravo"}, {Imp: 0, DSP: "charlie"}}}
+	dst := make([]float64, 3)
+	ctx := context.Background()
+	_ = s.Score(ctx, in, dst) // warm the pool
+	if n := testing.AllocsPerRun(100, func() { _ = s.Score(ctx, in, dst) }); n != 0 {
+		t.Errorf("%v allocations per Score, want 0", n)
+	}
+}
+
+func TestLoadRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := writeModel(t, testFile(3, []int{8}))
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := filepath.Join(dir, "corrupt.bsm")
+	bad := append([]byte(nil), data...)
+	bad[len(bad)/2] ^= 0xff
+	if err := os.WriteFile(corrupt, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.bsm")
+	if err := os.WriteFile(truncated, data[:len(data)/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{corrupt, truncated, filepath.Join(dir, "missing.bsm")} {
+		if _, err := Load(path); err == nil {
+			t.Errorf("Load(%s) succeeded", filepath.Base(path))
+		}
+		if m, err := LoadModel(path); err == nil || m != nil {
+			t.Errorf("LoadModel(%s) = %v, %v; want a nil model and an error", filepath.Base(path), m, err)
+		}
+	}
+	// A file that validates but whose weights overflow into NaN is refused by the check.
+	f := testFile(4, []int{8})
+	for i := range f.Net.Layers[0].B {
+		f.Net.Layers[0].B[i] = 3e38
+	}
+	for i := range f.Net.Layers[1].W.Data {
+		f.Net.Layers[1].W.Data[i] = float32(3e38 * (1 - 2*float64(i/2%2))) // rows of both signs: Inf - Inf
+	}
+	m, err := predictor.New(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(m); err == nil || !strings.Contains(err.Error(), "not a probability") {
+		t.Errorf("New on NaN weights: %v", err)
+	}
+}
+
+// BenchmarkScore is the adapter around predictor.Model.Score: 1 imp for the 3 DSPs of
+// a model with the 1000/500 network, one core.
+func BenchmarkScore(b *testing.B) {
+	s, err := Load(writeModel(b, testFile(5, []int{1000, 500})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &gateway.ScoreInput{Features: []features.Raw{raw(3)}, Pairs: []gateway.Pair{{Imp: 0, DSP: "alpha"}, {Imp: 0, DSP: "bravo"}, {Imp: 0, DSP: "charlie"}}}
+	dst := make([]float64, 3)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Score(ctx, in, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
