@@ -44,46 +44,49 @@ func sameResponse(a, b *openrtb2.BidResponse) bool {
 
 func dump(r *openrtb2.BidResponse) string { return fmt.Sprintf("%#v", *r) }
 
+// validAnswers are answers that encoding/json accepts and the hand-written decoder decides.
+var validAnswers = []struct{ name, body string }{
+	{"typical", typicalAnswer},
+	{"null", `null`},
+	{"empty object", ` { } `},
+	{"whitespace everywhere", "\t{\r\n \"id\" : \"r1\" ,\n\"seatbid\"\t:\t[ { \"bid\" : [ { \"price\" : 1 } ] } ] }\n"},
+	{"every bid field", `{"id":"r1","bidid":"x","cur":"EUR","customdata":"cd","nbr":2,"ext":{"a":[1,{"b":null}]},` +
+		`"seatbid":[{"seat":"s","group":1,"ext":{"s":1},"bid":[{"id":"b","impid":"1","price":1.25,"nurl":"n","burl":"b",` +
+		`"lurl":"l","adm":"m","adid":"ad","adomain":["a.example","b.example"],"bundle":"com.x","iurl":"i","cid":"c",` +
+		`"crid":"cr","tactic":"t","cattax":2,"cat":["IAB1","IAB2"],"attr":[1,2,3],"apis":[5],"api":3,"protocol":2,` +
+		`"qagmediarating":1,"language":"en","langb":"fr","dealid":"d","w":300,"h":250,"wratio":16,"hratio":9,"exp":300,` +
+		`"dur":30,"mtype":1,"slotinpod":-1,"ext":{"prebid":{"type":"banner"}}}]}]}`},
+	{"lying values the auction refuses", `{"id":"r1","cur":"XXX","seatbid":[{"bid":[{"id":"b","impid":"nope","price":-1}]}]}`},
+	{"several seats and bids", `{"id":"r1","seatbid":[{"seat":"a","bid":[{"price":1},{"price":2},{"price":3}]},` +
+		`{"seat":"b","bid":[{"price":4,"adomain":["x"]}]},{"bid":[]},{}]}`},
+	{"nulls", `{"id":null,"seatbid":[null,{"seat":null,"group":null,"bid":[null,{"id":null,"price":null,"adomain":null,` +
+		`"cat":[null,"a"],"attr":[null,1],"w":null,"ext":null}],"ext":null}],"nbr":null,"ext":null,"cur":null}`},
+	{"null seatbid", `{"id":"r1","seatbid":null}`},
+	{"null bid list", `{"id":"r1","seatbid":[{"bid":null}]}`},
+	{"empty arrays", `{"id":"r1","seatbid":[{"bid":[{"adomain":[],"cat":[],"attr":[],"apis":[]}]}]}`},
+	{"empty seatbid", `{"id":"r1","seatbid":[]}`},
+	{"ext of every kind", `{"ext":"s","seatbid":[{"ext":12.5e3,"bid":[{"ext":true},{"ext":false},{"ext":[]},{"ext":{}}]}]}`},
+	{"unknown fields", `{"id":"r1","dsp":{"a":[1,2,{"b":"c\u00e9"}],"t":true,"f":false,"n":null},"x":-0.5e-3,` +
+		`"seatbid":[{"vendor":[[[]]],"bid":[{"price":1,"extra":"\"quoted\"","more":{}}]}]}`},
+	{"keys in other cases", `{"ID":"r1","SeatBid":[{"Seat":"s","BID":[{"Price":1.5,"ImpId":"1","ADomain":["a"]}]}],"Cur":"USD"}`},
+	{"long unknown key in upper case", `{"ThisKeyIsLongerThanAnyField":1,"id":"r1"}`},
+	{"escapes", `{"id":"r\"1","seatbid":[{"bid":[{"adm":"\\ \/ \b \f \n \r \t \u0041 \u00e9 \u20ac \ud83d\ude00 end",` +
+		`"nurl":"http:\/\/x.example\/win"}]}]}`},
+	{"unpaired surrogates", `{"id":"\ud800","cur":"\udc00x","bidid":"\ud800\u0041","customdata":"\ud83d\ud83d\ude00"}`},
+	{"utf-8", `{"id":"r1","seatbid":[{"seat":"sè","bid":[{"adm":"日本語 €","adomain":["ü.example"]}]}]}`},
+	{"invalid utf-8", "{\"id\":\"r\xff1\",\"cur\":\"\xc3\",\"bidid\":\"\xed\xa0\x80\"}"},
+	{"invalid utf-8 in an escaped string", "{\"id\":\"\\n\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\"}"},
+	{"numbers", `{"seatbid":[{"group":-128,"bid":[{"price":-0},{"price":1E2},{"price":1e-400},{"price":0.1e+1},` +
+		`{"price":123456789012345678901234567890},{"w":-9223372036854775808,"h":9223372036854775807},{"w":-0}]}]}`},
+	{"int8 bounds", `{"seatbid":[{"group":127,"bid":[{"mtype":-128,"slotinpod":127,"protocol":0,"qagmediarating":-1}]}]}`},
+	{"empty strings", `{"id":"","seatbid":[{"seat":"","bid":[{"id":"","adm":""}]}]}`},
+	{"unknown keys that fold to no field", "{\"id\":\"r1\",\"prix€\":1,\"SEAT\xff\":\"s\",\"é\":{\"seat\":1}}"},
+}
+
 // TestDecodeResponseValid: answers that encoding/json accepts are decoded by the
 // hand-written decoder itself, into exactly what encoding/json gives.
 func TestDecodeResponseValid(t *testing.T) {
-	tests := []struct{ name, body string }{
-		{"typical", typicalAnswer},
-		{"null", `null`},
-		{"empty object", ` { } `},
-		{"whitespace everywhere", "\t{\r\n \"id\" : \"r1\" ,\n\"seatbid\"\t:\t[ { \"bid\" : [ { \"price\" : 1 } ] } ] }\n"},
-		{"every bid field", `{"id":"r1","bidid":"x","cur":"EUR","customdata":"cd","nbr":2,"ext":{"a":[1,{"b":null}]},` +
-			`"seatbid":[{"seat":"s","group":1,"ext":{"s":1},"bid":[{"id":"b","impid":"1","price":1.25,"nurl":"n","burl":"b",` +
-			`"lurl":"l","adm":"m","adid":"ad","adomain":["a.example","b.example"],"bundle":"com.x","iurl":"i","cid":"c",` +
-			`"crid":"cr","tactic":"t","cattax":2,"cat":["IAB1","IAB2"],"attr":[1,2,3],"apis":[5],"api":3,"protocol":2,` +
-			`"qagmediarating":1,"language":"en","langb":"fr","dealid":"d","w":300,"h":250,"wratio":16,"hratio":9,"exp":300,` +
-			`"dur":30,"mtype":1,"slotinpod":-1,"ext":{"prebid":{"type":"banner"}}}]}]}`},
-		{"lying values the auction refuses", `{"id":"r1","cur":"XXX","seatbid":[{"bid":[{"id":"b","impid":"nope","price":-1}]}]}`},
-		{"several seats and bids", `{"id":"r1","seatbid":[{"seat":"a","bid":[{"price":1},{"price":2},{"price":3}]},` +
-			`{"seat":"b","bid":[{"price":4,"adomain":["x"]}]},{"bid":[]},{}]}`},
-		{"nulls", `{"id":null,"seatbid":[null,{"seat":null,"group":null,"bid":[null,{"id":null,"price":null,"adomain":null,` +
-			`"cat":[null,"a"],"attr":[null,1],"w":null,"ext":null}],"ext":null}],"nbr":null,"ext":null,"cur":null}`},
-		{"null seatbid", `{"id":"r1","seatbid":null}`},
-		{"null bid list", `{"id":"r1","seatbid":[{"bid":null}]}`},
-		{"empty arrays", `{"id":"r1","seatbid":[{"bid":[{"adomain":[],"cat":[],"attr":[],"apis":[]}]}]}`},
-		{"empty seatbid", `{"id":"r1","seatbid":[]}`},
-		{"ext of every kind", `{"ext":"s","seatbid":[{"ext":12.5e3,"bid":[{"ext":true},{"ext":false},{"ext":[]},{"ext":{}}]}]}`},
-		{"unknown fields", `{"id":"r1","dsp":{"a":[1,2,{"b":"c\u00e9"}],"t":true,"f":false,"n":null},"x":-0.5e-3,` +
-			`"seatbid":[{"vendor":[[[]]],"bid":[{"price":1,"extra":"\"quoted\"","more":{}}]}]}`},
-		{"keys in other cases", `{"ID":"r1","SeatBid":[{"Seat":"s","BID":[{"Price":1.5,"ImpId":"1","ADomain":["a"]}]}],"Cur":"USD"}`},
-		{"long unknown key in upper case", `{"ThisKeyIsLongerThanAnyField":1,"id":"r1"}`},
-		{"escapes", `{"id":"r\"1","seatbid":[{"bid":[{"adm":"\\ \/ \b \f \n \r \t \u0041 \u00e9 \u20ac \ud83d\ude00 end",` +
-			`"nurl":"http:\/\/x.example\/win"}]}]}`},
-		{"unpaired surrogates", `{"id":"\ud800","cur":"\udc00x","bidid":"\ud800\u0041","customdata":"\ud83d\ud83d\ude00"}`},
-		{"utf-8", `{"id":"r1","seatbid":[{"seat":"sè","bid":[{"adm":"日本語 €","adomain":["ü.example"]}]}]}`},
-		{"invalid utf-8", "{\"id\":\"r\xff1\",\"cur\":\"\xc3\",\"bidid\":\"\xed\xa0\x80\"}"},
-		{"invalid utf-8 in an escaped string", "{\"id\":\"\\n\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\"}"},
-		{"numbers", `{"seatbid":[{"group":-128,"bid":[{"price":-0},{"price":1E2},{"price":1e-400},{"price":0.1e+1},` +
-			`{"price":123456789012345678901234567890},{"w":-9223372036854775808,"h":9223372036854775807},{"w":-0}]}]}`},
-		{"int8 bounds", `{"seatbid":[{"group":127,"bid":[{"mtype":-128,"slotinpod":127,"protocol":0,"qagmediarating":-1}]}]}`},
-		{"empty strings", `{"id":"","seatbid":[{"seat":"","bid":[{"id":"","adm":""}]}]}`},
-	}
-	for _, tt := range tests {
+	for _, tt := range validAnswers {
 		t.Run(tt.name, func(t *testing.T) {
 			var want, got openrtb2.BidResponse
 			if err := json.Unmarshal([]byte(tt.body), &want); err != nil {
@@ -330,65 +333,123 @@ func TestDecodeResponseAllocs(t *testing.T) {
 	}
 }
 
-// FuzzDecodeResponse compares the decoder with encoding/json decoding into
+// checkAgainstJSON compares the decoder with encoding/json decoding data into
 // openrtb2.BidResponse: an answer the hand-written decoder accepts must be accepted by
-// encoding/json with the same values, and decodeResponse (with its fallback) must agree
-// with encoding/json on every answer; Decode's verdict must follow.
-func FuzzDecodeResponse(f *testing.F) {
-	for _, s := range []string{
-		typicalAnswer, `null`, `{}`, `{"id":"r1","seatbid":[{"bid":[{"price":1,"impid":"1","w":3,"ext":{"a":[true]}}]}]}`,
-		`{"id":"\ud83d\ude00\u00e9\n","seatbid":[null,{"bid":[null]}],"nbr":3,"ext":null}`,
-		"{\"id\":\"\xff\",\"Cur\":\"USD\",\"x\":[1e5,-0.1,\"\\\"\"]}",
-		`{"seatbid":[{"group":127,"bid":[{"mtype":1,"attr":[1,null],"cat":["a",null],"adomain":[]}]}]}`,
-		`{"seatbid":[{"bid":[{"price":01}]}]}`, `{"id":"r1","ID":"r2"}`, `{"id":"\u0069"}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var want openrtb2.BidResponse
-		wantErr := json.Unmarshal(data, &want)
+// encoding/json with the same values; decodeResponse (with its fallback) must agree with
+// encoding/json on every answer; Decode's verdict must follow. It reports whether the
+// hand-written decoder decided the answer itself.
+func checkAgainstJSON(t *testing.T, data []byte) (fast bool) {
+	var want openrtb2.BidResponse
+	wantErr := json.Unmarshal(data, &want)
 
-		var fast openrtb2.BidResponse
-		if err := fastDecode(data, &fast); err == nil {
-			if wantErr != nil {
-				t.Fatalf("decoder accepts what encoding/json refuses (%v): %q", wantErr, data)
-			}
-			if !sameResponse(&fast, &want) {
-				t.Fatalf("%q:\ngot  %s\nwant %s", data, dump(&fast), dump(&want))
-			}
-		} else if !errors.Is(err, errSlow) {
-			t.Fatalf("decoder error %v is not errSlow", err)
+	var got openrtb2.BidResponse
+	switch err := fastDecode(data, &got); {
+	case err == nil:
+		fast = true
+		if wantErr != nil {
+			t.Fatalf("decoder accepts what encoding/json refuses (%v): %q", wantErr, data)
 		}
-
-		var got openrtb2.BidResponse
-		err := decodeResponse(data, &got)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("decodeResponse err = %v, encoding/json's %v: %q", err, wantErr, data)
-		}
-		if err == nil && !sameResponse(&got, &want) {
+		if !sameResponse(&got, &want) {
 			t.Fatalf("%q:\ngot  %s\nwant %s", data, dump(&got), dump(&want))
 		}
+	case !errors.Is(err, errSlow):
+		t.Fatalf("decoder error %v is not errSlow", err)
+	}
 
-		var resp openrtb2.BidResponse
-		bids, err := Decode(data, want.ID, &resp)
-		switch {
-		case len(bytes.TrimSpace(data)) == 0:
-			if bids || err != nil {
-				t.Fatalf("empty answer: Decode = %v, %v", bids, err)
-			}
-		case wantErr != nil:
-			if bids || KindOf(err) != KindMalformed {
-				t.Fatalf("Decode = %v, %v; want a malformed error", bids, err)
-			}
-		default:
-			wantBids := false
-			for _, sb := range want.SeatBid {
-				wantBids = wantBids || len(sb.Bid) > 0
-			}
-			if bids != wantBids || err != nil {
-				t.Fatalf("Decode = %v, %v; want %v", bids, err, wantBids)
+	got = openrtb2.BidResponse{}
+	err := decodeResponse(data, &got)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("decodeResponse err = %v, encoding/json's %v: %q", err, wantErr, data)
+	}
+	if err == nil && !sameResponse(&got, &want) {
+		t.Fatalf("%q:\ngot  %s\nwant %s", data, dump(&got), dump(&want))
+	}
+
+	var resp openrtb2.BidResponse
+	bids, err := Decode(data, want.ID, &resp)
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		if bids || err != nil {
+			t.Fatalf("empty answer: Decode = %v, %v", bids, err)
+		}
+	case wantErr != nil:
+		if bids || KindOf(err) != KindMalformed {
+			t.Fatalf("Decode = %v, %v; want a malformed error", bids, err)
+		}
+	default:
+		wantBids := false
+		for _, sb := range want.SeatBid {
+			wantBids = wantBids || len(sb.Bid) > 0
+		}
+		if bids != wantBids || err != nil {
+			t.Fatalf("Decode = %v, %v; want %v", bids, err, wantBids)
+		}
+	}
+	return fast
+}
+
+// fuzzSeeds are answers of every shape, valid and not.
+var fuzzSeeds = []string{
+	typicalAnswer, `null`, `{}`, `{"id":"r1","seatbid":[{"bid":[{"price":1,"impid":"1","w":3,"ext":{"a":[true]}}]}]}`,
+	`{"id":"\ud83d\ude00\u00e9\n","seatbid":[null,{"bid":[null]}],"nbr":3,"ext":null}`,
+	"{\"id\":\"\xff\",\"Cur\":\"USD\",\"x\":[1e5,-0.1,\"\\\"\"]}",
+	`{"seatbid":[{"group":127,"bid":[{"mtype":1,"attr":[1,null],"cat":["a",null],"adomain":[]}]}]}`,
+	`{"seatbid":[{"bid":[{"price":01}]}]}`, `{"id":"r1","ID":"r2"}`, `{"id":"\u0069"}`, `{"ſeat":1,"é":2}`,
+	`{"id":"r1","bidid":"x","cur":"EUR","customdata":"cd","nbr":2,"ext":{"a":[1,{"b":null}]},"seatbid":[{"seat":"s",` +
+		`"group":1,"ext":{"s":1},"bid":[{"id":"b","impid":"1","price":1.25,"nurl":"n","burl":"b","lurl":"l","adm":"m",` +
+		`"adid":"ad","adomain":["a.example","b.example"],"bundle":"com.x","iurl":"i","cid":"c","crid":"cr","tactic":"t",` +
+		`"cattax":2,"cat":["IAB1","IAB2"],"attr":[1,2,3],"apis":[5],"api":3,"protocol":2,"qagmediarating":1,"language":"en",` +
+		`"langb":"fr","dealid":"d","w":300,"h":250,"wratio":16,"hratio":9,"exp":300,"dur":30,"mtype":1,"slotinpod":-1,` +
+		`"ext":{"prebid":{"type":"banner"}}}]}]}`,
+}
+
+// FuzzDecodeResponse: any answer (checkAgainstJSON).
+func FuzzDecodeResponse(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	for _, a := range validAnswers {
+		f.Add([]byte(a.body))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkAgainstJSON(t, data) })
+}
+
+// FuzzDecodeResponseField: any value under any field of a response, a seatbid or a bid
+// (or an unknown one), in an answer that is otherwise valid (checkAgainstJSON).
+func FuzzDecodeResponseField(f *testing.F) {
+	type place struct{ key, before, after string }
+	var places []place
+	for _, level := range []struct {
+		typ           reflect.Type
+		before, after string
+	}{
+		{reflect.TypeFor[openrtb2.BidResponse](), `{`, `}`},
+		{reflect.TypeFor[openrtb2.SeatBid](), `{"seatbid":[{`, `}]}`},
+		{reflect.TypeFor[openrtb2.Bid](), `{"id":"r1","seatbid":[{"seat":"s","bid":[{"impid":"1",`, `}]}]}`},
+	} {
+		for i := range level.typ.NumField() {
+			name, _, _ := strings.Cut(level.typ.Field(i).Tag.Get("json"), ",")
+			places = append(places, place{name, level.before, level.after})
+		}
+		places = append(places, place{"other", level.before, level.after})
+	}
+	for i, v := range []string{`"v"`, `7`, `-1.5e3`, `null`, `[]`, `["a",null]`, `[1,2]`, `{"k":[true]}`, `"\u00e9\""`} {
+		for j := range places {
+			if (i+j)%3 == 0 {
+				f.Add(uint8(j), []byte(v))
 			}
 		}
+	}
+	f.Fuzz(func(t *testing.T, where uint8, value []byte) {
+		p := places[int(where)%len(places)]
+		data := make([]byte, 0, len(p.before)+len(p.key)+len(value)+len(p.after)+3)
+		data = append(data, p.before...)
+		data = append(data, '"')
+		data = append(data, p.key...)
+		data = append(data, '"', ':')
+		data = append(data, value...)
+		data = append(data, p.after...)
+		checkAgainstJSON(t, data)
 	})
 }
 

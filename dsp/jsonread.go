@@ -1,6 +1,7 @@
 package dsp
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"unicode"
@@ -31,6 +32,9 @@ type reader struct {
 	own    string
 	keyBuf [16]byte // a lower-cased key
 }
+
+// The UTF-8 of the runes that fold to ASCII letters.
+var longS, kelvin = []byte("\u017f"), []byte("\u212a")
 
 // plainByte marks the bytes that a JSON string holds as they are: printable ASCII other
 // than the quote and the backslash.
@@ -327,15 +331,16 @@ func (r *reader) arrayNext() (more bool, err error) {
 }
 
 // key consumes a member's key, the ':' and the whitespace around it, and returns the key
-// lower-cased: encoding/json matches ASCII keys to fields case-insensitively. A key with
-// escapes or bytes above 0x7f (which encoding/json folds by Unicode rules: "ſ" matches
-// "s") is errSlow. The result is valid until the next call.
+// lower-cased: encoding/json matches keys to fields case-insensitively. A key with escapes
+// is errSlow, and so is one holding the only two non-ASCII runes that fold to ASCII
+// letters ("ſ" matches "s", the Kelvin sign "k"); any other key with bytes above 0x7f
+// matches no field. The result is valid until the next call.
 func (r *reader) key() ([]byte, error) {
 	if r.peek() != '"' {
 		return nil, errSlow
 	}
 	s, e, esc, high, err := r.scanString()
-	if err != nil || esc || high {
+	if err != nil || esc {
 		return nil, errSlow
 	}
 	r.ws()
@@ -345,6 +350,12 @@ func (r *reader) key() ([]byte, error) {
 	r.pos++
 	r.ws()
 	k := r.data[s:e]
+	if high {
+		if bytes.Contains(k, longS) || bytes.Contains(k, kelvin) {
+			return nil, errSlow
+		}
+		return k, nil // unknown, whatever its case
+	}
 	for i, c := range k {
 		if 'A' <= c && c <= 'Z' {
 			if len(k) > len(r.keyBuf) {
