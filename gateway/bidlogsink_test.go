@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,5 +60,38 @@ func TestAsyncBidLogNeverBlocks(t *testing.T) {
 	<-a.done
 	if w.rows > 3 { // one in the writer, two in the queue
 		t.Errorf("%d rows written with a queue of 2 batches", w.rows)
+	}
+}
+
+type rollingWriter struct {
+	slowWriter
+	rolls atomic.Int64
+}
+
+func (w *rollingWriter) Roll() error { w.rolls.Add(1); return nil }
+
+func TestAsyncBidLogRollsOnATimer(t *testing.T) {
+	w := &rollingWriter{}
+	a := NewAsyncBidLog(w, AsyncOptions{Queue: 10, RollInterval: 10 * time.Millisecond})
+	a.Log(make([]bidlog.Row, 2))
+	deadline := time.Now().Add(5 * time.Second)
+	for w.rolls.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.rolls.Load(); n < 3 {
+		t.Errorf("%d rolls, want one every 10ms", n)
+	}
+	// Without a roll interval, no timed roll.
+	w2 := &rollingWriter{}
+	a2 := NewAsyncBidLog(w2, AsyncOptions{Queue: 10})
+	time.Sleep(30 * time.Millisecond)
+	if err := a2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := w2.rolls.Load(); n != 0 {
+		t.Errorf("%d rolls without a roll interval", n)
 	}
 }
