@@ -134,8 +134,11 @@ func (c *Client) Post(ctx context.Context, endpoint string, body []byte, buf *by
 		return 0, classify(ctx, err)
 	}
 	defer func() {
-		// Drain a little so that the connection can be reused, then close.
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		// Drain a little so that the connection can be reused (pointless when more is
+		// announced), then close.
+		if resp.ContentLength <= drainBytes {
+			_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+		}
 		_ = resp.Body.Close()
 	}()
 	switch resp.StatusCode {
@@ -144,6 +147,14 @@ func (c *Client) Post(ctx context.Context, endpoint string, body []byte, buf *by
 	case http.StatusOK:
 	default:
 		return resp.StatusCode, &Error{Kind: KindStatus, Status: resp.StatusCode}
+	}
+	// An answer announced as too large is refused unread; one of a known size is read
+	// into a buffer grown once (ReadFrom wants MinRead bytes free before each read).
+	if resp.ContentLength > c.maxBytes {
+		return resp.StatusCode, &Error{Kind: KindTooLarge, Err: fmt.Errorf("answer of %d bytes, larger than %d", resp.ContentLength, c.maxBytes)}
+	}
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBytes+1))
 	if err != nil {
@@ -154,6 +165,9 @@ func (c *Client) Post(ctx context.Context, endpoint string, body []byte, buf *by
 	}
 	return http.StatusOK, nil
 }
+
+// drainBytes is how much of an unread answer is read to keep its connection.
+const drainBytes = 4 << 10
 
 func classify(ctx context.Context, err error) *Error {
 	var ne net.Error

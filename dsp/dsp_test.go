@@ -40,8 +40,20 @@ func TestClientPost(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case "/boom":
 			w.WriteHeader(http.StatusInternalServerError)
-		case "/huge":
+		case "/huge": // with a Content-Length
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 2048))
+		case "/huge-chunked": // without: the limit stops the read
+			for range 4 {
+				_, _ = w.Write(bytes.Repeat([]byte("x"), 512))
+				w.(http.Flusher).Flush()
+			}
+		case "/huge-announced": // refused before the body comes
+			w.Header().Set("Content-Length", "1048576")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		case "/exact": // exactly the limit
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 1024))
 		case "/redirect":
 			http.Redirect(w, r, "/bid", http.StatusFound)
 		case "/slow":
@@ -64,6 +76,9 @@ func TestClientPost(t *testing.T) {
 		{"/nobid", 204, 0, ""},
 		{"/boom", 500, KindStatus, ""},
 		{"/huge", 200, KindTooLarge, ""},
+		{"/huge-chunked", 200, KindTooLarge, ""},
+		{"/huge-announced", 200, KindTooLarge, ""},
+		{"/exact", 200, 0, strings.Repeat("x", 1024)},
 		{"/redirect", 302, KindStatus, ""},
 		{"/slow", 0, KindTimeout, ""},
 	}
