@@ -12,6 +12,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/store"
 )
@@ -244,3 +245,26 @@ var (
 	_ admin.Figures = figuresFunc(nil)
 	_ admin.Models  = modelFunc(nil)
 )
+
+// liveFigures converts the gateway's live figures into the admin page's. The gateway's
+// own recall estimate (which weights each explored bid by 1/propensity, and measures shadow
+// traffic directly) is passed on; ExplorationRate is the effective rate of the explored
+// bids counted, so that the admin's formula gives the same figure.
+func liveFigures(in map[string]gateway.DSPFigures) map[string]admin.LiveFigures {
+	out := make(map[string]admin.LiveFigures, len(in))
+	for name, f := range in {
+		lf := admin.LiveFigures{
+			Window: f.Window, Offered: f.Offered, Sent: f.Sent, Filtered: f.Filtered, Explored: f.Explored,
+			Throttled: f.Throttled, Bids: f.Bids, BidsSent: f.BidsSent, BidsExplored: f.BidsExplored,
+			ExplorationRate: f.ExplorationRate,
+		}
+		if f.BidsExplored > 0 && f.ExploredWeight > 0 {
+			lf.ExplorationRate = float64(f.BidsExplored) / f.ExploredWeight
+		}
+		if r := f.Recall; r != nil {
+			lf.Recall = &admin.Interval{Estimate: r.Estimate, Lower: r.Lower, Upper: r.Upper}
+		}
+		out[name] = lf
+	}
+	return out
+}

@@ -13,18 +13,36 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
+	"github.com/bidsieve/bidsieve/predictor/serving"
 )
 
-// runServe is `bidsieve serve [--config FILE]`: the gateway on cfg.listen until ctx ends
-// (SIGINT, SIGTERM), then a graceful stop: not ready, in-flight auctions finished, pending
-// notices fired. SIGHUP and changes to the file reload the configuration; a bad file is
-// logged and the configuration in force stays.
+// modelReloadTimeout bounds one model reload (read, checks, preparation).
+const modelReloadTimeout = 2 * time.Minute
+
+// runServe is `bidsieve serve [--config FILE]`: the gateway on cfg.listen and the admin API
+// on cfg.admin_listen until ctx ends (SIGINT, SIGTERM), then a graceful stop.
+//
+// Start: the configuration (file or embedded defaults, then BIDSIEVE_ variables), the
+// settings store's overrides merged over it (a corrupt or unreachable store refuses the
+// start unless --store-optional), the model at model.path (a missing or bad file runs the
+// gateway failing open, loudly, until a good file appears), the bid log, the gateway.
+//
+// Running: SIGHUP and changes to the configuration file reload it through the settings
+// layer (account managers' overrides survive); changes to the model file, and
+// POST /admin/api/model/reload, reload the model (a bad file leaves the model in force).
+//
+// Stop, in order: not ready; the auction listener shut down, in-flight auctions finished
+// (their bid-log rows queued); the admin API and the store closed; the DSP calls and
+// pending notices finished; the bid log's queue written and its file published.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	path := fs.String("config", "", "configuration file (YAML); without it the embedded defaults run")
+	storeOptional := fs.Bool("store-optional", false, "run on the file configuration if the settings store cannot be opened (changes refused)")
+	adminLoopback := fs.Bool("admin-loopback", false, "bind the admin API to loopback only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,26 +62,71 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	g, err := gateway.New(cfg, gateway.Options{
+	var stops []func(context.Context) error // run in reverse order when the start fails
+	stopAll := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		for i := len(stops) - 1; i >= 0; i-- {
+			_ = stops[i](sctx)
+		}
+	}
+	stops = append(stops, stopTraces, func(c context.Context) error { return met.Provider.Shutdown(c) })
+
+	ar, err := openAdmin(ctx, cfg, adminOptions{Logger: log, StoreOptional: *storeOptional, LoopbackOnly: *adminLoopback})
+	if err != nil {
+		stopAll()
+		return err
+	}
+	stops = append(stops, ar.Close)
+	eff := ar.Effective()
+
+	bl, err := openBidLog(eff, log, met.Provider)
+	if err != nil {
+		stopAll()
+		return err
+	}
+	stops = append(stops, bl.Close)
+
+	opts := gateway.Options{
 		Logger:         log,
 		MeterProvider:  met.Provider,
 		TracerProvider: tp,
 		MetricsHandler: met.Handler,
+		LoadModel:      serving.LoadModel,
+	}
+	if s := loadModelAtStart(eff.Model.Path, log); s != nil {
+		opts.Scorer = s
+	}
+	if bl.sink != nil {
+		opts.BidLog = bl.sink
+	}
+	g, err := gateway.New(eff, opts)
+	if err != nil {
+		stopAll()
+		return err
+	}
+	stops = append(stops, g.Close)
+	err = ar.Start(context.WithoutCancel(ctx), adminDeps{
+		Apply:       g.Apply,
+		Models:      modelFunc(g.Model),
+		ReloadModel: g.ReloadModel,
+		Figures:     figuresFunc(func() map[string]admin.LiveFigures { return liveFigures(g.Figures()) }),
 	})
 	if err != nil {
+		stopAll()
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := net.Listen("tcp", eff.Listen)
 	if err != nil {
-		_ = g.Close(context.Background())
+		stopAll()
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      cfg.Auction.MaxTMax + 10*time.Second,
+		WriteTimeout:      eff.Auction.MaxTMax + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -73,33 +136,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if source == "" {
 		source = "embedded defaults"
 	}
-	log.Info("bidsieve serving", "listen", ln.Addr().String(), "config", source, "dsps", len(cfg.DSPs))
-	if cfg.AdminListen != "" {
-		log.Info("admin_listen is not served by this version", "admin_listen", cfg.AdminListen)
-	}
+	log.Info("bidsieve serving", "listen", ln.Addr().String(), "config", source, "dsps", len(eff.DSPs),
+		"mode", eff.Shaping.Mode, "model", modelVersion(g), "bidlog", eff.BidLog.Dir)
 
 	// Reloads run on this goroutine, one at a time; a burst of triggers coalesces.
-	reloads := make(chan string, 1)
-	trigger := func(reason string) {
-		select {
-		case reloads <- reason:
-		default:
+	reloads, modelReloads := make(chan string, 1), make(chan string, 1)
+	trigger := func(ch chan string) func(string) {
+		return func(reason string) {
+			select {
+			case ch <- reason:
+			default:
+			}
 		}
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	watchCtx, stopWatch := context.WithCancel(context.Background())
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		if *path == "" {
-			return
-		}
-		if err := config.Watch(watchCtx, *path, 200*time.Millisecond, func() { trigger("file changed") }); err != nil {
-			log.Warn("config file not watched; reload with SIGHUP", "err", err)
-		}
-	}()
+	var watchers []chan struct{}
+	watch := func(fn func(context.Context)) {
+		done := make(chan struct{})
+		watchers = append(watchers, done)
+		go func() {
+			defer close(done)
+			fn(watchCtx)
+		}()
+	}
+	if *path != "" {
+		watch(func(c context.Context) {
+			if err := config.Watch(c, *path, 200*time.Millisecond, func() { trigger(reloads)("file changed") }); err != nil {
+				log.Warn("config file not watched; reload with SIGHUP", "err", err)
+			}
+		})
+	}
+	modelPath := eff.Model.Path
+	if modelPath != "" {
+		watch(func(c context.Context) {
+			watchModel(c, modelPath, log, func() { trigger(modelReloads)("model file changed") })
+		})
+	}
 
 	var serveErr error
 loop:
@@ -108,17 +183,25 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-hup:
-			trigger("SIGHUP")
+			trigger(reloads)("SIGHUP")
 		case reason := <-reloads:
-			reload(g, log, *path, reason)
+			if reloadConfig(ar, g, log, *path, reason) && g.Config().Model.Path != modelPath {
+				log.Warn("model.path changed: loading the new file now; changes to it are watched after a restart",
+					"old", modelPath, "new", g.Config().Model.Path)
+				trigger(modelReloads)("model.path changed")
+			}
+		case reason := <-modelReloads:
+			reloadModel(g, log, reason)
 		case serveErr = <-served:
 			break loop
 		}
 	}
 	stopWatch()
-	<-watched
+	for _, done := range watchers {
+		<-done
+	}
 
-	log.Info("bidsieve stopping: finishing in-flight auctions and pending notices")
+	log.Info("bidsieve stopping: finishing in-flight auctions, pending notices and the bid log")
 	g.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), g.Config().ShutdownTimeout)
 	defer cancel()
@@ -126,7 +209,13 @@ loop:
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	if err := ar.Close(sctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := g.Close(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := bl.Close(sctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := stopTraces(sctx); err != nil {
@@ -145,12 +234,35 @@ loop:
 	return nil
 }
 
-// reload loads the configuration again (file and environment) and applies it; on any
-// error the configuration in force stays.
-func reload(g *gateway.Gateway, log *slog.Logger, path, reason string) {
-	if err := g.Reload(path, os.Environ()); err != nil {
+// reloadConfig loads the configuration again (file and environment) and puts it in force
+// through the settings layer, which writes the store's overrides over it. On any error the
+// configuration in force stays. It reports whether the reload took.
+func reloadConfig(ar *adminRuntime, g *gateway.Gateway, log *slog.Logger, path, reason string) bool {
+	cfg, err := config.Load(path, os.Environ())
+	if err == nil {
+		err = ar.Reload(cfg)
+	}
+	if err != nil {
 		log.Error("config reload failed; the configuration in force stays", "reason", reason, "err", err)
-		return
+		return false
 	}
 	log.Info("config reloaded", "reason", reason, "dsps", len(g.Config().DSPs))
+	return true
+}
+
+// reloadModel loads the model file again; on any error the model in force stays.
+func reloadModel(g *gateway.Gateway, log *slog.Logger, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), modelReloadTimeout)
+	defer cancel()
+	if err := g.ReloadModel(ctx); err != nil {
+		log.Error("model reload failed; the model in force stays", "reason", reason, "model", modelVersion(g), "err", err)
+	}
+}
+
+// modelVersion names the model in force for the logs.
+func modelVersion(g *gateway.Gateway) string {
+	if m := g.Model(); m != nil {
+		return m.Meta.Version
+	}
+	return "none (fail open)"
 }

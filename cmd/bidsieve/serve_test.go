@@ -75,9 +75,11 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	defer dspSrv.Close()
 
 	addr := freeAddr(t)
-	path := filepath.Join(t.TempDir(), "bidsieve.yaml")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bidsieve.yaml")
 	write := func(extra string) {
-		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%sdsps:\n  - {name: a, endpoint: %q, timeout: 400ms}\n", addr, extra, dspSrv.URL+"/bid/a")
+		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%s%sdsps:\n  - {name: a, endpoint: %q, timeout: 400ms}\n",
+			addr, dataKeys(dir), extra, dspSrv.URL+"/bid/a")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -143,6 +145,12 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	if !strings.Contains(stderr.String(), "bidsieve stopped") {
 		t.Errorf("no clean stop in the log:\n%s", stderr.String())
 	}
+}
+
+// dataKeys puts the store, the bid log and the model of a test configuration under dir.
+func dataKeys(dir string) string {
+	return fmt.Sprintf("store: {sqlite: %q}\nbidlog: {dir: %q}\nmodel: {path: %q}\n",
+		filepath.Join(dir, "bidsieve.db"), filepath.Join(dir, "bidlog"), filepath.Join(dir, "models", "current.bsm"))
 }
 
 func TestServeRefusesABadConfig(t *testing.T) {

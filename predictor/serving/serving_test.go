@@ -4,64 +4,21 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/predictor"
+	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
 )
 
-// testFile builds a valid model file with random weights: DSPs alpha, bravo and charlie
-// calibrated, every other categorical feature with a few values.
+// testFile is a model file with random weights calibrating alpha, bravo and charlie.
 func testFile(seed uint64, hidden []int) *modelfile.File {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	spec := features.Spec{Version: features.SpecVersion}
-	for f, name := range features.CategoricalNames {
-		ft := features.Feature{Name: name, Kind: features.Categorical}
-		n := 4
-		if f == 0 {
-			ft.Vocab = []string{"alpha", "bravo", "charlie"}
-		}
-		for j := 0; f > 0 && j < n; j++ {
-			ft.Vocab = append(ft.Vocab, fmt.Sprintf("%s-%d", name, j))
-		}
-		if name == "user_id" {
-			ft.Vocab = []string{"false", "true"}
-		}
-		ft.EmbDim = features.DefaultEmbDim(ft.Cardinality())
-		spec.Features = append(spec.Features, ft)
-	}
-	for _, name := range features.ContinuousNames {
-		spec.Features = append(spec.Features, features.Feature{Name: name, Kind: features.Continuous, Mean: 1, Std: 2})
-	}
-	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash()}
-	randm := func(r, c int, std float64) modelfile.Matrix {
-		m := modelfile.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
-		for i := range m.Data {
-			m.Data[i] = float32(rng.NormFloat64() * std)
-		}
-		return m
-	}
-	for i := range features.CategoricalNames {
-		ft := &spec.Features[i]
-		f.Net.Embeddings = append(f.Net.Embeddings, randm(ft.Cardinality(), ft.EmbDim, 0.5))
-	}
-	in := spec.InputWidth()
-	for _, out := range append(append([]int(nil), hidden...), 2) {
-		f.Net.Layers = append(f.Net.Layers, modelfile.Dense{W: randm(in, out, math.Sqrt(2/float64(in))), B: randm(1, out, 0.1).Data})
-		in = out
-	}
-	for _, name := range []string{"alpha", "bravo", "charlie"} {
-		f.DSPs = append(f.DSPs, modelfile.DSP{Name: name, LogitOffset: -1, OK: true})
-	}
-	f.Meta = modelfile.Metadata{Version: fmt.Sprintf("test-%d", seed), CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Hidden: hidden, NegativeRate: 0.2}
-	return f
+	return servingtest.File(servingtest.Options{Seed: seed, DSPs: []string{"alpha", "bravo", "charlie"}, Hidden: hidden, Threshold: 0.1})
 }
 
 func writeModel(t testing.TB, f *modelfile.File) string {
