@@ -19,6 +19,11 @@ type params struct {
 	in     int // input width: embeddings then continuous values
 	nCont  int
 	offs   []int // column offset of each embedding in the input row
+	// avg, when not nil, is an exponential moving average of the weights (decay
+	// avgDecay per step), the weights that are validated and shipped: it smooths the
+	// noise of the last mini-batch steps out of the model.
+	avg      *snapshot
+	avgDecay float32
 }
 
 // table is one embedding table with its lazy-Adam state and a sparse gradient buffer.
@@ -123,19 +128,56 @@ func (p *params) scatterGrad(dx []float32, cats []int32, n int) {
 	}
 }
 
-// toNetwork copies the weights into the model-file layout.
+// toNetwork copies the weights into the model-file layout: the moving average when
+// there is one, else the current weights.
 func (p *params) toNetwork() modelfile.Network {
 	var n modelfile.Network
-	for _, t := range p.emb {
-		n.Embeddings = append(n.Embeddings, modelfile.Matrix{Rows: t.rows, Cols: t.cols, Data: append([]float32(nil), t.w...)})
+	for i, t := range p.emb {
+		w := t.w
+		if p.avg != nil {
+			w = p.avg.emb[i]
+		}
+		n.Embeddings = append(n.Embeddings, modelfile.Matrix{Rows: t.rows, Cols: t.cols, Data: append([]float32(nil), w...)})
 	}
-	for _, l := range p.layers {
+	for i, l := range p.layers {
+		w, b := l.w, l.b
+		if p.avg != nil {
+			w, b = p.avg.layerW[i], p.avg.layerB[i]
+		}
 		n.Layers = append(n.Layers, modelfile.Dense{
-			W: modelfile.Matrix{Rows: l.in, Cols: l.out, Data: append([]float32(nil), l.w...)},
-			B: append([]float32(nil), l.b...),
+			W: modelfile.Matrix{Rows: l.in, Cols: l.out, Data: append([]float32(nil), w...)},
+			B: append([]float32(nil), b...),
 		})
 	}
 	return n
+}
+
+// enableAverage starts the moving average of the weights at their current values.
+func (p *params) enableAverage(decay float64) {
+	p.avg = &snapshot{}
+	p.copyTo(p.avg)
+	p.avgDecay = float32(decay)
+}
+
+// updateAverage moves the average one step towards the current weights.
+func (p *params) updateAverage() {
+	if p.avg == nil {
+		return
+	}
+	d := p.avgDecay
+	mix := func(a, w []float32) {
+		_ = a[len(w)-1]
+		for j, x := range w {
+			a[j] = d*a[j] + (1-d)*x
+		}
+	}
+	for i := range p.emb {
+		mix(p.avg.emb[i], p.emb[i].w)
+	}
+	for i := range p.layers {
+		mix(p.avg.layerW[i], p.layers[i].w)
+		mix(p.avg.layerB[i], p.layers[i].b)
+	}
 }
 
 // snapshot copies the weights (not the optimiser state) for early stopping.
@@ -145,7 +187,17 @@ type snapshot struct {
 	layerB [][]float32
 }
 
+// snapshot copies the weights that are validated: the average when there is one.
 func (p *params) snapshot(s *snapshot) {
+	if p.avg != nil {
+		p.avg.copyInto(s)
+		return
+	}
+	p.copyTo(s)
+}
+
+// copyTo copies the current weights into s.
+func (p *params) copyTo(s *snapshot) {
 	if s.emb == nil {
 		s.emb = make([][]float32, len(p.emb))
 		s.layerW = make([][]float32, len(p.layers))
@@ -160,6 +212,7 @@ func (p *params) snapshot(s *snapshot) {
 	}
 }
 
+// restore sets the weights (and the average) to s.
 func (p *params) restore(s *snapshot) {
 	for i := range p.emb {
 		copy(p.emb[i].w, s.emb[i])
@@ -167,6 +220,25 @@ func (p *params) restore(s *snapshot) {
 	for i := range p.layers {
 		copy(p.layers[i].w, s.layerW[i])
 		copy(p.layers[i].b, s.layerB[i])
+	}
+	if p.avg != nil {
+		s.copyInto(p.avg)
+	}
+}
+
+// copyInto copies s into d.
+func (s *snapshot) copyInto(d *snapshot) {
+	if d.emb == nil {
+		d.emb = make([][]float32, len(s.emb))
+		d.layerW = make([][]float32, len(s.layerW))
+		d.layerB = make([][]float32, len(s.layerB))
+	}
+	for i := range s.emb {
+		d.emb[i] = append(d.emb[i][:0], s.emb[i]...)
+	}
+	for i := range s.layerW {
+		d.layerW[i] = append(d.layerW[i][:0], s.layerW[i]...)
+		d.layerB[i] = append(d.layerB[i][:0], s.layerB[i]...)
 	}
 }
 

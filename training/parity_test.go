@@ -62,7 +62,9 @@ func TestParityWithServingForwardPass(t *testing.T) {
 		label := (raws[i].Format == "video") == (d == "alpha") && rng.Float64() < 0.6
 		train.add(cats, conts, label, 1)
 	}
-	tr, err := newNetTrainer(spec, NetConfig{}, rng) // the real shape: 1000 and 500 hidden units
+	// The real shape (1000 and 500 hidden units), without weight averaging: the graph and
+	// the file must hold the same weights.
+	tr, err := newNetTrainer(spec, NetConfig{AverageDecay: -1}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

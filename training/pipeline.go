@@ -75,6 +75,9 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 		"memory_mb", (train.bytes()+val.ds.bytes())>>20, "seconds", tRead.Sub(t0).Seconds())
 
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6269647369657665)) // "bidsieve"
+	if o.Net.AverageDecay == 0 {
+		o.Net.AverageDecay = averageDecayFor(train.len(), o.Net.BatchSize)
+	}
 	tr, err := newNetTrainer(spec, o.Net, rng)
 	if err != nil {
 		return nil, err

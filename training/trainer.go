@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 
@@ -23,6 +24,10 @@ type NetConfig struct {
 	// day of the week outside the training days, fall in it). 0.01 (negative: none).
 	OOVRate float64
 	Workers int // goroutines for the optimiser and the GEMM; runtime.GOMAXPROCS(0)
+	// AverageDecay, when in (0, 1), keeps an exponential moving average of the weights
+	// with this decay per step; the average is what is validated and shipped. Train
+	// chooses it when 0 (averageDecayFor); negative: none.
+	AverageDecay float64
 }
 
 func (c NetConfig) withDefaults() NetConfig {
@@ -50,7 +55,18 @@ func (c NetConfig) withDefaults() NetConfig {
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
+	if c.AverageDecay < 0 || c.AverageDecay >= 1 {
+		c.AverageDecay = 0
+	}
 	return c
+}
+
+// averageDecayFor is the rule for the weight average's decay: an average over about an
+// eighth of an epoch, at most 1,000 steps and at least 10.
+func averageDecayFor(rows, batch int) float64 {
+	steps := float64(rows) / float64(batch)
+	h := math.Min(1000, math.Max(10, steps/8))
+	return 1 - 1/h
 }
 
 // netTrainer runs mini-batch steps: the embedding lookup, the gorgonia graph for the dense
@@ -72,6 +88,9 @@ func newNetTrainer(spec *features.Spec, cfg NetConfig, rng *rand.Rand) (*netTrai
 		return nil, fmt.Errorf("dropout %v must be below 1", cfg.Dropout)
 	}
 	p := newParams(spec, cfg.Hidden, rng)
+	if cfg.AverageDecay > 0 {
+		p.enableAverage(cfg.AverageDecay)
+	}
 	g, err := newDenseGraph(p, cfg.BatchSize, true, true)
 	if err != nil {
 		return nil, fmt.Errorf("build training graph: %w", err)
@@ -142,6 +161,7 @@ func (t *netTrainer) step(ds *dataset, idx []int) (float64, error) {
 	}
 	t.p.scatterGrad(t.g.DX(), t.cats, n) // the padding rows touch nothing
 	t.opt.step(t.p)
+	t.p.updateAverage()
 	return loss, nil
 }
 

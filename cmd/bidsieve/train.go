@@ -25,10 +25,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of initialisation, batch order, dropout and the no-bid sample")
 	confidence := fs.Float64("confidence", training.DefaultConfidence, "one-sided confidence of the recall lower bound that chooses each threshold")
 	negRate := fs.Float64("neg-rate", 0, "no-bid keep rate for every DSP (0: per DSP, by rule from the counts)")
+	negPerBid := fs.Float64("neg-per-bid", training.DefaultNegPerBid, "no-bids kept per bid by the per-DSP rule (when --neg-rate is 0)")
 	epochs := fs.Int("max-epochs", training.DefaultMaxEpochs, "most epochs (training stops earlier when the validation loss stops improving)")
 	dropout := fs.Float64("dropout", 0, "drop probability after each hidden layer (0: the default, 0.1; negative: none)")
 	lr := fs.Float64("learning-rate", 0, "Adam's step size (0: the default, 0.001)")
 	batch := fs.Int("batch-size", 0, "rows per mini-batch (0: the default, 256)")
+	avg := fs.Float64("average-decay", 0, "decay per step of the moving average of the weights that is shipped (0: by rule, an average over about an eighth of an epoch, at most 1,000 steps; negative: no averaging)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	verbose := fs.Bool("v", false, "debug logging (per-DSP validation losses)")
 	if err := parseFlags(fs, args); err != nil {
@@ -39,8 +41,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := training.Options{
 		LogDir: *logs, RecallTarget: *recall, Confidence: *confidence, Seed: *seed,
-		NegativeRate: *negRate, MaxEpochs: *epochs, Builder: buildVersion(),
-		Net: training.NetConfig{Dropout: *dropout, LearningRate: *lr, BatchSize: *batch},
+		NegativeRate: *negRate, NegPerBid: *negPerBid, MaxEpochs: *epochs, Builder: buildVersion(),
+		Net: training.NetConfig{Dropout: *dropout, LearningRate: *lr, BatchSize: *batch, AverageDecay: *avg},
 	}
 	if !*quiet {
 		level := slog.LevelInfo
