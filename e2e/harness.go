@@ -53,6 +53,13 @@ type Config struct {
 	// BidLog, when set, also receives the rows of the run of mode BidLogMode.
 	BidLog     gateway.BidLogSink
 	BidLogMode string
+	// ModelPath and LoadModel, when set, are the gateway's model.path and model loader
+	// (for ReloadModel).
+	ModelPath string
+	LoadModel gateway.ModelLoader
+	// Alongside, when set, runs on its own goroutine while the requests are sent, with the
+	// run's gateway; its context ends when the last answer is in, and Run waits for it.
+	Alongside func(ctx context.Context, g *gateway.Gateway)
 }
 
 // Traffic draws n requests from the profiles' traffic with the given seed.
@@ -99,6 +106,9 @@ type RunResult struct {
 	Phases  []time.Time
 	// Failed counts auctions that got neither 200 nor 204.
 	Failed int64
+	// Rows counts the bid-log rows by model version, and Decisions by decision.
+	Rows      map[string]int64
+	Decisions map[string]int64
 }
 
 // Run sends cfg.Requests through a gateway in the given shaping mode, on loopback,
@@ -124,7 +134,11 @@ func Run(ctx context.Context, cfg *Config, mode string) (*RunResult, error) {
 
 	gcfg := gatewayConfig(cfg, mode, dsps.URL)
 	col := newCollector(cfg, mode)
-	g, err := gateway.New(gcfg, gateway.Options{Scorer: cfg.Model, BidLog: col, Now: clk.now})
+	opts := gateway.Options{BidLog: col, Now: clk.now, LoadModel: cfg.LoadModel}
+	if cfg.Model != nil {
+		opts.Scorer = cfg.Model
+	}
+	g, err := gateway.New(gcfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +148,18 @@ func Run(ctx context.Context, cfg *Config, mode string) (*RunResult, error) {
 	res := &RunResult{Mode: mode, Phases: cfg.Phases}
 	start := time.Now()
 	var failed atomic.Int64
+	actx, stopAlongside := context.WithCancel(ctx)
+	alongside := make(chan struct{})
+	go func() {
+		defer close(alongside)
+		if cfg.Alongside != nil {
+			cfg.Alongside(actx, g)
+		}
+	}()
 	err = drive(ctx, cfg, clk, client, front.URL+"/openrtb2/auction", &failed)
 	res.Elapsed, res.Failed = time.Since(start), failed.Load()
+	stopAlongside()
+	<-alongside
 	front.Close() // waits for the handlers: every row is logged
 	client.CloseIdleConnections()
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -147,7 +171,7 @@ func Run(ctx context.Context, cfg *Config, mode string) (*RunResult, error) {
 		return nil, err
 	}
 	res.Stats = dspSrv.Stats().DSPs
-	res.Pairs = col.pairs
+	res.Pairs, res.Rows, res.Decisions = col.pairs, col.versions, col.decisions
 	return res, nil
 }
 
@@ -162,7 +186,7 @@ func gatewayConfig(cfg *Config, mode, dspURL string) *config.Config {
 	c.Auction.Seed = 1
 	c.Shaping = config.Shaping{Mode: mode, RecallTarget: cfg.RecallTarget, ExplorationRate: cfg.ExplorationRate, Seed: cfg.ShapingSeed}
 	c.Breaker.ConsecutiveFailures = 1 << 30
-	c.Model.Path, c.BidLog.Dir = "", ""
+	c.Model.Path, c.BidLog.Dir = cfg.ModelPath, ""
 	for _, d := range cfg.Profiles.DSPs {
 		dc := config.DefaultDSP()
 		dc.Name = d.Name
@@ -251,12 +275,15 @@ type collector struct {
 	index map[string]int // request id -> index in Config.Requests
 	dsps  map[string]int
 
-	mu    sync.Mutex
-	pairs [][]Pair
+	mu        sync.Mutex
+	pairs     [][]Pair
+	versions  map[string]int64
+	decisions map[string]int64
 }
 
 func newCollector(cfg *Config, mode string) *collector {
-	c := &collector{index: make(map[string]int, len(cfg.Requests)), dsps: map[string]int{}, pairs: make([][]Pair, len(cfg.Requests))}
+	c := &collector{index: make(map[string]int, len(cfg.Requests)), dsps: map[string]int{}, pairs: make([][]Pair, len(cfg.Requests)),
+		versions: map[string]int64{}, decisions: map[string]int64{}}
 	for i, r := range cfg.Requests {
 		c.index[r.ID] = i
 	}
@@ -277,6 +304,8 @@ func (c *collector) Log(rows []bidlog.Row) {
 	c.mu.Lock()
 	for i := range rows {
 		r := &rows[i]
+		c.versions[r.ModelVersion]++
+		c.decisions[r.Decision]++
 		ri, ok := c.index[r.RequestID]
 		di, known := c.dsps[r.DSP]
 		if !ok || !known {
