@@ -43,18 +43,22 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 			ft[k] = float64(val.ftrl[i])
 			hr[k] = float64(val.hist[i])
 		}
-		sorted := func(p []float64) *metrics.Sorted {
-			metrics.RequestScores(keys, p, p)
+		// AUCs rank the (imp, DSP) rows by their own probabilities; thresholds and shares
+		// are on request scores, as the gateway decides.
+		rowAUC := func(p []float64) float64 {
 			rows := make([]metrics.Scored, len(idx))
 			for k, i := range idx {
 				rows[k] = metrics.Scored{Score: p[k], Weight: float64(val.ds.weight[i]), Bid: val.ds.label[i]}
 			}
-			return metrics.Sort(rows)
+			return metrics.Sort(rows).AUC()
 		}
-		sn := sorted(net)
-		c.AUC = sn.AUC()
-		c.AUCFTRL = sorted(ft).AUC()
-		c.AUCHist = sorted(hr).AUC()
+		c.AUC, c.AUCFTRL, c.AUCHist = rowAUC(net), rowAUC(ft), rowAUC(hr)
+		metrics.RequestScores(keys, net, net)
+		rows := make([]metrics.Scored, len(idx))
+		for k, i := range idx {
+			rows[k] = metrics.Scored{Score: net[k], Weight: float64(val.ds.weight[i]), Bid: val.ds.label[i]}
+		}
+		sn := metrics.Sort(rows)
 		c.FSAtTarget, _ = sn.FSAt(o.RecallTarget)
 		c.file.AUC = finite(c.AUC)
 		for _, p := range sn.Curve(metrics.CurveLevels(), z) {

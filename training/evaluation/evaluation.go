@@ -3,9 +3,11 @@
 // figures when the logs carry true_p), with the network scored by the serving code
 // (package predictor) and the baselines stored in the model file scored beside it.
 //
-// Scores are request scores, as the gateway decides: every labelled row of a request
-// gets, per DSP, 1 - prod(1 - p) over the request's imps. Rows are weighted (1/propensity
-// for explored rows). It does not import gorgonia. Evaluate uses every core.
+// Recall, filtered shares and FS@r are computed on request scores, as the gateway
+// decides: every labelled row of a request gets, per DSP, 1 - prod(1 - p) over the
+// request's imps. AUCs measure how the scorers rank (imp, DSP) rows: they are computed on
+// the row probabilities. Rows are weighted (1/propensity for explored rows). It does not
+// import gorgonia. Evaluate uses every core.
 package evaluation
 
 import (
@@ -74,11 +76,14 @@ type Metrics struct {
 	Baselines    map[string]BaselineMetrics `json:"baselines,omitempty"`
 }
 
-// BaselineMetrics are a baseline's figures on the same rows.
+// BaselineMetrics are a baseline's figures on the same rows. AUCDiff is the network's AUC
+// minus the baseline's and AUCDiffSE its standard error (DeLong, paired).
 type BaselineMetrics struct {
 	AUC        Num  `json:"auc"`
 	FSAtTarget Num  `json:"fs_at_target"`
 	Efficiency *Num `json:"oracle_efficiency,omitempty"`
+	AUCDiff    *Num `json:"network_auc_minus_baseline,omitempty"`
+	AUCDiffSE  *Num `json:"network_auc_minus_baseline_se,omitempty"`
 }
 
 // Report is the output of `bidsieve evaluate --json`.

@@ -16,25 +16,38 @@ type dspEval struct {
 	fsAt       float64 // FS@r of the network
 	oracleFS   float64
 	baseFS     map[string]float64
-	scored     []metrics.Scored // request scores of the network, for the pooled AUC
+	scored     []metrics.Scored // the network's row probabilities, for the pooled AUC
 }
 
-// requestSorted turns per-row probabilities of one DSP's rows into request scores and
-// sorts them.
-func requestSorted(keys []uint64, p []float64, rows []row, idx []int) (*metrics.Sorted, []metrics.Scored) {
-	metrics.RequestScores(keys, p, p)
-	sc := make([]metrics.Scored, len(idx))
-	for k, i := range idx {
-		sc[k] = metrics.Scored{Score: p[k], Weight: float64(rows[i].weight), Bid: rows[i].bid}
+// scoring is one scorer's view of a DSP's rows: the AUC of its row probabilities (how
+// well it ranks (imp, DSP) rows) and the sorted request scores the gateway would
+// threshold (recall, filtered share, FS@r).
+type scoring struct {
+	rowP []float64
+	auc  float64
+	req  *metrics.Sorted
+}
+
+func newScoring(keys []uint64, p []float64, bids []bool, weights []float64) scoring {
+	rows := make([]metrics.Scored, len(p))
+	for k := range p {
+		rows[k] = metrics.Scored{Score: p[k], Weight: weights[k], Bid: bids[k]}
 	}
-	keep := append([]metrics.Scored(nil), sc...)
-	return metrics.Sort(sc), keep
+	auc := metrics.Sort(rows).AUC()
+	req := make([]float64, len(p))
+	metrics.RequestScores(keys, p, req)
+	for k := range rows {
+		rows[k] = metrics.Scored{Score: req[k], Weight: weights[k], Bid: bids[k]}
+	}
+	return scoring{rowP: p, auc: auc, req: metrics.Sort(rows)}
 }
 
 func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float64, hasTrueP, hasFTRL, hasHist bool) dspEval {
 	keys := make([]uint64, len(idx))
+	bids := make([]bool, len(idx))
+	weights := make([]float64, len(idx))
 	for k, i := range idx {
-		keys[k] = rows[i].key
+		keys[k], bids[k], weights[k] = rows[i].key, rows[i].bid, float64(rows[i].weight)
 	}
 	probs := func(get func(r *row) float32) []float64 {
 		p := make([]float64, len(idx))
@@ -49,24 +62,24 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 	}
 	m := &Metrics{Rows: int64(len(idx)), Target: Num(target), Baselines: map[string]BaselineMetrics{}}
 	e := dspEval{m: m, baseFS: map[string]float64{}}
-	for _, i := range idx {
-		w := float64(rows[i].weight)
-		e.rows += w
-		if rows[i].bid {
-			e.bids += w
+	for k := range idx {
+		e.rows += weights[k]
+		if bids[k] {
+			e.bids += weights[k]
 			m.Bids++
 		}
 	}
 	m.BidRate = Num(e.bids / e.rows)
 
-	sn, scored := requestSorted(keys, probs(func(r *row) float32 { return r.net }), rows, idx)
-	e.scored = scored
+	net := newScoring(keys, probs(func(r *row) float32 { return r.net }), bids, weights)
+	for k := range idx {
+		e.scored = append(e.scored, metrics.Scored{Score: net.rowP[k], Weight: weights[k], Bid: bids[k]})
+	}
 	d := f.DSPByName(name)
 	th := 0.0
 	switch {
 	case d == nil:
 		m.Reason = "not in the model: served unfiltered"
-		m.AUC = Num(math.NaN())
 	case !d.OK:
 		m.Reason = d.Reason
 	case target == d.Target:
@@ -81,29 +94,34 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 			m.Reason = "no point of the validation curve reaches the target with confidence"
 		}
 	}
+	m.AUC = Num(math.NaN())
 	if d != nil {
-		m.AUC = Num(sn.AUC())
+		m.AUC = Num(net.auc)
 	}
 	m.Threshold = pn(th)
-	m.Recall = Num(sn.Recall(th))
-	m.FilteredShare = Num(sn.FilteredShare(th))
-	e.sentBids = sn.Recall(th) * sn.Bids()
-	e.filtered = sn.FilteredShare(th) * sn.Rows()
-	e.fsAt, _ = sn.FSAt(target)
+	m.Recall = Num(net.req.Recall(th))
+	m.FilteredShare = Num(net.req.FilteredShare(th))
+	e.sentBids = net.req.Recall(th) * net.req.Bids()
+	e.filtered = net.req.FilteredShare(th) * net.req.Rows()
+	e.fsAt, _ = net.req.FSAt(target)
 	m.FSAtTarget = Num(e.fsAt)
 
 	if hasTrueP {
-		so, _ := requestSorted(keys, probs(func(r *row) float32 { return r.trueP }), rows, idx)
-		e.oracleFS, _ = so.FSAt(target)
+		o := newScoring(keys, probs(func(r *row) float32 { return r.trueP }), bids, weights)
+		e.oracleFS, _ = o.req.FSAt(target)
 		m.OracleFilteredShare = pn(e.oracleFS)
 		m.OracleEfficiency = pn(ratio(e.fsAt, e.oracleFS))
-		m.OracleAUC = pn(so.AUC())
+		m.OracleAUC = pn(o.auc)
 	}
 	base := func(name string, get func(r *row) float32) {
-		sb, _ := requestSorted(keys, probs(get), rows, idx)
-		fs, _ := sb.FSAt(target)
+		b := newScoring(keys, probs(get), bids, weights)
+		fs, _ := b.req.FSAt(target)
 		e.baseFS[name] = fs
-		bm := BaselineMetrics{AUC: Num(sb.AUC()), FSAtTarget: Num(fs)}
+		bm := BaselineMetrics{AUC: Num(b.auc), FSAtTarget: Num(fs)}
+		if d != nil {
+			an, ab, se := metrics.PairedAUC(net.rowP, b.rowP, bids, weights)
+			bm.AUCDiff, bm.AUCDiffSE = pn(an-ab), pn(se)
+		}
 		if hasTrueP {
 			bm.Efficiency = pn(ratio(fs, e.oracleFS))
 		}
@@ -126,7 +144,7 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// overall pools the DSPs: sums of rows and bids, the AUC of all request scores together,
+// overall pools the DSPs: sums of rows and bids, the AUC of all rows together,
 // the realized recall and filtered share with every DSP at its own threshold, and FS@r
 // with every DSP at its own FS@r point (the share of all rows filtered then; the recall
 // of the whole then also reaches r).

@@ -40,7 +40,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintln(&b, "the logs carry no true_p: no oracle figures")
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dsp\trows\tbids\tbid rate\tAUC\tAUC FTRL\tAUC hist\tthreshold\trecall\tfiltered\tFS@r\toracle FS@r\tefficiency\tFTRL FS@r\thist FS@r\t")
+	fmt.Fprintln(tw, "dsp\trows\tbids\tbid rate\tAUC\tAUC FTRL\tnet-FTRL (SE)\tAUC hist\tthreshold\trecall\tfiltered\tFS@r\toracle FS@r\tefficiency\tFTRL FS@r\thist FS@r\t")
 	names := make([]string, 0, len(r.DSPs))
 	for n := range r.DSPs {
 		names = append(names, n)
@@ -52,8 +52,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			th = "none"
 		}
 		fb, hb := m.Baselines[BaselineFTRL], m.Baselines[BaselineHist]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Rows, m.Bids,
-			m.BidRate.pct(), m.AUC.fixed(4), fb.AUC.fixed(4), hb.AUC.fixed(4), th, m.Recall.pct(), m.FilteredShare.pct(),
+		diff := "-"
+		if fb.AUCDiff != nil && fb.AUCDiffSE != nil {
+			diff = fmt.Sprintf("%+.4f (%.4f)", float64(*fb.AUCDiff), float64(*fb.AUCDiffSE))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Rows, m.Bids,
+			m.BidRate.pct(), m.AUC.fixed(4), fb.AUC.fixed(4), diff, hb.AUC.fixed(4), th, m.Recall.pct(), m.FilteredShare.pct(),
 			m.FSAtTarget.pct(), opt(m.OracleFilteredShare, Num.pct), opt(m.OracleEfficiency, func(n Num) string { return n.fixed(3) }),
 			fb.FSAtTarget.pct(), hb.FSAtTarget.pct())
 	}
@@ -69,7 +73,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%s: no threshold, served unfiltered: %s\n", n, m.Reason)
 		}
 	}
-	fmt.Fprintln(&b, "recall and filtered: realized on these logs at the model's threshold; FS@r: the largest filtered share keeping recall >= r; efficiency: FS@r / oracle FS@r")
+	fmt.Fprintln(&b, "recall and filtered: realized on these logs at the model's threshold; FS@r: the largest filtered share keeping recall >= r;\n"+
+		"efficiency: FS@r / oracle FS@r; net-FTRL: the network's AUC minus FTRL's, with its standard error (DeLong, paired)")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

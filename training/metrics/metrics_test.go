@@ -209,3 +209,39 @@ func TestRequestScores(t *testing.T) {
 		}
 	}
 }
+
+func TestPairedAUC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	n := 4000
+	a, b := make([]float64, n), make([]float64, n)
+	bid := make([]bool, n)
+	var rowsA, rowsB []Scored
+	for i := 0; i < n; i++ {
+		x := rng.NormFloat64()
+		bid[i] = rng.Float64() < 1/(1+math.Exp(-(x-2)))
+		a[i] = x + 0.3*rng.NormFloat64()
+		b[i] = math.Round(x + 1.5*rng.NormFloat64()) // worse, with ties
+		rowsA = append(rowsA, Scored{a[i], 1, bid[i]})
+		rowsB = append(rowsB, Scored{b[i], 1, bid[i]})
+	}
+	aa, ab, se := PairedAUC(a, b, bid, nil)
+	if math.Abs(aa-Sort(rowsA).AUC()) > 1e-12 || math.Abs(ab-Sort(rowsB).AUC()) > 1e-12 {
+		t.Fatalf("AUCs %v %v, want %v %v", aa, ab, Sort(rowsA).AUC(), Sort(rowsB).AUC())
+	}
+	if !(se > 0.003 && se < 0.05) || aa-ab < 3*se {
+		t.Errorf("difference %v with standard error %v: a much better scoring must stand out", aa-ab, se)
+	}
+	// A scoring against itself: no difference, no error.
+	if x, y, s := PairedAUC(a, a, bid, nil); x != y || s != 0 {
+		t.Errorf("self comparison: %v %v %v", x, y, s)
+	}
+	// The error shrinks like 1/sqrt(n): four copies of the rows halve it.
+	var a4, b4 []float64
+	var bid4 []bool
+	for k := 0; k < 4; k++ {
+		a4, b4, bid4 = append(a4, a...), append(b4, b...), append(bid4, bid...)
+	}
+	if _, _, se4 := PairedAUC(a4, b4, bid4, nil); math.Abs(se4/se-0.5) > 0.02 {
+		t.Errorf("standard error %v for 4x the rows, want about %v", se4, se/2)
+	}
+}
