@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
@@ -25,6 +27,7 @@ import (
 // folder does not exist yet, then puts models there, a corrupt one among them, through the
 // file watcher and the admin API, and checks each auction's fate and bid-log row.
 func TestServeShapesReloadsModelsAndLogs(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var calls atomic.Int64
 	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
