@@ -5,7 +5,7 @@ PKGS    := ./...
 FUZZTIME ?= 2m
 GOLANGCI_VERSION := v2.15.0
 
-.PHONY: all build run test test-short lint bench fuzz fuzz-short eval tidy-check clean
+.PHONY: all build run test test-short lint bench fuzz fuzz-short eval e2e tidy-check clean
 
 all: build
 
@@ -37,6 +37,12 @@ fuzz:
 # Full training-quality run (7 days x 150k requests of simulated logs, train, evaluate).
 eval: build
 	./scripts/eval.sh
+
+# Traffic shaping end to end at full scale (7 days x 150k requests, bidsieve train, then the
+# gateway with shaping off / shadow / filter on the same requests, CPU per auction, model
+# swaps under load): docs/SHAPING.md records one.
+e2e: build
+	./scripts/e2e.sh
 
 tidy-check:
 	$(GO) mod tidy

@@ -233,7 +233,7 @@ func TestShapingFullScale(t *testing.T) {
 		Phases:          Hours(day, 0, 3, 6, 9, 12, 15, 18, 21),
 		SimSeed:         2,
 		QPS:             800,
-		MaxInFlight:     128,
+		MaxInFlight:     16, // the sender waits for a slot: no queueing past the deadlines
 		LatencyScale:    latency,
 		RecallTarget:    0.95,
 		ExplorationRate: 0.02,

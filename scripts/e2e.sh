@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# make e2e: issue 5's end-to-end run at full scale (docs/SHAPING.md records one).
+#
+#   1. simulate DAYS days x REQUESTS requests/day of PROFILES (seed 1) and train the model
+#      with `bidsieve train` (its defaults: the 1000/500 network), once;
+#   2. shaping on the same requests: E2E_REQUESTS requests of another seed through the
+#      gateway on loopback in front of the simulated DSPs, with shaping off, in shadow mode
+#      and filtering (go test ./e2e -run TestShapingFullScale); the table per DSP, and the
+#      targets checked: bids >= 94% of off, withheld >= 90% of the oracle, shadow = off;
+#   3. CPU per auction of `bidsieve serve`, shaping off and on (filter), under the same
+#      open-loop load (`bidsieve loadtest`, CPU_QPS/s for CPU_DURATION, ROUNDS rounds each)
+#      against `bidsieve dsp-sim` with its real latencies: process CPU time / auctions;
+#   4. model swaps under SWAP_QPS auctions/s for SWAP_DURATION: the model file replaced
+#      every 2 s by the other of two models (the file watcher reloads it), and a reload
+#      through the admin API in between; the load tester must see no failure.
+#
+#   scripts/e2e.sh                                the defaults below
+#   DATA=/tmp/e2e REQUESTS=20000 E2E_REQUESTS=20000 CPU_DURATION=20s TRAIN_FLAGS="--max-epochs 2" \
+#     scripts/e2e.sh                              a quicker, smaller run (its targets may fail)
+#
+# Simulated logs and models are reused when DATA already holds them. Ports: PORT_BASE..+3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROFILES=${PROFILES:-dsp/sim/testdata/example.yaml}
+REQUESTS=${REQUESTS:-150000}
+DAYS=${DAYS:-7}
+START=${START:-2024-03-01}
+E2E_REQUESTS=${E2E_REQUESTS:-100000}
+CPU_QPS=${CPU_QPS:-500}
+CPU_DURATION=${CPU_DURATION:-60s}
+ROUNDS=${ROUNDS:-2}
+SWAP_QPS=${SWAP_QPS:-1000}
+SWAP_DURATION=${SWAP_DURATION:-30s}
+DATA=${DATA:-data/e2e}
+BIN=${BIN:-bin/bidsieve}
+PORT_BASE=${PORT_BASE:-19100}
+TRAIN_FLAGS=${TRAIN_FLAGS:-} # extra flags of bidsieve train, e.g. --max-epochs 2 for a quick run
+
+go build -o "$BIN" ./cmd/bidsieve
+mkdir -p "$DATA"
+DATA=$(cd "$DATA" && pwd)
+SIM=127.0.0.1:$PORT_BASE
+GW=127.0.0.1:$((PORT_BASE + 1))
+ADMIN=127.0.0.1:$((PORT_BASE + 2))
+
+echo "== machine"
+lscpu | head -n 20
+uptime
+go version
+echo
+
+echo "== 1. simulated logs and models"
+train_dir=$DATA/train
+model=$DATA/model.bsm
+if [ ! -f "$train_dir/.complete" ]; then
+  rm -rf "$train_dir"
+  "$BIN" simulate --profiles "$PROFILES" --out "$train_dir" --requests "$REQUESTS" --start "$START" --days "$DAYS" --seed 1
+  touch "$train_dir/.complete"
+fi
+if [ ! -f "$model" ]; then
+  # shellcheck disable=SC2086 # TRAIN_FLAGS are words
+  "$BIN" train --logs "$train_dir" --out "$model" --seed 1 --quiet $TRAIN_FLAGS | tee "$DATA/train.txt"
+fi
+# The second model of the swaps: one epoch from another seed.
+model2=$DATA/model-swap.bsm
+if [ ! -f "$model2" ]; then
+  "$BIN" train --logs "$train_dir" --out "$model2" --seed 2 --max-epochs 1 --quiet > "$DATA/train-swap.txt"
+fi
+echo
+
+echo "== 2. shaping on the same requests: off, shadow, filter"
+test_day=$(date -u -d "$START + $DAYS days" +%F)
+BIDSIEVE_E2E_MODEL=$model BIDSIEVE_E2E_PROFILES=$(pwd)/$PROFILES BIDSIEVE_E2E_REQUESTS=$E2E_REQUESTS \
+  BIDSIEVE_E2E_DAY=$test_day BIDSIEVE_E2E_REPORT=$DATA/shaping.md \
+  go test -count=1 -timeout 90m -run TestShapingFullScale -v ./e2e/ | grep -v '^=== RUN' || status=$?
+echo "(table also in $DATA/shaping.md)"
+echo
+
+# --- helpers for the processes of steps 3 and 4 ---
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+wait_http() { # url
+  for _ in $(seq 1 200); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "e2e: $1 did not come up" >&2
+  return 1
+}
+
+cpu_ticks() { # pid: utime + stime, in clock ticks
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+token=e2e-admin-token
+sha=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+
+# serve_config mode dir: a configuration for `bidsieve serve` in front of the DSP simulator.
+serve_config() {
+  {
+    sed -e "s#127.0.0.1:9001#$SIM#g" -e '/^listen:/d' -e '/^admin_listen:/d' -e '/^model:/d' -e '/^bidlog:/d' \
+      -e '/^store:/d' -e '/^shaping:/d' -e '/^log:/d' config/default.yaml
+    echo "listen: \"$GW\""
+    echo "admin_listen: \"$ADMIN\""
+    echo "shaping: {mode: $1, recall_target: 0.95, exploration_rate: 0.02}"
+    echo "model: {path: \"$2/current.bsm\"}"
+    echo "bidlog: {dir: \"$2/bidlog\"}"
+    echo "store: {sqlite: \"$2/bidsieve.db\"}"
+    echo "log: {level: info, format: text}"
+    echo "auth: {tokens: [{name: e2e, role: admin, sha256: \"$sha\"}]}"
+    # A loaded machine makes DSP calls time out now and then; open breakers would then skip
+    # DSPs in one run and not in the other.
+    echo "breaker: {consecutive_failures: 1000000}"
+  } > "$2/bidsieve.yaml"
+}
+
+start_sim() {
+  "$BIN" dsp-sim --profiles "$PROFILES" --listen "$SIM" --seed 1 > "$DATA/dsp-sim.log" 2>&1 &
+  sim_pid=$!
+  pids+=("$sim_pid")
+  wait_http "http://$SIM/healthz"
+}
+
+start_serve() { # mode dir
+  rm -rf "$2"
+  mkdir -p "$2"
+  cp "$model" "$2/current.bsm"
+  serve_config "$1" "$2"
+  "$BIN" serve --config "$2/bidsieve.yaml" 2> "$2/serve.log" &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  wait_http "http://$GW/readyz"
+}
+
+stop_serve() {
+  kill -TERM "$serve_pid"
+  wait "$serve_pid" || true
+}
+
+load() { # qps duration seed out
+  "$BIN" loadtest --target "http://$GW/openrtb2/auction" --qps "$1" --duration "$2" \
+    --profiles "$PROFILES" --seed "$3" --json > "$4"
+}
+
+echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s for $CPU_DURATION, $ROUNDS rounds)"
+start_sim
+clk=$(getconf CLK_TCK)
+printf '%-7s %-5s %9s %9s %11s %13s %12s %12s %9s\n' mode round auctions cpu_s us/auction dsp_requests sim_cpu_s sim_us/auct p99_ms
+for round in $(seq 1 "$ROUNDS"); do
+  for mode in off filter; do
+    dir=$DATA/cpu-$mode
+    start_serve "$mode" "$dir"
+    load "$CPU_QPS" 5s 99 "$dir/warmup.json" # warm up: connections, the model's pages
+    curl -fsS -X POST "http://$SIM/stats/reset" > /dev/null
+    s0=$(cpu_ticks "$serve_pid")
+    d0=$(cpu_ticks "$sim_pid")
+    load "$CPU_QPS" "$CPU_DURATION" 7 "$dir/load.json"
+    s1=$(cpu_ticks "$serve_pid")
+    d1=$(cpu_ticks "$sim_pid")
+    answered=$(jq .answered "$dir/load.json")
+    failures=$(jq '.failures + .timeouts' "$dir/load.json")
+    p99=$(jq .latency_ms.p99 "$dir/load.json")
+    dsp_requests=$(curl -fsS "http://$SIM/stats" | jq '[.dsps[].requests] | add')
+    stop_serve
+    awk -v m="$mode" -v r="$round" -v n="$answered" -v s="$((s1 - s0))" -v d="$((d1 - d0))" -v c="$clk" -v q="$dsp_requests" -v p="$p99" \
+      'BEGIN { printf "%-7s %-5s %9d %9.2f %11.1f %13d %12.2f %12.1f %9.1f\n", m, r, n, s/c, s/c/n*1e6, q, d/c, d/c/n*1e6, p }'
+    if [ "$failures" != 0 ]; then echo "  ($failures failed or timed-out auctions)"; fi
+  done
+done
+uptime
+echo
+
+echo "== 4. model swaps under load: $SWAP_QPS auctions/s for $SWAP_DURATION, the model replaced every 2 s"
+dir=$DATA/swap
+start_serve filter "$dir"
+load "$SWAP_QPS" "$SWAP_DURATION" 11 "$dir/load.json" &
+load_pid=$!
+swaps=0
+while kill -0 "$load_pid" 2>/dev/null; do
+  sleep 2
+  if [ $((swaps % 2)) = 0 ]; then src=$model2; else src=$model; fi
+  cp "$src" "$dir/.next.bsm" && mv "$dir/.next.bsm" "$dir/current.bsm" # atomic, as training writes it
+  swaps=$((swaps + 1))
+  sleep 1
+  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $token" "http://$ADMIN/admin/api/model/reload" || echo "admin reload failed"
+done
+wait "$load_pid"
+stop_serve
+loaded=$(grep -c 'msg="model loaded"' "$dir/serve.log" || true)
+failed=$(grep -c 'reload failed' "$dir/serve.log" || true)
+jq -c '{scheduled, sent, dropped, answered, timeouts, failures, status, achieved_qps, latency_ms}' "$dir/load.json"
+echo "model files replaced: $swaps; models loaded (start, watcher and admin API): $loaded; failed reloads: $failed"
+if [ "$(jq '.failures + .timeouts + .dropped' "$dir/load.json")" != 0 ] || [ "$(jq '.answered == .scheduled' "$dir/load.json")" != true ]; then
+  echo "e2e: auctions were lost during the swaps" >&2
+  status=1
+fi
+exit "${status:-0}"
