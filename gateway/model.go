@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bidsieve/bidsieve/config"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -107,7 +108,7 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	m := g.m
 	for _, d := range st.dsps {
 		o.ObserveInt64(m.breakerState, breakerGauge(d.rt.breaker.State()), d.m.dspObs...)
-		if st.model != nil && d.shaping.Mode != "off" {
+		if st.model != nil && d.shaping.Mode != config.ModeOff {
 			o.ObserveFloat64(m.threshold, d.threshold, metric.WithAttributes(attribute.String("dsp", d.name), attribute.String("source", d.source.String())))
 		}
 		if d.qpsLimit > 0 {
