@@ -15,7 +15,6 @@ import (
 // threshold (OK false, served unfiltered) when the model did not learn it or when the
 // validation day has too few of its bids for the bound to be worth anything.
 func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Spec, o *Options) []dspCalibration {
-	z := metrics.Z(o.Confidence)
 	byDSP := make([][]int, len(st.list))
 	for i, id := range val.dspID {
 		byDSP[id] = append(byDSP[id], i)
@@ -61,7 +60,10 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 		sn := metrics.Sort(rows)
 		c.FSAtTarget, _ = sn.FSAt(o.RecallTarget)
 		c.file.AUC = finite(c.AUC)
-		for _, p := range sn.Curve(metrics.CurveLevels(), z) {
+		// Bounds are prediction bounds: for the recall realized on a day like the
+		// validation day (tomorrow), not for the validation day's own recall.
+		bound := sn.PredictionBound(o.Confidence)
+		for _, p := range sn.Curve(metrics.CurveLevels(), bound) {
 			c.file.Curve = append(c.file.Curve, modelfile.CurvePoint{Threshold: p.Threshold, Recall: p.Recall,
 				RecallLower: p.RecallLower, FilteredShare: p.FilteredShare})
 		}
@@ -75,14 +77,14 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 			c.file.Reason = fmt.Sprintf("only %d bids on the validation day (at least %d needed)", d.valBids, o.MinValBids)
 		}
 		if c.file.Reason == "" {
-			if p, ok := sn.ThresholdFor(o.RecallTarget, z); ok {
+			if p, ok := sn.ThresholdFor(o.RecallTarget, bound); ok {
 				c.file.OK = true
 				c.file.Threshold = p.Threshold
 				c.file.Recall, c.file.RecallLower, c.file.FilteredShare = p.Recall, p.RecallLower, p.FilteredShare
 				c.file.BoundWidth = p.Recall - p.RecallLower
 				c.file.Curve = withPoint(c.file.Curve, p)
 			} else {
-				c.file.Reason = fmt.Sprintf("%.0f effective validation bids: too few for a %.0f%% lower bound of recall to reach %.3g",
+				c.file.Reason = fmt.Sprintf("%.0f effective validation bids: too few for a %.0f%% lower bound of tomorrow's recall to reach %.3g",
 					sn.EffectiveBids(), 100*o.Confidence, o.RecallTarget)
 			}
 		}

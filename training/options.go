@@ -18,8 +18,9 @@ const (
 	DefaultMaxEpochs    = 8
 	DefaultPatience     = 2
 	// DefaultMinValBids is the fewest validation-day bids with which a DSP gets a threshold;
-	// below it the DSP is served unfiltered. The recall bound needs about 52 bids to reach
-	// 0.95 even when everything is sent, so this leaves room to filter.
+	// below it the DSP is served unfiltered. (The prediction bound of recall needs about
+	// 104 bids to reach 0.95 even when everything is sent; a DSP above this minimum but
+	// below that gets no threshold either, by the bound.)
 	DefaultMinValBids = 100
 	// DefaultMinTrainBids is the fewest training bids with which a DSP gets a threshold.
 	DefaultMinTrainBids = 100
@@ -30,8 +31,8 @@ type Options struct {
 	LogDir       string  // directory of bid-log Parquet files (required)
 	RecallTarget float64 // recall the thresholds are chosen for; DefaultRecallTarget
 	// Confidence is the one-sided level of the recall lower bounds: a DSP's threshold is
-	// the largest whose recall lower bound on the validation day reaches the target.
-	// DefaultConfidence.
+	// the largest whose lower bound of tomorrow's recall (a prediction bound from the
+	// validation day, metrics.Sorted.PredictionBound) reaches the target. DefaultConfidence.
 	Confidence float64
 	Seed       uint64 // seeds initialisation, order, dropout and the no-bid sample
 

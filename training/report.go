@@ -115,7 +115,7 @@ func (r *Report) Write(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "time: read %.0f s, train %.0f s, validate %.0f s, total %.0f s; %.0f training examples/s\n\n",
 		r.ReadSeconds, r.TrainSeconds, r.ValidateSeconds, r.TotalSeconds, r.ExamplesPerSec)
-	fmt.Fprintf(&b, "validation day, recall target %.3g with %.0f%% confidence (threshold: the largest whose recall lower bound reaches the target)\n",
+	fmt.Fprintf(&b, "validation day, recall target %.3g with %.0f%% confidence (threshold: the largest whose lower bound of tomorrow's recall reaches the target)\n",
 		r.Target, 100*r.Confidence)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "dsp\ttrain rows\ttrain bids\tno-bid rate\tval rows\tval bids\tAUC\tAUC FTRL\tAUC hist\tFS@target\tthreshold\trecall\tlower bound\twidth\tfiltered\t")

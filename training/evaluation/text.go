@@ -53,7 +53,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fb, hb := m.Baselines[BaselineFTRL], m.Baselines[BaselineHist]
 		diff := "-"
-		if fb.AUCDiff != nil && fb.AUCDiffSE != nil {
+		if fb.AUCDiff != nil && fb.AUCDiffSE != nil && !math.IsNaN(float64(*fb.AUCDiff)) {
 			diff = fmt.Sprintf("%+.4f (%.4f)", float64(*fb.AUCDiff), float64(*fb.AUCDiffSE))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Rows, m.Bids,

@@ -171,10 +171,26 @@ func WilsonLower(p, n, z float64) float64 {
 	return math.Max(0, (centre-half)/(1+z2/n))
 }
 
-// RecallLower is the lower confidence bound of the recall at threshold t (quantile z), with
-// the effective number of bids as the count.
-func (s *Sorted) RecallLower(t, z float64) float64 {
-	return WilsonLower(s.Recall(t), s.EffectiveBids(), z)
+// Bound says how recall lower bounds are computed: Z is the normal quantile of the
+// one-sided confidence, N the number of (effective) bids the proportion is taken to rest on.
+type Bound struct{ Z, N float64 }
+
+// EstimateBound bounds the recall of these rows: N is the effective number of bids.
+func (s *Sorted) EstimateBound(confidence float64) Bound {
+	return Bound{Z: Z(confidence), N: s.EffectiveBids()}
+}
+
+// PredictionBound bounds the recall that will be realized on another sample like this one
+// (tomorrow's traffic, when these rows are one day): the difference between that recall
+// and this estimate has the variance of both samples, p(1-p)(1/n + 1/n), so N is half the
+// effective number of bids.
+func (s *Sorted) PredictionBound(confidence float64) Bound {
+	return Bound{Z: Z(confidence), N: s.EffectiveBids() / 2}
+}
+
+// RecallLower is the lower bound of the recall at threshold t.
+func (s *Sorted) RecallLower(t float64, b Bound) float64 {
+	return WilsonLower(s.Recall(t), b.N, b.Z)
 }
 
 // Point is one point of a validation curve.
@@ -185,20 +201,20 @@ type Point struct {
 	FilteredShare float64
 }
 
-func (s *Sorted) point(i int, z float64) Point {
+func (s *Sorted) point(i int, b Bound) Point {
 	r := s.cumBids[i] / s.bids
-	return Point{Threshold: s.score[i], Recall: r, RecallLower: WilsonLower(r, s.EffectiveBids(), z),
+	return Point{Threshold: s.score[i], Recall: r, RecallLower: WilsonLower(r, b.N, b.Z),
 		FilteredShare: 1 - s.cumRows[i]/s.rows}
 }
 
-// ThresholdFor returns the largest threshold whose recall lower bound (quantile z) is at
-// least target, with its curve point, and false when there is none: too few bids for the
-// bound to reach the target even when everything is sent.
-func (s *Sorted) ThresholdFor(target, z float64) (Point, bool) {
+// ThresholdFor returns the largest threshold whose recall lower bound is at least target,
+// with its curve point, and false when there is none: too few bids for the bound to reach
+// the target even when everything is sent.
+func (s *Sorted) ThresholdFor(target float64, b Bound) (Point, bool) {
 	if s.bids == 0 {
 		return Point{}, false
 	}
-	n := s.EffectiveBids()
+	n, z := b.N, b.Z
 	if WilsonLower(1, n, z) < target {
 		return Point{}, false
 	}
@@ -209,7 +225,7 @@ func (s *Sorted) ThresholdFor(target, z float64) (Point, bool) {
 		}
 		return -1
 	})
-	return s.point(min(i, len(s.score)-1), z), true
+	return s.point(min(i, len(s.score)-1), b), true
 }
 
 // CurveLevels are the recall levels at which Curve places its points: every 0.001 from 1
@@ -228,7 +244,7 @@ func CurveLevels() []float64 {
 // Curve returns, for every recall level, the point of the largest threshold whose recall
 // is at least that level, sorted by threshold ascending without duplicates. It is empty
 // without bids.
-func (s *Sorted) Curve(levels []float64, z float64) []Point {
+func (s *Sorted) Curve(levels []float64, b Bound) []Point {
 	if s.bids == 0 {
 		return nil
 	}
@@ -237,7 +253,7 @@ func (s *Sorted) Curve(levels []float64, z float64) []Point {
 	for _, lv := range levels {
 		if i := s.firstReaching(lv); !seen[i] {
 			seen[i] = true
-			pts = append(pts, s.point(i, z))
+			pts = append(pts, s.point(i, b))
 		}
 	}
 	slices.SortFunc(pts, func(a, b Point) int {

@@ -152,8 +152,8 @@ func TestThresholdForAndCurve(t *testing.T) {
 		rows = append(rows, Scored{sc, 1, rng.Float64() < sc*sc*0.3})
 	}
 	s := Sort(rows)
-	z := Z(0.95)
-	p, ok := s.ThresholdFor(0.95, z)
+	b := s.EstimateBound(0.95)
+	p, ok := s.ThresholdFor(0.95, b)
 	if !ok {
 		t.Fatal("no threshold for 0.95 with thousands of bids")
 	}
@@ -167,10 +167,14 @@ func TestThresholdForAndCurve(t *testing.T) {
 			higher = r.Score
 		}
 	}
-	if s.RecallLower(higher, z) >= 0.95 {
-		t.Errorf("a higher threshold %v still has lower bound %v", higher, s.RecallLower(higher, z))
+	if s.RecallLower(higher, b) >= 0.95 {
+		t.Errorf("a higher threshold %v still has lower bound %v", higher, s.RecallLower(higher, b))
 	}
-	curve := s.Curve(CurveLevels(), z)
+	// The prediction bound (tomorrow's recall) is wider: a lower or equal threshold.
+	if pp, ok := s.ThresholdFor(0.95, s.PredictionBound(0.95)); !ok || pp.Threshold > p.Threshold || pp.Recall-pp.RecallLower <= p.Recall-p.RecallLower {
+		t.Errorf("prediction bound: %+v, estimate bound: %+v", pp, p)
+	}
+	curve := s.Curve(CurveLevels(), b)
 	if len(curve) < 100 {
 		t.Fatalf("curve of %d points", len(curve))
 	}
@@ -182,11 +186,11 @@ func TestThresholdForAndCurve(t *testing.T) {
 
 	// Too few bids: no threshold.
 	few := Sort([]Scored{{0.9, 1, true}, {0.8, 1, true}, {0.1, 1, false}})
-	if _, ok := few.ThresholdFor(0.95, z); ok {
+	if _, ok := few.ThresholdFor(0.95, few.EstimateBound(0.95)); ok {
 		t.Error("2 bids gave a threshold for a 95% recall guarantee")
 	}
 	none := Sort([]Scored{{0.1, 1, false}})
-	if _, ok := none.ThresholdFor(0.95, z); ok || !math.IsNaN(none.AUC()) {
+	if _, ok := none.ThresholdFor(0.95, none.EstimateBound(0.95)); ok || !math.IsNaN(none.AUC()) {
 		t.Error("no bids: want no threshold and a NaN AUC")
 	}
 }
