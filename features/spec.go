@@ -83,7 +83,7 @@ func (s *Spec) Hash() string {
 
 func definitionHash(version int, cat, cont []string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "bidsieve-features v%d\ncategorical:%s\ncontinuous:%s\n", version,
+	_, _ = fmt.Fprintf(h, "bidsieve-features v%d\ncategorical:%s\ncontinuous:%s\n", version,
 		strings.Join(cat, ","), strings.Join(cont, ","))
 	return hex.EncodeToString(h.Sum(nil))
 }

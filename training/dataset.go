@@ -1,7 +1,5 @@
 package training
 
-import "github.com/bidsieve/bidsieve/features"
-
 // dataset holds encoded rows compactly in memory: per row the categorical indices
 // (NumCategorical int32, the DSP first), the normalised continuous values (NumContinuous
 // float32), the label and the training weight.
@@ -20,9 +18,6 @@ func (d *dataset) add(cats []int32, conts []float32, label bool, weight float32)
 	d.label = append(d.label, label)
 	d.weight = append(d.weight, weight)
 }
-
-// dsp is the DSP index (vocabulary index of the dsp feature) of row i.
-func (d *dataset) dsp(i int) int32 { return d.cats[i*features.NumCategorical()] }
 
 // bytes is the memory the rows take.
 func (d *dataset) bytes() int64 {

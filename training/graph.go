@@ -166,6 +166,6 @@ func (d *denseGraph) DX() []float32 {
 
 func (d *denseGraph) close() {
 	if d.vm != nil {
-		d.vm.Close()
+		_ = d.vm.Close()
 	}
 }

@@ -1,7 +1,6 @@
 package training
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -240,38 +239,4 @@ func (s *snapshot) copyInto(d *snapshot) {
 		d.layerW[i] = append(d.layerW[i][:0], s.layerW[i]...)
 		d.layerB[i] = append(d.layerB[i][:0], s.layerB[i]...)
 	}
-}
-
-// paramsFromNetwork builds parameters (with fresh optimiser state) from a model file's
-// network; tests use it to compare the gorgonia graph with the serving forward pass.
-func paramsFromNetwork(spec *features.Spec, n *modelfile.Network) (*params, error) {
-	nc := features.NumCategorical()
-	if len(n.Embeddings) != nc {
-		return nil, fmt.Errorf("%d embedding tables, want %d", len(n.Embeddings), nc)
-	}
-	p := &params{nCont: features.NumContinuous()}
-	for i, e := range n.Embeddings {
-		if e.Cols != spec.Features[i].EmbDim || e.Rows != spec.Features[i].Cardinality() {
-			return nil, fmt.Errorf("embedding %d is %d x %d, the spec wants %d x %d", i, e.Rows, e.Cols,
-				spec.Features[i].Cardinality(), spec.Features[i].EmbDim)
-		}
-		t := newTable(e.Rows, e.Cols)
-		copy(t.w, e.Data)
-		p.offs = append(p.offs, p.in)
-		p.in += e.Cols
-		p.emb = append(p.emb, t)
-	}
-	p.in += p.nCont
-	in := p.in
-	for i, d := range n.Layers {
-		if d.W.Rows != in {
-			return nil, fmt.Errorf("layer %d has %d inputs, want %d", i, d.W.Rows, in)
-		}
-		l := newLayer(d.W.Rows, d.W.Cols)
-		copy(l.w, d.W.Data)
-		copy(l.b, d.B)
-		p.layers = append(p.layers, l)
-		in = d.W.Cols
-	}
-	return p, nil
 }

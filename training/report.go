@@ -118,13 +118,13 @@ func (r *Report) Write(w io.Writer) error {
 	fmt.Fprintf(&b, "validation day, recall target %.3g with %.0f%% confidence (threshold: the largest whose lower bound of tomorrow's recall reaches the target)\n",
 		r.Target, 100*r.Confidence)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dsp\ttrain rows\ttrain bids\tno-bid rate\tval rows\tval bids\tAUC\tAUC FTRL\tAUC hist\tFS@target\tthreshold\trecall\tlower bound\twidth\tfiltered\t")
+	_, _ = fmt.Fprintln(tw, "dsp\ttrain rows\ttrain bids\tno-bid rate\tval rows\tval bids\tAUC\tAUC FTRL\tAUC hist\tFS@target\tthreshold\trecall\tlower bound\twidth\tfiltered\t")
 	for _, d := range r.DSPs {
 		th := num(d.Threshold, 4)
 		if !d.OK {
 			th = "none"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", d.Name, d.TrainRows, d.TrainBids,
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", d.Name, d.TrainRows, d.TrainBids,
 			d.NegativeRate, d.ValRows, d.ValBids, num(d.AUC, 4), num(d.AUCFTRL, 4), num(d.AUCHist, 4), pct(d.FSAtTarget),
 			th, pct(d.Recall), pct(d.RecallLower), pct(d.BoundWidth), pct(d.FilteredShare))
 	}

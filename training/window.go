@@ -95,7 +95,7 @@ func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) err
 	go func() {
 		defer close(full)
 		r := bidlog.NewReader(w.files)
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		for {
 			var buf []bidlog.Row
 			select {

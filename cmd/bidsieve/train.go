@@ -105,7 +105,7 @@ func (p *barProgress) Start(phase string, total int64) {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
+		progressbar.OptionOnCompletion(func() { _, _ = fmt.Fprintln(p.w) }),
 	)
 }
 
@@ -157,11 +157,11 @@ func (p *lineProgress) print(now time.Time) {
 	} else {
 		line += fmt.Sprintf(", %.0f examples/s", rate)
 	}
-	fmt.Fprintln(p.w, line)
+	_, _ = fmt.Fprintln(p.w, line)
 }
 
 func (p *lineProgress) Finish() {
 	now := time.Now()
-	fmt.Fprintf(p.w, "%s: done, %d in %s (%.0f examples/s)\n", p.phase, p.done, now.Sub(p.start).Round(time.Second),
+	_, _ = fmt.Fprintf(p.w, "%s: done, %d in %s (%.0f examples/s)\n", p.phase, p.done, now.Sub(p.start).Round(time.Second),
 		float64(p.done)/max(now.Sub(p.start).Seconds(), 1e-9))
 }

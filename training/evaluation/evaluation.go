@@ -231,7 +231,7 @@ type chunk struct {
 // log order (so that the result does not depend on scheduling).
 func scoreLogs(ctx context.Context, files []bidlog.FileInfo, sc *scorer, progress func(int64)) ([]row, []string, int64, error) {
 	r := bidlog.NewReader(files)
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	workers := max(1, runtime.GOMAXPROCS(0))
 	todo := make(chan *chunk, workers)
 	done := make(chan *chunk, workers)

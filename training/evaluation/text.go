@@ -40,7 +40,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintln(&b, "the logs carry no true_p: no oracle figures")
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dsp\trows\tbids\tbid rate\tAUC\tAUC FTRL\tnet-FTRL (SE)\tAUC hist\tthreshold\trecall\tfiltered\tFS@r\toracle FS@r\tefficiency\tFTRL FS@r\thist FS@r\t")
+	_, _ = fmt.Fprintln(tw, "dsp\trows\tbids\tbid rate\tAUC\tAUC FTRL\tnet-FTRL (SE)\tAUC hist\tthreshold\trecall\tfiltered\tFS@r\toracle FS@r\tefficiency\tFTRL FS@r\thist FS@r\t")
 	names := make([]string, 0, len(r.DSPs))
 	for n := range r.DSPs {
 		names = append(names, n)
@@ -56,7 +56,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if fb.AUCDiff != nil && fb.AUCDiffSE != nil && !math.IsNaN(float64(*fb.AUCDiff)) {
 			diff = fmt.Sprintf("%+.4f (%.4f)", float64(*fb.AUCDiff), float64(*fb.AUCDiffSE))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Rows, m.Bids,
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Rows, m.Bids,
 			m.BidRate.pct(), m.AUC.fixed(4), fb.AUC.fixed(4), diff, hb.AUC.fixed(4), th, m.Recall.pct(), m.FilteredShare.pct(),
 			m.FSAtTarget.pct(), opt(m.OracleFilteredShare, Num.pct), opt(m.OracleEfficiency, func(n Num) string { return n.fixed(3) }),
 			fb.FSAtTarget.pct(), hb.FSAtTarget.pct())
