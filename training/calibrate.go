@@ -62,7 +62,14 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 		c.file.AUC = finite(c.AUC)
 		// Bounds are prediction bounds: for the recall realized on a day like the
 		// validation day (tomorrow), not for the validation day's own recall.
-		bound := sn.PredictionBound(o.Confidence)
+		// The rows of a request are sent or filtered together: the count is the effective
+		// number of bids over requests.
+		weights, bids := make([]float64, len(idx)), make([]bool, len(idx))
+		for k, i := range idx {
+			weights[k], bids[k] = float64(val.ds.weight[i]), val.ds.label[i]
+		}
+		nEff := metrics.ClusteredBids(keys, weights, bids)
+		bound := metrics.PredictionBound(o.Confidence, nEff)
 		for _, p := range sn.Curve(metrics.CurveLevels(), bound) {
 			c.file.Curve = append(c.file.Curve, modelfile.CurvePoint{Threshold: p.Threshold, Recall: p.Recall,
 				RecallLower: p.RecallLower, FilteredShare: p.FilteredShare})
@@ -85,7 +92,7 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 				c.file.Curve = withPoint(c.file.Curve, p)
 			} else {
 				c.file.Reason = fmt.Sprintf("%.0f effective validation bids: too few for a %.0f%% lower bound of tomorrow's recall to reach %.3g",
-					sn.EffectiveBids(), 100*o.Confidence, o.RecallTarget)
+					nEff, 100*o.Confidence, o.RecallTarget)
 			}
 		}
 		if !c.file.OK {

@@ -181,11 +181,12 @@ func (s *Sorted) EstimateBound(confidence float64) Bound {
 }
 
 // PredictionBound bounds the recall that will be realized on another sample like this one
-// (tomorrow's traffic, when these rows are one day): the difference between that recall
-// and this estimate has the variance of both samples, p(1-p)(1/n + 1/n), so N is half the
-// effective number of bids.
-func (s *Sorted) PredictionBound(confidence float64) Bound {
-	return Bound{Z: Z(confidence), N: s.EffectiveBids() / 2}
+// (tomorrow's traffic, when these rows are one day), given the effective number of bids
+// n of this sample (EffectiveBids, or ClusteredBids when rows are sent by request): the
+// difference between that recall and this estimate has the variance of both samples,
+// p(1-p)(1/n + 1/n), so N is n/2.
+func PredictionBound(confidence, n float64) Bound {
+	return Bound{Z: Z(confidence), N: n / 2}
 }
 
 // RecallLower is the lower bound of the recall at threshold t.

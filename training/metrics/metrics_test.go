@@ -171,7 +171,7 @@ func TestThresholdForAndCurve(t *testing.T) {
 		t.Errorf("a higher threshold %v still has lower bound %v", higher, s.RecallLower(higher, b))
 	}
 	// The prediction bound (tomorrow's recall) is wider: a lower or equal threshold.
-	if pp, ok := s.ThresholdFor(0.95, s.PredictionBound(0.95)); !ok || pp.Threshold > p.Threshold || pp.Recall-pp.RecallLower <= p.Recall-p.RecallLower {
+	if pp, ok := s.ThresholdFor(0.95, PredictionBound(0.95, s.EffectiveBids())); !ok || pp.Threshold > p.Threshold || pp.Recall-pp.RecallLower <= p.Recall-p.RecallLower {
 		t.Errorf("prediction bound: %+v, estimate bound: %+v", pp, p)
 	}
 	curve := s.Curve(CurveLevels(), b)
@@ -247,5 +247,21 @@ func TestPairedAUC(t *testing.T) {
 	}
 	if _, _, se4 := PairedAUC(a4, b4, bid4, nil); math.Abs(se4/se-0.5) > 0.02 {
 		t.Errorf("standard error %v for 4x the rows, want about %v", se4, se/2)
+	}
+}
+
+func TestClusteredBids(t *testing.T) {
+	keys := []uint64{1, 1, 2, 3, 3, 3, 4}
+	w := []float64{1, 1, 1, 1, 1, 1, 1}
+	// One bid per request: the number of bids.
+	if n := ClusteredBids(keys, w, []bool{true, false, true, true, false, false, true}); n != 4 {
+		t.Errorf("one bid per request: %v, want 4", n)
+	}
+	// Bids in bunches: (2+1+3+1)^2 / (4+1+9+1) = 49/15.
+	if n := ClusteredBids(keys, w, []bool{true, true, true, true, true, true, true}); math.Abs(n-49.0/15) > 1e-12 {
+		t.Errorf("bunched bids: %v, want %v", n, 49.0/15)
+	}
+	if n := ClusteredBids(keys, w, make([]bool, 7)); n != 0 {
+		t.Errorf("no bids: %v", n)
 	}
 }
