@@ -24,8 +24,11 @@ type DSPReport struct {
 	SentOff, SentShadow, SentFilter int64
 	// Recall is BidsFilter / BidsOff: the bids kept by filtering, on the same requests.
 	Recall float64
-	// LiveRecall is the gateway's live estimate on the filter run, B_sent / (B_sent +
-	// B_explored / exploration_rate), with its interval.
+	// ThresholdRecall is the recall of the threshold alone: the bids on requests sent on
+	// their score (explored ones left out) over BidsOff. LiveRecall is the gateway's live
+	// estimate of it on the filter run, B_sent / (B_sent + B_explored / exploration_rate),
+	// with its 95% interval.
+	ThresholdRecall                  float64
 	LiveRecall, LiveLower, LiveUpper float64
 	// Withheld is 1 - SentFilter / SentOff: the requests that filtering kept from the DSP.
 	Withheld float64
@@ -131,6 +134,7 @@ func (d *DSPReport) add(o *DSPReport) {
 
 func (d *DSPReport) finish(oracle []scored, bidsSent, bidsExplored int64, rate float64) {
 	d.Recall = ratio(d.BidsFilter, d.BidsOff)
+	d.ThresholdRecall = ratio(bidsSent, d.BidsOff)
 	d.Withheld = 1 - ratio(d.SentFilter, d.SentOff)
 	d.OracleFS = fsAt(oracle, d.Recall)
 	if d.OracleFS > 0 {
@@ -271,8 +275,8 @@ func (r *Report) Check(minRecall, minEfficiency, maxLate float64) []string {
 // WriteMarkdown writes the report as a Markdown table.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("| DSP | bids off | bids shadow | bids filter | recall | live estimate [95%] | requests off | requests filter | withheld | oracle FS@recall | efficiency | explored | threshold |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| DSP | bids off | bids shadow | bids filter | recall | threshold recall | live estimate [95%] | requests off | requests filter | withheld | oracle FS@recall | efficiency | explored | threshold |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	row := func(d *DSPReport) {
 		live := "-"
 		if d.LiveRecall > 0 {
@@ -282,8 +286,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if d.Threshold > 0 {
 			th = fmt.Sprintf("%.4f", d.Threshold)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.4f | %s | %d | %d | %.4f | %.4f | %.3f | %d | %s |\n",
-			d.Name, d.BidsOff, d.BidsShadow, d.BidsFilter, d.Recall, live, d.SentOff, d.SentFilter, d.Withheld, d.OracleFS, d.Efficiency, d.Explored, th)
+		tr := "-"
+		if d.ThresholdRecall > 0 {
+			tr = fmt.Sprintf("%.4f", d.ThresholdRecall)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.4f | %s | %s | %d | %d | %.4f | %.4f | %.3f | %d | %s |\n",
+			d.Name, d.BidsOff, d.BidsShadow, d.BidsFilter, d.Recall, tr, live, d.SentOff, d.SentFilter, d.Withheld, d.OracleFS, d.Efficiency, d.Explored, th)
 	}
 	for i := range r.DSPs {
 		row(&r.DSPs[i])

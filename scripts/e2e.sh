@@ -29,13 +29,14 @@ START=${START:-2024-03-01}
 E2E_REQUESTS=${E2E_REQUESTS:-100000}
 CPU_QPS=${CPU_QPS:-500}
 CPU_DURATION=${CPU_DURATION:-60s}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 SWAP_QPS=${SWAP_QPS:-1000}
 SWAP_DURATION=${SWAP_DURATION:-30s}
 DATA=${DATA:-data/e2e}
 BIN=${BIN:-bin/bidsieve}
 PORT_BASE=${PORT_BASE:-19100}
 TRAIN_FLAGS=${TRAIN_FLAGS:-} # extra flags of bidsieve train, e.g. --max-epochs 2 for a quick run
+STEPS=${STEPS:-234}         # which of steps 2, 3 and 4 to run (step 1 makes what is missing)
 
 go build -o "$BIN" ./cmd/bidsieve
 mkdir -p "$DATA"
@@ -69,13 +70,15 @@ if [ ! -f "$model2" ]; then
 fi
 echo
 
-echo "== 2. shaping on the same requests: off, shadow, filter"
-test_day=$(date -u -d "$START + $DAYS days" +%F)
-BIDSIEVE_E2E_MODEL=$model BIDSIEVE_E2E_PROFILES=$(pwd)/$PROFILES BIDSIEVE_E2E_REQUESTS=$E2E_REQUESTS \
-  BIDSIEVE_E2E_DAY=$test_day BIDSIEVE_E2E_REPORT=$DATA/shaping.md \
-  go test -count=1 -timeout 90m -run TestShapingFullScale -v ./e2e/ | grep -v '^=== RUN' || status=$?
-echo "(table also in $DATA/shaping.md)"
-echo
+if [[ $STEPS == *2* ]]; then
+  echo "== 2. shaping on the same requests: off, shadow, filter"
+  test_day=$(date -u -d "$START + $DAYS days" +%F)
+  BIDSIEVE_E2E_MODEL=$model BIDSIEVE_E2E_PROFILES=$(pwd)/$PROFILES BIDSIEVE_E2E_REQUESTS=$E2E_REQUESTS \
+    BIDSIEVE_E2E_DAY=$test_day BIDSIEVE_E2E_REPORT=$DATA/shaping.md \
+    go test -count=1 -timeout 90m -run TestShapingFullScale -v ./e2e/ | grep -v '^=== RUN' || status=$?
+  echo "(table also in $DATA/shaping.md)"
+  echo
+fi
 
 # --- helpers for the processes of steps 3 and 4 ---
 pids=()
@@ -148,35 +151,55 @@ load() { # qps duration seed out
     --profiles "$PROFILES" --seed "$3" --json > "$4"
 }
 
-echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s for $CPU_DURATION, $ROUNDS rounds)"
-start_sim
-clk=$(getconf CLK_TCK)
-printf '%-7s %-5s %9s %9s %11s %13s %12s %12s %9s\n' mode round auctions cpu_s us/auction dsp_requests sim_cpu_s sim_us/auct p99_ms
-for round in $(seq 1 "$ROUNDS"); do
-  for mode in off filter; do
-    dir=$DATA/cpu-$mode
-    start_serve "$mode" "$dir"
-    load "$CPU_QPS" 5s 99 "$dir/warmup.json" # warm up: connections, the model's pages
-    curl -fsS -X POST "http://$SIM/stats/reset" > /dev/null
-    s0=$(cpu_ticks "$serve_pid")
-    d0=$(cpu_ticks "$sim_pid")
-    load "$CPU_QPS" "$CPU_DURATION" 7 "$dir/load.json"
-    s1=$(cpu_ticks "$serve_pid")
-    d1=$(cpu_ticks "$sim_pid")
-    answered=$(jq .answered "$dir/load.json")
-    failures=$(jq '.failures + .timeouts' "$dir/load.json")
-    p99=$(jq .latency_ms.p99 "$dir/load.json")
-    dsp_requests=$(curl -fsS "http://$SIM/stats" | jq '[.dsps[].requests] | add')
-    stop_serve
-    awk -v m="$mode" -v r="$round" -v n="$answered" -v s="$((s1 - s0))" -v d="$((d1 - d0))" -v c="$clk" -v q="$dsp_requests" -v p="$p99" \
-      'BEGIN { printf "%-7s %-5s %9d %9.2f %11.1f %13d %12.2f %12.1f %9.1f\n", m, r, n, s/c, s/c/n*1e6, q, d/c, d/c/n*1e6, p }'
-    if [ "$failures" != 0 ]; then echo "  ($failures failed or timed-out auctions)"; fi
-  done
-done
-uptime
-echo
+metric_sum() { # name: the sum of the values of a metric's series on /metrics
+  curl -fsS "http://$GW/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
+}
 
+if [[ $STEPS == *3* ]]; then
+  echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s for $CPU_DURATION, $ROUNDS rounds)"
+  start_sim
+  clk=$(getconf CLK_TCK)
+  results=$DATA/cpu.txt
+  : > "$results"
+  printf '%-7s %-5s %9s %9s %11s %13s %12s %12s %12s %9s\n' mode round auctions cpu_s us/auction dsp_requests scoring_us sim_cpu_s sim_us/auct p99_ms
+  for round in $(seq 1 "$ROUNDS"); do
+    order="off filter"
+    if [ $((round % 2)) = 0 ]; then order="filter off"; fi # alternate, so that drifts in the machine's load cancel
+    for mode in $order; do
+      dir=$DATA/cpu-$mode
+      start_serve "$mode" "$dir"
+      load "$CPU_QPS" 5s 99 "$dir/warmup.json" # warm up: connections, the model's pages
+      curl -fsS -X POST "http://$SIM/stats/reset" > /dev/null
+      p0=$(metric_sum bidsieve_predictor_duration_seconds_sum)
+      s0=$(cpu_ticks "$serve_pid")
+      d0=$(cpu_ticks "$sim_pid")
+      load "$CPU_QPS" "$CPU_DURATION" 7 "$dir/load.json"
+      s1=$(cpu_ticks "$serve_pid")
+      d1=$(cpu_ticks "$sim_pid")
+      p1=$(metric_sum bidsieve_predictor_duration_seconds_sum)
+      answered=$(jq .answered "$dir/load.json")
+      failures=$(jq '.failures + .timeouts' "$dir/load.json")
+      p99=$(jq .latency_ms.p99 "$dir/load.json")
+      dsp_requests=$(curl -fsS "http://$SIM/stats" | jq '[.dsps[].requests] | add')
+      stop_serve
+      awk -v m="$mode" -v r="$round" -v n="$answered" -v s="$((s1 - s0))" -v d="$((d1 - d0))" -v c="$clk" -v q="$dsp_requests" \
+        -v p="$p99" -v sc="$(awk -v a="$p0" -v b="$p1" 'BEGIN { print b - a }')" \
+        'BEGIN { printf "%-7s %-5s %9d %9.2f %11.1f %13d %12.1f %12.2f %12.1f %9.1f\n", m, r, n, s/c, s/c/n*1e6, q, sc/n*1e6, d/c, d/c/n*1e6, p }' |
+        tee -a "$results"
+      if [ "$failures" != 0 ]; then echo "  ($failures failed or timed-out auctions)"; fi
+    done
+  done
+  echo "median CPU per auction (µs):"
+  for mode in off filter; do
+    awk -v m="$mode" '$1 == m { print $5 }' "$results" | sort -n | awk -v m="$mode" '{ v[NR] = $1 } END { printf "  %-7s %.1f (of %d rounds)\n", m, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), NR }'
+  done
+  uptime
+  echo
+fi
+
+if [[ $STEPS != *4* ]]; then exit "${status:-0}"; fi
 echo "== 4. model swaps under load: $SWAP_QPS auctions/s for $SWAP_DURATION, the model replaced every 2 s"
+if [ -z "${sim_pid:-}" ]; then start_sim; fi
 dir=$DATA/swap
 start_serve filter "$dir"
 load "$SWAP_QPS" "$SWAP_DURATION" 11 "$dir/load.json" &
