@@ -11,6 +11,7 @@ import (
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/training/baseline"
+	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
 // dspInfo gathers the figures of one DSP over the passes.
@@ -80,7 +81,7 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 				r := &rows[i]
 				if r.Labelled() && !w.isVal(r.TS) {
 					raw := r.Features()
-					ftrl.Learn(&raw, r.DSP, r.Bid(), rowWeight(r))
+					ftrl.Learn(&raw, r.DSP, r.Bid(), metrics.RowWeight(r))
 				}
 			}
 		}()
@@ -103,7 +104,7 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 				}
 				continue
 			}
-			wt := rowWeight(r)
+			wt := metrics.RowWeight(r)
 			raw := r.Features()
 			sb.Add(&raw, r.DSP, wt)
 			hist.Add(r.DSP, r.Publisher, r.Format, bid, wt)
@@ -189,7 +190,7 @@ func secondPass(ctx context.Context, w *window, o *Options, st *windowStats, spe
 			raw := r.Features()
 			enc.Encode(&raw, r.DSP, cats, conts)
 			bid := r.Bid()
-			wt := rowWeight(r)
+			wt := metrics.RowWeight(r)
 			rate := d.rate
 			if rate <= 0 {
 				rate = 1
@@ -207,7 +208,7 @@ func secondPass(ctx context.Context, w *window, o *Options, st *windowStats, spe
 			}
 			idx := val.ds.len()
 			val.ds.add(cats, conts, bid, float32(wt))
-			val.key = append(val.key, requestKey(r.RequestID))
+			val.key = append(val.key, metrics.RequestKey(r.RequestID))
 			val.dspID = append(val.dspID, uint16(d.id))
 			val.ftrl = append(val.ftrl, float32(ftrl.Predict(&raw, r.DSP)))
 			val.hist = append(val.hist, float32(hs.Score(r.DSP, r.Publisher, r.Format)))

@@ -24,11 +24,6 @@ func hashString(h uint64, s string) uint64 {
 	return h
 }
 
-// requestKey identifies a request across its rows.
-func requestKey(requestID string) uint64 {
-	return splitmix64(hashString(14695981039346656037, requestID))
-}
-
 // keepUniform is a uniform number in [0, 1) drawn from the row's identity and the seed:
 // the same row gets the same draw whatever the order or the split of the files, so that
 // the sample depends on the seed alone.

@@ -145,12 +145,3 @@ func (w *window) totalRows() int64 {
 	}
 	return n
 }
-
-// rowWeight is the weight of a labelled row: 1/propensity for an explored row (it stands
-// for the rows not explored), 1 otherwise.
-func rowWeight(r *bidlog.Row) float64 {
-	if r.Decision == bidlog.DecisionExplored && r.Propensity > 0 && r.Propensity < 1 {
-		return 1 / r.Propensity
-	}
-	return 1
-}

@@ -25,6 +25,7 @@ import (
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/predictor"
 	"github.com/bidsieve/bidsieve/training/baseline"
+	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
 // Options configures Evaluate.
@@ -355,11 +356,8 @@ func (w *worker) score(c *chunk) {
 			w.imps = append(w.imps, raw)
 			lastReq, lastImp = r.RequestID, r.ImpID
 		}
-		wt := float32(1)
-		if r.Decision == bidlog.DecisionExplored && r.Propensity > 0 && r.Propensity < 1 {
-			wt = float32(1 / r.Propensity)
-		}
-		o := row{key: requestKey(r.RequestID), bid: r.Bid(), weight: wt, net: float32(math.NaN()),
+		wt := float32(metrics.RowWeight(r))
+		o := row{key: metrics.RequestKey(r.RequestID), bid: r.Bid(), weight: wt, net: float32(math.NaN()),
 			ftrl: float32(math.NaN()), hist: float32(math.NaN()), trueP: float32(math.NaN())}
 		if r.TrueP != nil {
 			o.trueP = float32(*r.TrueP)
@@ -389,17 +387,4 @@ func (w *worker) score(c *chunk) {
 		}
 	}
 	c.in = nil // the rows are no longer needed
-}
-
-func requestKey(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	// splitmix64 finaliser
-	h += 0x9e3779b97f4a7c15
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9
-	h = (h ^ (h >> 27)) * 0x94d049bb133111eb
-	return h ^ (h >> 31)
 }
