@@ -84,8 +84,7 @@ func newTable(rows, cols int) table {
 
 func newLayer(in, out int) layer {
 	return layer{in: in, out: out, w: make([]float32, in*out), b: make([]float32, out),
-		mw: make([]float32, in*out), vw: make([]float32, in*out), mb: make([]float32, out), vb: make([]float32, out),
-		gradW: make([]float32, in*out), gradB: make([]float32, out)}
+		mw: make([]float32, in*out), vw: make([]float32, in*out), mb: make([]float32, out), vb: make([]float32, out)}
 }
 
 // fillInput writes the input rows of a batch into x (n rows of p.in): the embedding rows

@@ -20,7 +20,6 @@ type dspInfo struct {
 	id   int // index in windowStats.list (sorted by name)
 
 	trainRows, trainBids int64   // labelled rows of the training days
-	trainW, trainBidW    float64 // the same, weighted
 	rate                 float64 // no-bid keep rate
 	keptRows, keptBids   int64   // rows in the training sample
 
@@ -34,8 +33,6 @@ type windowStats struct {
 	unlabelled int64
 	trainRows  int64
 	valRows    int64
-	minTS      int64
-	maxTS      int64
 }
 
 func (s *windowStats) dsp(name string) *dspInfo {
@@ -62,7 +59,7 @@ func (s *windowStats) finish() {
 // spec's vocabularies and normalisation from the training days, and learns the baselines
 // (FTRL online, in log order, and the historical bid rates) from the training days.
 func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *features.SpecBuilder, *baseline.FTRL, *baseline.HistRate, error) {
-	st := &windowStats{dsps: map[string]*dspInfo{}, minTS: math.MaxInt64, maxTS: math.MinInt64}
+	st := &windowStats{dsps: map[string]*dspInfo{}}
 	sb := features.NewSpecBuilder()
 	ftrl, err := baseline.NewFTRL(o.FTRL)
 	if err != nil {
@@ -92,8 +89,6 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 				st.unlabelled++
 				continue
 			}
-			st.minTS = min(st.minTS, r.TS)
-			st.maxTS = max(st.maxTS, r.TS)
 			d := st.dsp(r.DSP)
 			bid := r.Bid()
 			if w.isVal(r.TS) {
@@ -110,10 +105,8 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 			hist.Add(r.DSP, r.Publisher, r.Format, bid, wt)
 			st.trainRows++
 			d.trainRows++
-			d.trainW += wt
 			if bid {
 				d.trainBids++
-				d.trainBidW += wt
 			}
 		}
 		o.Progress.Add(int64(len(rows)))

@@ -137,8 +137,7 @@ func (t *netTrainer) step(ds *dataset, idx []int) (float64, error) {
 	clear(t.cats[n*nc:])
 	clear(t.conts[n*nk:])
 	t.p.fillInput(t.g.X, t.cats, t.conts, b)
-	for l, m := range t.g.Masks {
-		_ = l
+	for _, m := range t.g.Masks {
 		fillMask(m, t.cfg.Dropout, t.rng)
 	}
 	inv := 1 / float32(b)
