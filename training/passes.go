@@ -116,6 +116,9 @@ func firstPass(ctx context.Context, w *window, o *Options) (*windowStats, *featu
 		return nil, nil, nil, nil, err
 	}
 	st.finish()
+	if len(st.list) > math.MaxUint16 {
+		return nil, nil, nil, nil, fmt.Errorf("%d DSPs in the logs: at most %d supported", len(st.list), math.MaxUint16)
+	}
 	if st.trainRows == 0 {
 		return nil, nil, nil, nil, fmt.Errorf("no labelled rows (sent or explored) on the training days of %s", w.dir)
 	}
@@ -219,9 +222,6 @@ func secondPass(ctx context.Context, w *window, o *Options, st *windowStats, spe
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(st.list) > math.MaxUint16 {
-		return nil, nil, fmt.Errorf("%d DSPs in the logs: at most %d supported", len(st.list), math.MaxUint16)
 	}
 	return train, val, nil
 }
