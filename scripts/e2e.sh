@@ -11,7 +11,7 @@
 #      open-loop load (`bidsieve loadtest`, CPU_QPS/s for CPU_DURATION, ROUNDS rounds each)
 #      against `bidsieve dsp-sim` with its real latencies: process CPU time / auctions;
 #   4. model swaps under SWAP_QPS auctions/s for SWAP_DURATION: the model file replaced
-#      every 2 s by the other of two models (the file watcher reloads it), and a reload
+#      every 3 s by the other of two models (the file watcher reloads it), and a reload
 #      through the admin API in between; the load tester must see no failure.
 #
 #   scripts/e2e.sh                                the defaults below
@@ -198,7 +198,7 @@ if [[ $STEPS == *3* ]]; then
 fi
 
 if [[ $STEPS != *4* ]]; then exit "${status:-0}"; fi
-echo "== 4. model swaps under load: $SWAP_QPS auctions/s for $SWAP_DURATION, the model replaced every 2 s"
+echo "== 4. model swaps under load: $SWAP_QPS auctions/s for $SWAP_DURATION, the model replaced every 3 s"
 if [ -z "${sim_pid:-}" ]; then start_sim; fi
 dir=$DATA/swap
 start_serve filter "$dir"
