@@ -8,14 +8,15 @@
 #      and filtering (go test ./e2e -run TestShapingFullScale); the table per DSP, and the
 #      targets checked: bids >= 94% of off, withheld >= 90% of the oracle, shadow = off;
 #   3. CPU per auction of `bidsieve serve`, shaping off and on (filter), under the same
-#      open-loop load (`bidsieve loadtest`, CPU_QPS/s for CPU_DURATION, ROUNDS rounds each)
-#      against `bidsieve dsp-sim` with its real latencies: process CPU time / auctions;
+#      open-loop load (`bidsieve loadtest`, CPU_QPS/s for CPU_DURATION, ROUNDS rounds each,
+#      the two gateways taking turns) against `bidsieve dsp-sim` with its real latencies:
+#      process CPU time / auctions, and the paired difference per round;
 #   4. model swaps under SWAP_QPS auctions/s for SWAP_DURATION: the model file replaced
 #      every 3 s by the other of two models (the file watcher reloads it), and a reload
 #      through the admin API in between; the load tester must see no failure.
 #
 #   scripts/e2e.sh                                the defaults below
-#   DATA=/tmp/e2e REQUESTS=20000 E2E_REQUESTS=20000 CPU_DURATION=20s TRAIN_FLAGS="--max-epochs 2" \
+#   DATA=/tmp/e2e REQUESTS=20000 E2E_REQUESTS=20000 ROUNDS=4 TRAIN_FLAGS="--max-epochs 2" \
 #     scripts/e2e.sh                              a quicker, smaller run (its targets may fail)
 #
 # Simulated logs and models are reused when DATA already holds them. Ports: PORT_BASE..+3.
@@ -28,8 +29,8 @@ DAYS=${DAYS:-7}
 START=${START:-2024-03-01}
 E2E_REQUESTS=${E2E_REQUESTS:-100000}
 CPU_QPS=${CPU_QPS:-500}
-CPU_DURATION=${CPU_DURATION:-60s}
-ROUNDS=${ROUNDS:-3}
+CPU_DURATION=${CPU_DURATION:-20s}
+ROUNDS=${ROUNDS:-10}
 SWAP_QPS=${SWAP_QPS:-1000}
 SWAP_DURATION=${SWAP_DURATION:-30s}
 DATA=${DATA:-data/e2e}
@@ -104,13 +105,14 @@ cpu_ticks() { # pid: utime + stime, in clock ticks
 token=e2e-admin-token
 sha=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 
-# serve_config mode dir: a configuration for `bidsieve serve` in front of the DSP simulator.
+# serve_config mode dir listen admin_listen: a configuration for `bidsieve serve` in front
+# of the DSP simulator.
 serve_config() {
   {
     sed -e "s#127.0.0.1:9001#$SIM#g" -e '/^listen:/d' -e '/^admin_listen:/d' -e '/^model:/d' -e '/^bidlog:/d' \
       -e '/^store:/d' -e '/^shaping:/d' -e '/^log:/d' config/default.yaml
-    echo "listen: \"$GW\""
-    echo "admin_listen: \"$ADMIN\""
+    echo "listen: \"$3\""
+    echo "admin_listen: \"$4\""
     echo "shaping: {mode: $1, recall_target: 0.95, exploration_rate: 0.02}"
     echo "model: {path: \"$2/current.bsm\"}"
     echo "bidlog: {dir: \"$2/bidlog\"}"
@@ -130,58 +132,67 @@ start_sim() {
   wait_http "http://$SIM/healthz"
 }
 
-start_serve() { # mode dir
+start_serve() { # mode dir [listen admin_listen]: sets serve_pid
   rm -rf "$2"
   mkdir -p "$2"
   cp "$model" "$2/current.bsm"
-  serve_config "$1" "$2"
+  serve_config "$1" "$2" "${3:-$GW}" "${4-$ADMIN}"
   "$BIN" serve --config "$2/bidsieve.yaml" 2> "$2/serve.log" &
   serve_pid=$!
   pids+=("$serve_pid")
-  wait_http "http://$GW/readyz"
+  wait_http "http://${3:-$GW}/readyz"
 }
 
-stop_serve() {
-  kill -TERM "$serve_pid"
-  wait "$serve_pid" || true
+stop_serve() { # [pid]
+  local pid=${1:-$serve_pid}
+  kill -TERM "$pid"
+  wait "$pid" || true
 }
 
-load() { # qps duration seed out
-  "$BIN" loadtest --target "http://$GW/openrtb2/auction" --qps "$1" --duration "$2" \
+load() { # qps duration seed out [gateway]
+  "$BIN" loadtest --target "http://${5:-$GW}/openrtb2/auction" --qps "$1" --duration "$2" \
     --profiles "$PROFILES" --seed "$3" --json > "$4"
 }
 
-metric_sum() { # name: the sum of the values of a metric's series on /metrics
-  curl -fsS "http://$GW/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
+metric_sum() { # gateway name: the sum of the values of a metric's series on /metrics
+  curl -fsS "http://$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
 }
 
 if [[ $STEPS == *3* ]]; then
-  echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s for $CPU_DURATION, $ROUNDS rounds)"
+  echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s, $ROUNDS rounds of $CPU_DURATION each)"
+  # Both gateways run side by side, each in front of the same dsp-sim, and take turns: in
+  # each round each gets CPU_DURATION of load (the other idles), in alternating order, so
+  # that the machine's drifts fall on both alike; a round's difference is a paired one.
   start_sim
   clk=$(getconf CLK_TCK)
+  declare -A gw_pid gw_addr
+  gw_addr[off]=127.0.0.1:$((PORT_BASE + 1))
+  gw_addr[filter]=127.0.0.1:$((PORT_BASE + 3))
+  for mode in off filter; do
+    start_serve "$mode" "$DATA/cpu-$mode" "${gw_addr[$mode]}" ""
+    gw_pid[$mode]=$serve_pid
+    load "$CPU_QPS" 10s 99 "$DATA/cpu-$mode/warmup.json" "${gw_addr[$mode]}" # connections, the model's pages
+  done
   results=$DATA/cpu.txt
   : > "$results"
   printf '%-7s %-5s %9s %9s %11s %13s %12s %12s %12s %9s\n' mode round auctions cpu_s us/auction dsp_requests scoring_us sim_cpu_s sim_us/auct p99_ms
   for round in $(seq 1 "$ROUNDS"); do
     order="off filter"
-    if [ $((round % 2)) = 0 ]; then order="filter off"; fi # alternate, so that drifts in the machine's load cancel
+    if [ $((round % 2)) = 0 ]; then order="filter off"; fi
     for mode in $order; do
-      dir=$DATA/cpu-$mode
-      start_serve "$mode" "$dir"
-      load "$CPU_QPS" 5s 99 "$dir/warmup.json" # warm up: connections, the model's pages
+      addr=${gw_addr[$mode]} pid=${gw_pid[$mode]} out=$DATA/cpu-$mode/load-$round.json
       curl -fsS -X POST "http://$SIM/stats/reset" > /dev/null
-      p0=$(metric_sum bidsieve_predictor_duration_seconds_sum)
-      s0=$(cpu_ticks "$serve_pid")
+      p0=$(metric_sum "$addr" bidsieve_predictor_duration_seconds_sum)
+      s0=$(cpu_ticks "$pid")
       d0=$(cpu_ticks "$sim_pid")
-      load "$CPU_QPS" "$CPU_DURATION" 7 "$dir/load.json"
-      s1=$(cpu_ticks "$serve_pid")
+      load "$CPU_QPS" "$CPU_DURATION" 7 "$out" "$addr"
+      s1=$(cpu_ticks "$pid")
       d1=$(cpu_ticks "$sim_pid")
-      p1=$(metric_sum bidsieve_predictor_duration_seconds_sum)
-      answered=$(jq .answered "$dir/load.json")
-      failures=$(jq '.failures + .timeouts' "$dir/load.json")
-      p99=$(jq .latency_ms.p99 "$dir/load.json")
+      p1=$(metric_sum "$addr" bidsieve_predictor_duration_seconds_sum)
+      answered=$(jq .answered "$out")
+      failures=$(jq '.failures + .timeouts' "$out")
+      p99=$(jq .latency_ms.p99 "$out")
       dsp_requests=$(curl -fsS "http://$SIM/stats" | jq '[.dsps[].requests] | add')
-      stop_serve
       awk -v m="$mode" -v r="$round" -v n="$answered" -v s="$((s1 - s0))" -v d="$((d1 - d0))" -v c="$clk" -v q="$dsp_requests" \
         -v p="$p99" -v sc="$(awk -v a="$p0" -v b="$p1" 'BEGIN { print b - a }')" \
         'BEGIN { printf "%-7s %-5s %9d %9.2f %11.1f %13d %12.1f %12.2f %12.1f %9.1f\n", m, r, n, s/c, s/c/n*1e6, q, sc/n*1e6, d/c, d/c/n*1e6, p }' |
@@ -189,10 +200,20 @@ if [[ $STEPS == *3* ]]; then
       if [ "$failures" != 0 ]; then echo "  ($failures failed or timed-out auctions)"; fi
     done
   done
-  echo "median CPU per auction (µs):"
+  for mode in off filter; do stop_serve "${gw_pid[$mode]}"; done
+  echo "CPU per auction (µs): median per mode, and the paired difference filter - off per round:"
   for mode in off filter; do
-    awk -v m="$mode" '$1 == m { print $5 }' "$results" | sort -n | awk -v m="$mode" '{ v[NR] = $1 } END { printf "  %-7s %.1f (of %d rounds)\n", m, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), NR }'
+    awk -v m="$mode" '$1 == m { print $5 }' "$results" | sort -n |
+      awk -v m="$mode" '{ v[NR] = $1 } END { printf "  %-7s median %.1f (of %d rounds)\n", m, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), NR }'
   done
+  awk '$1 == "off" { off[$2] = $5 } $1 == "filter" { f[$2] = $5 }
+    END {
+      for (r in off) { d = f[r] - off[r]; n++; s += d; ss += d * d; if (d < 0) below++ }
+      split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23", t, " ") # 97.5% quantiles of Student t
+      df = n - 1; q = (df in t) ? t[df] : (df < 30 ? 2.1 : 2.04)
+      m = s / n; sd = n > 1 ? sqrt((ss - n * m * m) / (n - 1)) : 0; se = sd / sqrt(n)
+      printf "  filter - off: mean %.1f µs, 95%% interval [%.1f, %.1f] (Student t, %d rounds); filter below off in %d of %d rounds\n", m, m - q * se, m + q * se, n, below + 0, n
+    }' "$results"
   uptime
   echo
 fi
