@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/modelfile"
 )
 
 // benchRequest is a typical Prebid-style request: one banner imp, site, device, user.
@@ -48,6 +49,11 @@ func benchBid(i int) []byte {
 
 // benchGateway is a gateway with 8 DSPs of which the first `bidders` bid.
 func benchGateway(b *testing.B, bidders int) *Gateway {
+	return benchGatewayWith(b, bidders, nil, nil)
+}
+
+// benchGatewayWith is benchGateway with a scorer and a change of the configuration.
+func benchGatewayWith(b *testing.B, bidders int, sc Scorer, change func(*config.Config)) *Gateway {
 	cfg := config.Defaults()
 	cfg.AdminListen = ""
 	cfg.Auction.Seed = 1
@@ -62,7 +68,10 @@ func benchGateway(b *testing.B, bidders int) *Gateway {
 		}
 		cfg.DSPs = append(cfg.DSPs, d)
 	}
-	g, err := New(cfg, Options{Transport: stub, NoticeTransport: http.DefaultTransport})
+	if change != nil {
+		change(cfg)
+	}
+	g, err := New(cfg, Options{Transport: stub, NoticeTransport: http.DefaultTransport, Scorer: sc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,6 +104,52 @@ func BenchmarkAuction(b *testing.B) {
 			}
 			if unsold > b.N/100 {
 				b.Errorf("%d of %d auctions unsold", unsold, b.N)
+			}
+		})
+	}
+}
+
+// benchModel is an instant Model: DSP dspN scores 1 - N/10 on every imp, and every DSP's
+// threshold is 0.55, so dsp0..dsp4 are sent and dsp5..dsp7 filtered (or explored).
+type benchModel struct{ f *modelfile.File }
+
+func newBenchModel() benchModel {
+	f := &modelfile.File{Meta: modelfile.Metadata{Version: "bench", CreatedAt: time.Now()}}
+	for i := range 8 {
+		f.DSPs = append(f.DSPs, modelfile.DSP{Name: fmt.Sprintf("dsp%d", i), OK: true,
+			Curve: []modelfile.CurvePoint{{Threshold: 0.55, Recall: 0.97, RecallLower: 0.96}}})
+	}
+	return benchModel{f: f}
+}
+
+func (m benchModel) File() *modelfile.File { return m.f }
+func (m benchModel) Version() string       { return "bench" }
+func (m benchModel) Score(_ context.Context, in *ScoreInput, dst []float64) error {
+	for k, p := range in.Pairs {
+		dst[k] = 1 - float64(p.DSP[3]-'0')/10
+	}
+	return nil
+}
+
+// BenchmarkAuctionShaping is BenchmarkAuction (1 imp, 8 DSPs, 1 bids) with an instant model:
+// what the shaping decision itself costs (features, the batch, thresholds, the exploration
+// draw, admission, the live figures), mode off against filter (5 of 8 DSPs sent) and
+// shadow (all 8 sent). The model's own cost is BenchmarkPredict's (package predictor).
+func BenchmarkAuctionShaping(b *testing.B) {
+	for _, mode := range []string{config.ModeOff, config.ModeFilter, config.ModeShadow} {
+		b.Run(mode, func(b *testing.B) {
+			g := benchGatewayWith(b, 1, newBenchModel(), func(c *config.Config) { c.Shaping.Mode = mode })
+			body := []byte(benchRequest)
+			st := g.state.Load()
+			b.ReportAllocs()
+			for b.Loop() {
+				status, _, r, rerr := g.auction(context.Background(), st, time.Now(), body)
+				if rerr != nil {
+					b.Fatal(rerr)
+				}
+				_ = status
+				r.answered = true
+				r.finish()
 			}
 		})
 	}

@@ -179,12 +179,6 @@ func mix(x uint64) uint64 {
 func (r *run) plan(ctx context.Context, deadline time.Time) {
 	g, st := r.g, r.st
 	r.model = st.version
-	if st.scoring || g.sink != nil {
-		r.feats = make([]features.Raw, len(r.req.Imp))
-		for i := range r.req.Imp {
-			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
-		}
-	}
 
 	channel, country := channelOf(&r.req), countryOf(&r.req)
 	all := fullSet(len(r.req.Imp))
@@ -212,6 +206,14 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 		}
 		r.calls = append(r.calls, c)
 		wanted = wanted || c.wantsScore()
+	}
+
+	// Features once per imp, for the model and the bid log.
+	if (wanted && st.scoring) || g.sink != nil {
+		r.feats = make([]features.Raw, len(r.req.Imp))
+		for i := range r.req.Imp {
+			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
+		}
 	}
 
 	fail := failNone
