@@ -46,7 +46,7 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for i, d := range p.DSPs {
 		names[i] = d.Name
 	}
-	fmt.Fprintf(stdout, "dsp-sim listening on http://%s: POST /bid/{%s}, GET /stats\n", ln.Addr(), strings.Join(names, ","))
+	_, _ = fmt.Fprintf(stdout, "dsp-sim listening on http://%s: POST /bid/{%s}, GET /stats\n", ln.Addr(), strings.Join(names, ","))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -60,24 +60,24 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "bidsieve %s: %v\n", c.name, err)
+			_, _ = fmt.Fprintf(stderr, "bidsieve %s: %v\n", c.name, err)
 			return 2
 		default:
-			fmt.Fprintf(stderr, "bidsieve %s: %v\n", c.name, err)
+			_, _ = fmt.Fprintf(stderr, "bidsieve %s: %v\n", c.name, err)
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "bidsieve: unknown command %q\n\n", args[0])
+	_, _ = fmt.Fprintf(stderr, "bidsieve: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "bidsieve: a DSP traffic-shaping gateway\n\nUsage: bidsieve COMMAND [flags]\n\nCommands:")
+	_, _ = fmt.Fprintln(w, "bidsieve: a DSP traffic-shaping gateway\n\nUsage: bidsieve COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		_, _ = fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'bidsieve COMMAND -h' for a command's flags.")
+	_, _ = fmt.Fprintln(w, "\nRun 'bidsieve COMMAND -h' for a command's flags.")
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, so that
@@ -94,7 +94,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

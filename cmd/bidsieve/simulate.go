@@ -34,7 +34,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	day, err := time.Parse("2006-01-02", *start)
 	if err != nil {
-		return fmt.Errorf("%w: --start: %v", errUsage, err)
+		return fmt.Errorf("%w: --start: %w", errUsage, err)
 	}
 	p, err := sim.Load(*profiles)
 	if err != nil {
@@ -78,15 +78,15 @@ func simStderrIsTerminal(w io.Writer) bool {
 
 func printSimSummary(w io.Writer, dir string, s *offline.Summary) {
 	secs := s.Elapsed.Seconds()
-	fmt.Fprintf(w, "wrote %d rows (%d requests, %d imps, %d DSPs) in %d files, %.1f MiB, to %s\n",
+	_, _ = fmt.Fprintf(w, "wrote %d rows (%d requests, %d imps, %d DSPs) in %d files, %.1f MiB, to %s\n",
 		s.Rows, s.Requests, s.Imps, len(s.DSPs), s.Files, float64(s.Bytes)/(1<<20), dir)
 	if secs > 0 {
-		fmt.Fprintf(w, "in %.1fs: %.0f rows/s\n", secs, float64(s.Rows)/secs)
+		_, _ = fmt.Fprintf(w, "in %.1fs: %.0f rows/s\n", secs, float64(s.Rows)/secs)
 	}
-	fmt.Fprintf(w, "\n%-12s %10s %10s %9s %11s %8s %8s %10s %10s\n",
+	_, _ = fmt.Fprintf(w, "\n%-12s %10s %10s %9s %11s %8s %8s %10s %10s\n",
 		"dsp", "rows", "bids", "bid_rate", "mean_true_p", "timeout", "error", "wins", "spend_cpm")
 	for _, d := range s.DSPs {
-		fmt.Fprintf(w, "%-12s %10d %10d %8.3f%% %10.3f%% %7.2f%% %7.2f%% %10d %10.2f\n",
+		_, _ = fmt.Fprintf(w, "%-12s %10d %10d %8.3f%% %10.3f%% %7.2f%% %7.2f%% %10d %10.2f\n",
 			d.Name, d.Rows, d.Bids, 100*d.BidRate(), 100*d.MeanTrueP(),
 			100*simRatio(d.Timeouts, d.Rows), 100*simRatio(d.Errors, d.Rows), d.Wins, d.SpendCPM)
 	}
