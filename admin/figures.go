@@ -1,10 +1,10 @@
 package admin
 
 import (
-	"math"
 	"time"
 
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/stats"
 )
 
 // Figures gives the live traffic figures of each DSP (the gateway implements it).
@@ -94,18 +94,6 @@ func RecallEstimate(bidsSent, bidsExplored int64, explorationRate float64) *Inte
 		}
 		return s / (s + explored/r)
 	}
-	lo, hi := poissonInterval(e)
+	lo, hi := stats.Poisson95(e)
 	return &Interval{Estimate: recall(e), Lower: recall(hi), Upper: recall(lo)}
-}
-
-// poissonInterval returns the 95% confidence bounds of a Poisson mean given the count k
-// (Byar's approximation).
-func poissonInterval(k float64) (lo, hi float64) {
-	const z = 1.959963984540054
-	if k > 0 {
-		lo = k * math.Pow(1-1/(9*k)-z/(3*math.Sqrt(k)), 3)
-	}
-	k1 := k + 1
-	hi = k1 * math.Pow(1-1/(9*k1)+z/(3*math.Sqrt(k1)), 3)
-	return max(lo, 0), hi
 }

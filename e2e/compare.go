@@ -3,13 +3,13 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/dsp/sim"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -143,7 +143,7 @@ func (d *DSPReport) finish(oracle []scored, bidsSent, bidsExplored int64, rate f
 	if rate > 0 && bidsSent+bidsExplored > 0 {
 		s, e := float64(bidsSent), float64(bidsExplored)
 		recall := func(x float64) float64 { return s / (s + x/rate) }
-		lo, hi := poisson95(e)
+		lo, hi := stats.Poisson95(e)
 		d.LiveRecall, d.LiveLower, d.LiveUpper = recall(e), recall(hi), recall(lo)
 	}
 }
@@ -214,17 +214,6 @@ func phaseIndex(n, phases int) func(int) int {
 		}
 		return p
 	}
-}
-
-// poisson95 is the 95% interval of a Poisson mean given the count k (Byar).
-func poisson95(k float64) (lo, hi float64) {
-	const z = 1.959963984540054
-	if k > 0 {
-		lo = k * math.Pow(1-1/(9*k)-z/(3*math.Sqrt(k)), 3)
-	}
-	k1 := k + 1
-	hi = k1 * math.Pow(1-1/(9*k1)+z/(3*math.Sqrt(k1)), 3)
-	return max(lo, 0), hi
 }
 
 func b2i(b bool) int64 {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/bidsieve/bidsieve/stats"
 )
 
 // Live figures: per DSP, what the gateway did with the requests it considered over the
@@ -154,7 +156,7 @@ func RecallEstimate(bidsSent, bidsExplored int64, exploredWeight, rate float64) 
 		}
 		return s / (s + explored*scale)
 	}
-	lo, hi := poissonInterval(e)
+	lo, hi := stats.Poisson95(e)
 	return &Interval{Estimate: recall(e), Lower: recall(hi), Upper: recall(lo)}
 }
 
@@ -164,24 +166,12 @@ func shadowRecall(kept, bids int64) *Interval {
 	if bids <= 0 {
 		return nil
 	}
-	const z = 1.959963984540054
+	const z = stats.Z95
 	n, p := float64(bids), float64(kept)/float64(bids)
 	den := 1 + z*z/n
 	mid := (p + z*z/(2*n)) / den
 	half := z * math.Sqrt(p*(1-p)/n+z*z/(4*n*n)) / den
 	return &Interval{Estimate: p, Lower: max(mid-half, 0), Upper: min(mid+half, 1)}
-}
-
-// poissonInterval returns the 95% confidence bounds of a Poisson mean given the count k
-// (Byar's approximation).
-func poissonInterval(k float64) (lo, hi float64) {
-	const z = 1.959963984540054
-	if k > 0 {
-		lo = k * math.Pow(1-1/(9*k)-z/(3*math.Sqrt(k)), 3)
-	}
-	k1 := k + 1
-	hi = k1 * math.Pow(1-1/(9*k1)+z/(3*math.Sqrt(k1)), 3)
-	return max(lo, 0), hi
 }
 
 // Figures returns the live figures of every DSP in force, by name. It is cheap and safe
