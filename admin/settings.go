@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -281,7 +282,7 @@ func fieldIndex(name string) int {
 func (s *Settings) merge(base *config.Config, snap store.Snapshot, logIgnored bool) (*config.Config, error) {
 	eff := base.Clone()
 	var errs []error
-	for _, dsp := range sortedKeys(snap.DSPs) {
+	for _, dsp := range slices.Sorted(maps.Keys(snap.DSPs)) {
 		d := eff.DSP(dsp)
 		if d == nil {
 			if logIgnored {
@@ -289,7 +290,7 @@ func (s *Settings) merge(base *config.Config, snap store.Snapshot, logIgnored bo
 			}
 			continue
 		}
-		for _, name := range sortedKeys(snap.DSPs[dsp]) {
+		for _, name := range slices.Sorted(maps.Keys(snap.DSPs[dsp])) {
 			raw := snap.DSPs[dsp][name]
 			f, ok := fieldByName(name)
 			if !ok {
@@ -323,15 +324,6 @@ func cloneOverrides(m map[string]map[string]json.RawMessage) map[string]map[stri
 		out[k] = inner
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // overridden returns the fields the store overrides for dsp, in documented order.

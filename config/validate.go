@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -58,7 +59,7 @@ func (c *Config) Validate() error {
 	if !currencyRE.MatchString(c.Currency.Base) {
 		v.add("currency.base", "must be a 3-letter upper-case ISO 4217 code, got %q", c.Currency.Base)
 	}
-	for _, code := range sortedKeys(c.Currency.Rates) {
+	for _, code := range slices.Sorted(maps.Keys(c.Currency.Rates)) {
 		rate, key := c.Currency.Rates[code], "currency.rates."+code
 		switch {
 		case !currencyRE.MatchString(code):
@@ -248,13 +249,4 @@ func (v *validator) dsp(i int, d *DSP, c *Config, names map[string]int) {
 	if d.ExplorationRate != nil {
 		v.unit(p+".exploration_rate", *d.ExplorationRate, 0, MaxExplorationRate)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
