@@ -45,13 +45,18 @@ config="$DEMO/bidsieve.yaml"
   echo "auth: {tokens: [{name: demo, role: admin, sha256: \"$sha\"}]}"
 } > "$config"
 
+# The demo listens on loopback only: the admin page holds an admin token.
+export BIDSIEVE_LISTEN=127.0.0.1:8080 BIDSIEVE_ADMIN_LISTEN=127.0.0.1:8081
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+# Ctrl-C is how the demo ends: stop everything gracefully and exit 0.
+trap 'cleanup; exit 0' INT TERM
 
 wait_http() { # url
   for _ in $(seq 1 100); do
@@ -85,4 +90,8 @@ bidsieve is running:
 
 Ctrl-C stops everything.
 MSG
-wait -n "${pids[@]}"
+# One of the three stopped by itself: that is a failure, say which.
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "run: a process stopped (exit status $status); stopping the others" >&2
+exit "$status"
