@@ -82,21 +82,8 @@ if [[ $STEPS == *2* ]]; then
 fi
 
 # --- helpers for the processes of steps 3 and 4 ---
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-wait_http() { # url
-  for _ in $(seq 1 200); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "e2e: $1 did not come up" >&2
-  return 1
-}
+. scripts/lib.sh
+trap stop_all EXIT INT TERM
 
 cpu_ticks() { # pid: utime + stime, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"

@@ -48,24 +48,14 @@ config="$DEMO/bidsieve.yaml"
 # The demo listens on loopback only: the admin page holds an admin token.
 export BIDSIEVE_LISTEN=127.0.0.1:8080 BIDSIEVE_ADMIN_LISTEN=127.0.0.1:8081
 
-pids=()
+. scripts/lib.sh
 cleanup() {
   trap - INT TERM EXIT
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_all
 }
 trap cleanup EXIT
 # Ctrl-C is how the demo ends: stop everything gracefully and exit 0.
 trap 'cleanup; exit 0' INT TERM
-
-wait_http() { # url
-  for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "run: $1 did not come up" >&2
-  return 1
-}
 
 "$BIN" dsp-sim --profiles "$PROFILES" --listen 127.0.0.1:9001 &
 pids+=($!)
