@@ -273,57 +273,42 @@ func digits(data []byte, i int) int {
 }
 
 // objectStart consumes '{' and the whitespace after it; more reports a first member.
-func (r *reader) objectStart() (more bool, err error) {
-	if r.peek() != '{' {
-		return false, errSlow
-	}
-	r.pos++
-	r.ws()
-	if r.peek() == '}' {
-		r.pos++
-		return false, nil
-	}
-	return true, nil
-}
+func (r *reader) objectStart() (more bool, err error) { return r.open('{', '}') }
 
 // objectNext consumes the ',' or '}' after a member's value; more reports another member.
-func (r *reader) objectNext() (more bool, err error) {
-	r.ws()
-	switch r.peek() {
-	case ',':
-		r.pos++
-		r.ws()
-		return true, nil
-	case '}':
-		r.pos++
-		return false, nil
-	}
-	return false, errSlow
-}
+func (r *reader) objectNext() (more bool, err error) { return r.next('}') }
 
 // arrayStart consumes '[' and the whitespace after it; more reports a first element.
-func (r *reader) arrayStart() (more bool, err error) {
-	if r.peek() != '[' {
+func (r *reader) arrayStart() (more bool, err error) { return r.open('[', ']') }
+
+// arrayNext consumes the ',' or ']' after an element; more reports another element.
+func (r *reader) arrayNext() (more bool, err error) { return r.next(']') }
+
+// open consumes the opening bracket c of an object or array and the whitespace after it;
+// more reports a first member or element (false when the closing bracket follows).
+func (r *reader) open(c, closing byte) (more bool, err error) {
+	if r.peek() != c {
 		return false, errSlow
 	}
 	r.pos++
 	r.ws()
-	if r.peek() == ']' {
+	if r.peek() == closing {
 		r.pos++
 		return false, nil
 	}
 	return true, nil
 }
 
-// arrayNext consumes the ',' or ']' after an element; more reports another element.
-func (r *reader) arrayNext() (more bool, err error) {
+// next consumes the ',' or the closing bracket after a member or element; more
+// reports another one.
+func (r *reader) next(closing byte) (more bool, err error) {
 	r.ws()
 	switch r.peek() {
 	case ',':
 		r.pos++
 		r.ws()
 		return true, nil
-	case ']':
+	case closing:
 		r.pos++
 		return false, nil
 	}
