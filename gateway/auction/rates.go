@@ -57,12 +57,8 @@ func (r *Rates) Convert(m Micros, from, to string) (Micros, bool) {
 	if from == to {
 		return m, r.Known(from)
 	}
-	if r == nil {
-		return 0, false
-	}
-	num, ok1 := r.pico[from]
-	den, ok2 := r.pico[to]
-	if !ok1 || !ok2 {
+	num, den, ok := r.factors(from, to)
+	if !ok {
 		return 0, false
 	}
 	return mulDiv(m, num, den)
@@ -73,15 +69,22 @@ func (r *Rates) ConvertFloat(amount float64, from, to string) (float64, bool) {
 	if from == to {
 		return amount, r.Known(from)
 	}
-	if r == nil {
-		return 0, false
-	}
-	num, ok1 := r.pico[from]
-	den, ok2 := r.pico[to]
-	if !ok1 || !ok2 {
+	num, den, ok := r.factors(from, to)
+	if !ok {
 		return 0, false
 	}
 	return amount * float64(num) / float64(den), true
+}
+
+// factors returns the rates of from and to (the numerator and denominator of a
+// conversion); false when either is unknown.
+func (r *Rates) factors(from, to string) (num, den int64, ok bool) {
+	if r == nil {
+		return 0, 0, false
+	}
+	num, ok1 := r.pico[from]
+	den, ok2 := r.pico[to]
+	return num, den, ok1 && ok2
 }
 
 // mulDiv returns m*num/den rounded half away from zero, in 128-bit intermediate precision;
