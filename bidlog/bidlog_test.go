@@ -280,3 +280,23 @@ func BenchmarkWriter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestListDirNamesTheLogDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "x.parquet")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dir, want string }{
+		{filepath.Join(dir, "nope"), "log directory: "},
+		{file, "log directory " + file + ": not a directory"},
+		{dir, "log directory " + dir + ": open bid log file"}, // x.parquet is not a bid log
+	} {
+		if _, err := ListDir(c.dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ListDir(%s): %v, want %q", c.dir, err, c.want)
+		}
+	}
+	if files, err := ListDir(t.TempDir()); err != nil || len(files) != 0 {
+		t.Errorf("empty directory: %v, %v", files, err)
+	}
+}

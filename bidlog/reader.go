@@ -56,6 +56,24 @@ func ListFiles(dir string) ([]FileInfo, error) {
 	return infos, nil
 }
 
+// ListDir is ListFiles for a log directory that a user named (train, evaluate): a
+// missing path, or one that is not a directory, is an error that says so, and every
+// error names the log directory.
+func ListDir(dir string) ([]FileInfo, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("log directory %s: not a directory", dir)
+	}
+	files, err := ListFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	return files, nil
+}
+
 // StatFile describes one bid-log file from its footer. Files written by Writer carry
 // their time range in the footer's key-value metadata; for other files it comes from
 // the statistics of the ts column.

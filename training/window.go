@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
@@ -40,16 +39,9 @@ var ErrNoLogs = errors.New("no bid-log files")
 // the problem for a missing or unreadable directory, a directory without bid-log files,
 // and logs that cover a single day (nothing would be left to validate on).
 func openWindow(dir string) (*window, error) {
-	st, err := os.Stat(dir)
+	files, err := bidlog.ListDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("log directory: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("log directory %s: not a directory", dir)
-	}
-	files, err := bidlog.ListFiles(dir)
-	if err != nil {
-		return nil, fmt.Errorf("log directory %s: %w", dir, err)
+		return nil, err
 	}
 	var nonEmpty []bidlog.FileInfo
 	for _, f := range files {

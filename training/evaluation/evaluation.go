@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -168,16 +167,9 @@ func Evaluate(ctx context.Context, m *predictor.Model, opts Options) (*Report, e
 }
 
 func listLogs(dir string) ([]bidlog.FileInfo, error) {
-	st, err := os.Stat(dir)
+	files, err := bidlog.ListDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("log directory: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("log directory %s: not a directory", dir)
-	}
-	files, err := bidlog.ListFiles(dir)
-	if err != nil {
-		return nil, fmt.Errorf("log directory %s: %w", dir, err)
+		return nil, err
 	}
 	var n int64
 	for _, f := range files {
