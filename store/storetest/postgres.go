@@ -25,6 +25,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"go.uber.org/goleak"
 )
 
 // EnvVar names the server tests use when it is set.
@@ -81,6 +82,20 @@ func Stop() {
 		cluster.stop()
 		cluster = nil
 	}
+}
+
+// Main is the TestMain of a package whose tests use [Postgres]: it runs the tests, stops
+// the throw-away cluster, then fails the run if goroutines leaked, and exits.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			_, _ = os.Stderr.WriteString("goroutine leak: " + err.Error() + "\n")
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // server returns the URL of a reachable server's maintenance database.
