@@ -9,6 +9,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
 )
 
 // realisticVocab is the vocabulary size of each categorical feature (CategoricalNames
@@ -47,23 +48,8 @@ func testFile(seed uint64, vocab []int, hidden []int, calibrated int) *modelfile
 		spec.Features = append(spec.Features, features.Feature{Name: name, Kind: features.Continuous,
 			Mean: rng.Float64() * 3, Std: 0.5 + rng.Float64()*100})
 	}
-	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash()}
-	randm := func(r, c int, std float64) modelfile.Matrix {
-		m := modelfile.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
-		for i := range m.Data {
-			m.Data[i] = float32(rng.NormFloat64() * std)
-		}
-		return m
-	}
-	for i := range features.CategoricalNames {
-		ft := &spec.Features[i]
-		f.Net.Embeddings = append(f.Net.Embeddings, randm(ft.Cardinality(), ft.EmbDim, 0.5))
-	}
-	in := spec.InputWidth()
-	for _, out := range append(append([]int(nil), hidden...), 2) {
-		f.Net.Layers = append(f.Net.Layers, modelfile.Dense{W: randm(in, out, math.Sqrt(2/float64(in))), B: randm(1, out, 0.1).Data})
-		in = out
-	}
+	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash(),
+		Net: servingtest.Network(rng, &spec, hidden)}
 	for d := 0; d < calibrated; d++ {
 		f.DSPs = append(f.DSPs, modelfile.DSP{Name: vocabToken(0, d), LogitOffset: math.Log(0.05 + 0.9*rng.Float64()), OK: true})
 	}

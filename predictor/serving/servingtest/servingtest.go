@@ -62,23 +62,8 @@ func File(o Options) *modelfile.File {
 	for _, name := range features.ContinuousNames {
 		spec.Features = append(spec.Features, features.Feature{Name: name, Kind: features.Continuous, Mean: 1, Std: 2})
 	}
-	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash()}
-	randm := func(r, c int, std float64) modelfile.Matrix {
-		m := modelfile.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
-		for i := range m.Data {
-			m.Data[i] = float32(rng.NormFloat64() * std)
-		}
-		return m
-	}
-	for i := range features.CategoricalNames {
-		ft := &spec.Features[i]
-		f.Net.Embeddings = append(f.Net.Embeddings, randm(ft.Cardinality(), ft.EmbDim, 0.5))
-	}
-	in := spec.InputWidth()
-	for _, out := range append(append([]int(nil), o.Hidden...), 2) {
-		f.Net.Layers = append(f.Net.Layers, modelfile.Dense{W: randm(in, out, math.Sqrt(2/float64(in))), B: randm(1, out, 0.1).Data})
-		in = out
-	}
+	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash(),
+		Net: Network(rng, &spec, o.Hidden)}
 	for _, name := range o.DSPs {
 		d := modelfile.DSP{Name: name, LogitOffset: -1, NegativeRate: math.Exp(-1), Target: 0.95}
 		if o.Threshold > 0 {
@@ -93,4 +78,29 @@ func File(o Options) *modelfile.File {
 	f.Meta = modelfile.Metadata{Version: o.Version, CreatedAt: o.CreatedAt, Hidden: o.Hidden, NegativeRate: math.Exp(-1),
 		RecallTarget: 0.95, Confidence: 0.95}
 	return f
+}
+
+// Network draws random weights from rng for a network on spec with the given hidden
+// layer widths: an embedding table per categorical feature (normal, standard deviation
+// 0.5), then the dense layers and the final 2-wide one (weights He-initialised, biases
+// normal with standard deviation 0.1), in that order.
+func Network(rng *rand.Rand, spec *features.Spec, hidden []int) modelfile.Network {
+	randm := func(r, c int, std float64) modelfile.Matrix {
+		m := modelfile.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
+		for i := range m.Data {
+			m.Data[i] = float32(rng.NormFloat64() * std)
+		}
+		return m
+	}
+	var n modelfile.Network
+	for i := range features.CategoricalNames {
+		ft := &spec.Features[i]
+		n.Embeddings = append(n.Embeddings, randm(ft.Cardinality(), ft.EmbDim, 0.5))
+	}
+	in := spec.InputWidth()
+	for _, out := range append(append([]int(nil), hidden...), 2) {
+		n.Layers = append(n.Layers, modelfile.Dense{W: randm(in, out, math.Sqrt(2/float64(in))), B: randm(1, out, 0.1).Data})
+		in = out
+	}
+	return n
 }
