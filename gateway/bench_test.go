@@ -176,30 +176,9 @@ func BenchmarkHandler(b *testing.B) {
 // instant fake DSPs (one bids) on loopback too: everything shares the machine's cores.
 // It reports req/s and the answer latency percentiles seen by the clients.
 func BenchmarkLoopback(b *testing.B) {
-	var dsps []*httptest.Server
 	cfg := config.Defaults()
 	cfg.AdminListen = ""
-	for i := range 8 {
-		answer := []byte(nil)
-		if i == 0 {
-			answer = benchBid(0)
-		}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			buf := getBuf()
-			_, _ = buf.ReadFrom(r.Body)
-			putBuf(buf)
-			if answer == nil {
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			_, _ = w.Write(answer)
-		}))
-		dsps = append(dsps, srv)
-		d := config.DefaultDSP()
-		d.Name = fmt.Sprintf("dsp%d", i)
-		d.Endpoint = srv.URL + "/bid/" + d.Name
-		cfg.DSPs = append(cfg.DSPs, d)
-	}
+	addLoopbackDSPs(b, cfg)
 	g, err := New(cfg, Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -210,9 +189,6 @@ func BenchmarkLoopback(b *testing.B) {
 	defer func() {
 		gw.Close()
 		_ = g.Close(context.Background())
-		for _, s := range dsps {
-			s.Close()
-		}
 		tr.CloseIdleConnections()
 	}()
 	url := gw.URL + "/openrtb2/auction"
@@ -247,6 +223,32 @@ func BenchmarkLoopback(b *testing.B) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	if n := failures.Load(); n > 0 {
 		b.Errorf("%d of %d requests failed", n, b.N)
+	}
+}
+
+// addLoopbackDSPs adds 8 instant fake DSPs on loopback to cfg, dsp0 to dsp7: dsp0 bids
+// (benchBid), the others answer 204. They close when tb's cleanups run.
+func addLoopbackDSPs(tb testing.TB, cfg *config.Config) {
+	for i := range 8 {
+		answer := []byte(nil)
+		if i == 0 {
+			answer = benchBid(0)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			buf := getBuf()
+			_, _ = buf.ReadFrom(r.Body)
+			putBuf(buf)
+			if answer == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			_, _ = w.Write(answer)
+		}))
+		tb.Cleanup(srv.Close)
+		d := config.DefaultDSP()
+		d.Name = fmt.Sprintf("dsp%d", i)
+		d.Endpoint = srv.URL + "/bid/" + d.Name
+		cfg.DSPs = append(cfg.DSPs, d)
 	}
 }
 

@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,27 +30,7 @@ func TestWrkLoopback(t *testing.T) {
 
 	cfg := config.Defaults()
 	cfg.AdminListen = ""
-	for i := range 8 {
-		answer := []byte(nil)
-		if i == 0 {
-			answer = benchBid(0)
-		}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			buf := getBuf()
-			_, _ = buf.ReadFrom(r.Body)
-			putBuf(buf)
-			if answer == nil {
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			_, _ = w.Write(answer)
-		}))
-		t.Cleanup(srv.Close)
-		d := config.DefaultDSP()
-		d.Name = fmt.Sprintf("dsp%d", i)
-		d.Endpoint = srv.URL + "/bid/" + d.Name
-		cfg.DSPs = append(cfg.DSPs, d)
-	}
+	addLoopbackDSPs(t, cfg)
 	tg := newTestGateway(t, cfg)
 
 	script := filepath.Join(t.TempDir(), "post.lua")
