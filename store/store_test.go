@@ -238,21 +238,27 @@ func TestWatchSeesAnotherInstancesChange(t *testing.T) {
 	}
 }
 
-func TestFailedChangeLeavesNoTrace(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bidsieve.db")
-	s := openSQLite(t, path)
-	// A trigger makes the audit insert fail for one field: the override written just
-	// before it in the same transaction must not survive.
+// execSQLite runs stmt on the SQLite database at path behind the store's back.
+func execSQLite(t *testing.T, path, stmt string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.field = 'mode' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+	if _, err := db.Exec(stmt); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestFailedChangeLeavesNoTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bidsieve.db")
+	s := openSQLite(t, path)
+	// A trigger makes the audit insert fail for one field: the override written just
+	// before it in the same transaction must not survive.
+	execSQLite(t, path, `CREATE TRIGGER boom BEFORE INSERT ON audit WHEN NEW.field = 'mode' BEGIN SELECT RAISE(ABORT, 'boom'); END`)
 	ctx := t.Context()
-	_, _, err = s.Apply(ctx, store.Change{Who: "ann", DSP: "alpha", Fields: []store.FieldChange{
+	_, _, err := s.Apply(ctx, store.Change{Who: "ann", DSP: "alpha", Fields: []store.FieldChange{
 		{Field: "qps_limit", New: raw("10"), Inherited: raw("0")},
 		{Field: "mode", New: raw(`"off"`), Inherited: raw(`"filter"`)},
 	}})
@@ -318,15 +324,8 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bidsieve.db")
 	s := openSQLite(t, path)
 	s.Close()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_us) VALUES (99, 'from the future', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	_, err = store.OpenSQLite(t.Context(), path, testOpts)
+	execSQLite(t, path, `INSERT INTO schema_migrations (version, name, applied_us) VALUES (99, 'from the future', 0)`)
+	_, err := store.OpenSQLite(t.Context(), path, testOpts)
 	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") {
 		t.Fatalf("newer schema: %v", err)
 	}
@@ -335,15 +334,8 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 func TestDamagedValueIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bidsieve.db")
 	s := openSQLite(t, path)
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO dsp_overrides (dsp, field, value, updated_us, updated_by) VALUES ('alpha', 'recall_target', '0.9x', 0, 'ann')`); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Snapshot(t.Context())
+	execSQLite(t, path, `INSERT INTO dsp_overrides (dsp, field, value, updated_us, updated_by) VALUES ('alpha', 'recall_target', '0.9x', 0, 'ann')`)
+	_, err := s.Snapshot(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "alpha.recall_target") || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("damaged value: %v", err)
 	}
