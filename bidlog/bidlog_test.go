@@ -84,16 +84,16 @@ func equalRows(t *testing.T, got, want []Row) {
 	}
 }
 
-func TestRoundTripAndTimeRolling(t *testing.T) {
-	dir := t.TempDir()
-	start := time.Date(2024, 3, 1, 22, 30, 0, 0, time.UTC)
-	rows := testRows(5000, start, 2*time.Second) // 22:30 to about 01:16, over a day boundary
-	w, err := NewWriter(dir, WriterOptions{FileSpan: time.Hour, RowGroupRows: 700})
+// writeLog writes rows through a new writer on dir, batch rows per Write, closes it and
+// returns it with the files it published.
+func writeLog(t *testing.T, dir string, o WriterOptions, rows []Row, batch int) (*Writer, []FileInfo) {
+	t.Helper()
+	w, err := NewWriter(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < len(rows); i += 333 {
-		if err := w.Write(rows[i:min(i+333, len(rows))]); err != nil {
+	for i := 0; i < len(rows); i += batch {
+		if err := w.Write(rows[i:min(i+batch, len(rows))]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -104,6 +104,14 @@ func TestRoundTripAndTimeRolling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, files
+}
+
+func TestRoundTripAndTimeRolling(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2024, 3, 1, 22, 30, 0, 0, time.UTC)
+	rows := testRows(5000, start, 2*time.Second) // 22:30 to about 01:16, over a day boundary
+	w, files := writeLog(t, dir, WriterOptions{FileSpan: time.Hour, RowGroupRows: 700}, rows, 333)
 	// Windows 22h, 23h, 0h, 1h of row time.
 	if len(files) != 4 {
 		t.Fatalf("%d files, want 4 (one per hour window): %v", len(files), files)
@@ -137,22 +145,7 @@ func TestRoundTripAndTimeRolling(t *testing.T) {
 func TestSizeRollingKeepsNameOrder(t *testing.T) {
 	dir := t.TempDir()
 	rows := testRows(20000, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Millisecond)
-	w, err := NewWriter(dir, WriterOptions{MaxFileBytes: 64 << 10, RowGroupRows: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < len(rows); i += 100 {
-		if err := w.Write(rows[i : i+100]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	files, err := ListFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files := writeLog(t, dir, WriterOptions{MaxFileBytes: 64 << 10, RowGroupRows: 500}, rows, 100)
 	if len(files) < 3 {
 		t.Fatalf("%d files, want several from size rolling", len(files))
 	}
@@ -242,19 +235,9 @@ func TestStatFileWithoutFooterMetadata(t *testing.T) {
 func TestReaderOverChosenFiles(t *testing.T) {
 	dir := t.TempDir()
 	rows := testRows(3*24, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Hour)
-	w, err := NewWriter(dir, WriterOptions{FileSpan: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	files, err := ListFiles(dir)
-	if err != nil || len(files) != 3 {
-		t.Fatalf("files %v, err %v; want one per day", files, err)
+	_, files := writeLog(t, dir, WriterOptions{FileSpan: 24 * time.Hour}, rows, len(rows))
+	if len(files) != 3 {
+		t.Fatalf("files %v; want one per day", files)
 	}
 	// Training picks its days by the files' time ranges: here the second day only.
 	r := NewReader(files[1:2])
