@@ -79,6 +79,17 @@ func BenchmarkGonum(b *testing.B) {
 	}
 }
 
+// benchMulAdd times p.MulAdd (k x n) on m random rows and reports GFLOP/s.
+func benchMulAdd(b *testing.B, p *Packed, rng *rand.Rand, m, k, n int) {
+	a, c := randSlice(rng, m*k), make([]float32, m*n)
+	work := make([]float32, p.WorkLen(m))
+	b.ReportAllocs()
+	for b.Loop() {
+		p.MulAdd(m, a, k, c, n, work)
+	}
+	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
 // BenchmarkPacked is the predictor's hidden layer: m rows times a packed 1000 x 500 matrix.
 func BenchmarkPacked(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
@@ -86,13 +97,7 @@ func BenchmarkPacked(b *testing.B) {
 	p := Pack(false, k, n, randSlice(rng, k*n), n)
 	for _, m := range []int{1, 4, 16, 64} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
-			a, c := randSlice(rng, m*k), make([]float32, m*n)
-			work := make([]float32, p.WorkLen(m))
-			b.ReportAllocs()
-			for b.Loop() {
-				p.MulAdd(m, a, k, c, n, work)
-			}
-			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			benchMulAdd(b, p, rng, m, k, n)
 		})
 	}
 }
@@ -111,13 +116,7 @@ func BenchmarkPackedKernels(b *testing.B) {
 			continue // benchmarked under its own name
 		}
 		b.Run(kernels[i].name, func(b *testing.B) {
-			a, c := randSlice(rng, m*k), make([]float32, m*n)
-			work := make([]float32, p.WorkLen(m))
-			b.ReportAllocs()
-			for b.Loop() {
-				p.MulAdd(m, a, k, c, n, work)
-			}
-			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			benchMulAdd(b, p, rng, m, k, n)
 		})
 	}
 }

@@ -78,8 +78,9 @@ func resum(data []byte) []byte {
 	return append(append([]byte(nil), body...), sum[:]...)
 }
 
-func TestRoundTrip(t *testing.T) {
-	f := testFile(1, 40, 16, 8)
+// roundTrip writes f with Write and reads it back with Read.
+func roundTrip(t *testing.T, f *File) *File {
+	t.Helper()
 	var b bytes.Buffer
 	if err := Write(&b, f); err != nil {
 		t.Fatal(err)
@@ -88,7 +89,12 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(f, g) {
+	return g
+}
+
+func TestRoundTrip(t *testing.T) {
+	f := testFile(1, 40, 16, 8)
+	if g := roundTrip(t, f); !reflect.DeepEqual(f, g) {
 		t.Fatalf("round trip changed the file:\n got %+v\nwant %+v", g.Meta, f.Meta)
 	}
 }
@@ -125,15 +131,7 @@ func TestWriteFileAtomic(t *testing.T) {
 func TestWriteZeroVersion(t *testing.T) {
 	f := testFile(4, 5, 3)
 	f.FormatVersion = 0
-	var b bytes.Buffer
-	if err := Write(&b, f); err != nil {
-		t.Fatal(err)
-	}
-	g, err := Read(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g.FormatVersion != FormatVersion || f.FormatVersion != 0 {
+	if g := roundTrip(t, f); g.FormatVersion != FormatVersion || f.FormatVersion != 0 {
 		t.Fatalf("format version: read %d (want %d), caller's now %d (want 0)", g.FormatVersion, FormatVersion, f.FormatVersion)
 	}
 }
