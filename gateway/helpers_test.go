@@ -218,21 +218,35 @@ func (tg *testGateway) post(t *testing.T, body any) (int, []byte) {
 // include every given key=value.
 func (tg *testGateway) metric(t *testing.T, name string, kv ...string) int64 {
 	t.Helper()
+	return sumMetric[int64](t, tg, name, kv)
+}
+
+// floatMetric returns the sum of the data points of a float64 gauge or counter whose
+// attributes include every given key=value.
+func (tg *testGateway) floatMetric(t *testing.T, name string, kv ...string) float64 {
+	t.Helper()
+	return sumMetric[float64](t, tg, name, kv)
+}
+
+// sumMetric collects tg's metrics and sums the data points of the counter or gauge name
+// (of number type N) whose attributes include every given key=value.
+func sumMetric[N int64 | float64](t *testing.T, tg *testGateway, name string, kv []string) N {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := tg.reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	var total int64
+	var total N
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			if m.Name != name {
 				continue
 			}
-			var points []metricdata.DataPoint[int64]
+			var points []metricdata.DataPoint[N]
 			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
+			case metricdata.Sum[N]:
 				points = d.DataPoints
-			case metricdata.Gauge[int64]:
+			case metricdata.Gauge[N]:
 				points = d.DataPoints
 			}
 			for _, p := range points {

@@ -16,7 +16,6 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/prebid/openrtb/v19/openrtb2"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // fakeModel is a Model whose score for a request is parsed from its id ("r-0.9-17"
@@ -664,34 +663,3 @@ func (panicScorer) Version() string                                     { return
 // quiesce stops the HTTP server, waiting for the handlers (which log rows and count the
 // live figures after answering), but keeps the gateway open so that its gauges can be read.
 func (tg *testGateway) quiesce() { tg.srv.Close() }
-
-// floatMetric returns the sum of the data points of a float64 gauge or counter whose
-// attributes include every given key=value.
-func (tg *testGateway) floatMetric(t *testing.T, name string, kv ...string) float64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := tg.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var total float64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			var points []metricdata.DataPoint[float64]
-			switch d := m.Data.(type) {
-			case metricdata.Sum[float64]:
-				points = d.DataPoints
-			case metricdata.Gauge[float64]:
-				points = d.DataPoints
-			}
-			for _, p := range points {
-				if hasAttrs(p.Attributes, kv) {
-					total += p.Value
-				}
-			}
-		}
-	}
-	return total
-}
