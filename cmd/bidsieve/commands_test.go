@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -186,14 +185,7 @@ func TestDSPSimAndLoadtest(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("dsp-sim stopped with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("dsp-sim did not stop within 10 s of its context's end")
-	}
+	waitStop(t, done, "dsp-sim")
 }
 
 // run runs a command in-process and returns its stdout; a non-zero exit fails the test.

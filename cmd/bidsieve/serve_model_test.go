@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -146,14 +145,7 @@ shaping: {mode: filter, exploration_rate: 0}
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStop(t, done, "serve")
 
 	// The graceful stop published the bid log: one row per auction, with its decision and
 	// the model it was made with.

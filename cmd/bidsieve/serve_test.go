@@ -134,14 +134,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	if r.err != nil || r.status != http.StatusOK {
 		t.Errorf("in-flight auction during the stop: status %d, err %v; want 200", r.status, r.err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStop(t, done, "serve")
 	if !strings.Contains(stderr.String(), "bidsieve stopped") {
 		t.Errorf("no clean stop in the log:\n%s", stderr.String())
 	}
@@ -166,5 +159,19 @@ func TestServeRefusesABadConfig(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
+	}
+}
+
+// waitStop waits for a command whose context has ended to return, 10 s at most; it fails
+// the test if the command returns an error or does not stop.
+func waitStop(t *testing.T, done <-chan error, command string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s returned %v", command, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not stop within 10 s of its context's end", command)
 	}
 }
