@@ -9,8 +9,9 @@
 #      targets checked: bids >= 94% of off, withheld >= 90% of the oracle, shadow = off;
 #   3. CPU per auction of `bidsieve serve`, shaping off and on (filter), under the same
 #      open-loop load (`bidsieve loadtest`, CPU_QPS/s for CPU_DURATION, ROUNDS rounds each,
-#      the two gateways taking turns) against `bidsieve dsp-sim` with its real latencies:
-#      process CPU time / auctions, and the paired difference per round;
+#      the two gateways taking turns; CPU_DESIGN=one-at-a-time starts a fresh gateway for
+#      each turn instead) against `bidsieve dsp-sim` with its real latencies: process CPU
+#      time / auctions, and the paired difference per round;
 #   4. model swaps under SWAP_QPS auctions/s for SWAP_DURATION: the model file replaced
 #      every 3 s by the other of two models (the file watcher reloads it), and a reload
 #      through the admin API in between; the load tester must see no failure.
@@ -31,6 +32,10 @@ E2E_REQUESTS=${E2E_REQUESTS:-100000}
 CPU_QPS=${CPU_QPS:-500}
 CPU_DURATION=${CPU_DURATION:-20s}
 ROUNDS=${ROUNDS:-10}
+# Step 3's design: side-by-side (both gateways up, taking turns) or one-at-a-time (each
+# turn a fresh gateway, warmed up, measured, stopped; nothing else of bidsieve running).
+CPU_DESIGN=${CPU_DESIGN:-side-by-side}
+case $CPU_DESIGN in side-by-side | one-at-a-time) ;; *) echo "e2e: CPU_DESIGN must be side-by-side or one-at-a-time" >&2; exit 2 ;; esac
 SWAP_QPS=${SWAP_QPS:-1000}
 SWAP_DURATION=${SWAP_DURATION:-30s}
 DATA=${DATA:-data/e2e}
@@ -146,7 +151,7 @@ metric_sum() { # gateway name: the sum of the values of a metric's series on /me
 }
 
 if [[ $STEPS == *3* ]]; then
-  echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s, $ROUNDS rounds of $CPU_DURATION each)"
+  echo "== 3. CPU per auction of bidsieve serve: shaping off vs filter ($CPU_QPS auctions/s, $ROUNDS rounds of $CPU_DURATION each, $CPU_DESIGN)"
   # Both gateways run side by side, each in front of the same dsp-sim, and take turns: in
   # each round each gets CPU_DURATION of load (the other idles), in alternating order, so
   # that the machine's drifts fall on both alike; a round's difference is a paired one.
@@ -155,11 +160,14 @@ if [[ $STEPS == *3* ]]; then
   declare -A gw_pid gw_addr
   gw_addr[off]=127.0.0.1:$((PORT_BASE + 1))
   gw_addr[filter]=127.0.0.1:$((PORT_BASE + 3))
-  for mode in off filter; do
-    start_serve "$mode" "$DATA/cpu-$mode" "${gw_addr[$mode]}" ""
-    gw_pid[$mode]=$serve_pid
-    load "$CPU_QPS" 10s 99 "$DATA/cpu-$mode/warmup.json" "${gw_addr[$mode]}" # connections, the model's pages
-  done
+  warm() { # mode: start its gateway and warm it up (connections, the model's pages)
+    start_serve "$1" "$DATA/cpu-$1" "${gw_addr[$1]}" ""
+    gw_pid[$1]=$serve_pid
+    load "$CPU_QPS" 10s 99 "$DATA/cpu-$1/warmup.json" "${gw_addr[$1]}"
+  }
+  if [ "$CPU_DESIGN" = side-by-side ]; then
+    for mode in off filter; do warm "$mode"; done
+  fi
   results=$DATA/cpu.txt
   : > "$results"
   printf '%-7s %-5s %9s %9s %11s %13s %12s %12s %12s %9s\n' mode round auctions cpu_s us/auction dsp_requests scoring_us sim_cpu_s sim_us/auct p99_ms
@@ -167,6 +175,7 @@ if [[ $STEPS == *3* ]]; then
     order="off filter"
     if [ $((round % 2)) = 0 ]; then order="filter off"; fi
     for mode in $order; do
+      if [ "$CPU_DESIGN" = one-at-a-time ]; then warm "$mode"; fi
       addr=${gw_addr[$mode]} pid=${gw_pid[$mode]} out=$DATA/cpu-$mode/load-$round.json
       curl -fsS -X POST "http://$SIM/stats/reset" > /dev/null
       p0=$(metric_sum "$addr" bidsieve_predictor_duration_seconds_sum)
@@ -185,9 +194,12 @@ if [[ $STEPS == *3* ]]; then
         'BEGIN { printf "%-7s %-5s %9d %9.2f %11.1f %13d %12.1f %12.2f %12.1f %9.1f\n", m, r, n, s/c, s/c/n*1e6, q, sc/n*1e6, d/c, d/c/n*1e6, p }' |
         tee -a "$results"
       if [ "$failures" != 0 ]; then echo "  ($failures failed or timed-out auctions)"; fi
+      if [ "$CPU_DESIGN" = one-at-a-time ]; then stop_serve "$pid"; fi
     done
   done
-  for mode in off filter; do stop_serve "${gw_pid[$mode]}"; done
+  if [ "$CPU_DESIGN" = side-by-side ]; then
+    for mode in off filter; do stop_serve "${gw_pid[$mode]}"; done
+  fi
   echo "CPU per auction (µs): median per mode, and the paired difference filter - off per round:"
   for mode in off filter; do
     awk -v m="$mode" '$1 == m { print $5 }' "$results" | sort -n |
