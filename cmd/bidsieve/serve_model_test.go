@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,21 +51,9 @@ shaping: {mode: filter, exploration_rate: 0}
 	}
 	modelPath := filepath.Join(dir, "models", "current.bsm")
 
-	var stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, []string{"--config", path}, io.Discard, &stderr) }()
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	waitFor(t, "/readyz", func() bool {
-		resp, err := client.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	s := startServe(t, path, "http://"+addr+"/readyz")
+	defer s.stop()
+	stderr, client, done, cancel := &s.stderr, s.client, s.done, s.cancel
 	if !strings.Contains(stderr.String(), "NO MODEL: the model file does not exist") {
 		t.Errorf("a missing model is not reported loudly:\n%s", stderr.String())
 	}

@@ -86,22 +86,9 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	}
 	write("")
 
-	var stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, []string{"--config", path}, io.Discard, &stderr) }()
-
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	waitFor(t, "/healthz", func() bool {
-		resp, err := client.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	s := startServe(t, path, "http://"+addr+"/healthz")
+	defer s.stop()
+	stderr, client, done, cancel := &s.stderr, s.client, s.done, s.cancel
 
 	write("bogus_key: 1\n")
 	waitFor(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
@@ -174,4 +161,36 @@ func waitStop(t *testing.T, done <-chan error, command string) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s did not stop within 10 s of its context's end", command)
 	}
+}
+
+// serveRun is `bidsieve serve` running in-process for a test.
+type serveRun struct {
+	stderr syncBuffer
+	client *http.Client // its own transport: idle connections closed by stop
+	done   chan error   // what runServe returned
+	cancel context.CancelFunc
+}
+
+// startServe starts `bidsieve serve --config path` and waits until url answers 200. The
+// caller defers stop.
+func startServe(t *testing.T, path, url string) *serveRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serveRun{client: &http.Client{Transport: &http.Transport{}}, done: make(chan error, 1), cancel: cancel}
+	go func() { s.done <- runServe(ctx, []string{"--config", path}, io.Discard, &s.stderr) }()
+	waitFor(t, url, func() bool {
+		resp, err := s.client.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return s
+}
+
+// stop ends the command's context (waitStop waits for it) and closes idle connections.
+func (s *serveRun) stop() {
+	s.cancel()
+	s.client.CloseIdleConnections()
 }
