@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,21 +56,8 @@ func (a *applied) get() *config.Config {
 
 func patchAdmin(t *testing.T, addr, dsp, body string) int {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), "PATCH", "http://"+addr+"/admin/api/dsps/"+dsp, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode
+	status, _ := adminDo(t, "PATCH", addr, "/admin/api/dsps/"+dsp, testAdminToken, body)
+	return status
 }
 
 func TestAdminRestartKeepsSettings(t *testing.T) {

@@ -168,19 +168,24 @@ func get(t *testing.T, client *http.Client, url string) string {
 }
 
 func adminPost(t *testing.T, addr, path, token string) (int, string) {
-	return adminDo(t, "POST", addr, path, token)
+	return adminDo(t, "POST", addr, path, token, "")
 }
 func adminGet(t *testing.T, addr, path, token string) (int, string) {
-	return adminDo(t, "GET", addr, path, token)
+	return adminDo(t, "GET", addr, path, token, "")
 }
 
-func adminDo(t *testing.T, method, addr, path, token string) (int, string) {
+// adminDo calls the admin API with a bearer token and, when body is not empty, a JSON body;
+// it returns the status and the answer.
+func adminDo(t *testing.T, method, addr, path, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	res, err := client.Do(req)
