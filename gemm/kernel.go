@@ -8,8 +8,11 @@ import (
 
 // A kernel computes the mr x nr tile C += Ap·Bp for k steps, where Ap holds mr values per
 // step (a packed panel of A) and Bp holds nr values per step (a packed panel of B); C's rows
-// are ldc elements apart.
-type kernelFunc func(k int, a, b, c *float32, ldc int)
+// are ldc elements apart. Bp is float32, or bfloat16 (the upper half of a float32's bits)
+// for the weights of PackBF16.
+type kernelOf[E float32 | uint16] func(k int, a *float32, b *E, c *float32, ldc int)
+
+type kernelFunc = kernelOf[float32]
 
 type kernel struct {
 	name   string
@@ -18,6 +21,9 @@ type kernel struct {
 	// half, if set, computes only the first mr/2 rows of a tile from the same packed
 	// panels: macro uses it for a last panel of at most mr/2 rows.
 	half kernelFunc
+	// fn16 and half16, if set, are fn and half for a B of bfloat16 values, widened to
+	// float32 in registers: the same products, the same sums, half the bytes to read.
+	fn16, half16 kernelOf[uint16]
 	// packed names the kernel that Pack uses when this one is active, if another: a
 	// shape that suits the few rows of inference better.
 	packed string

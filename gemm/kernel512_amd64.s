@@ -1,5 +1,11 @@
 #include "textflag.h"
 
+// PFD is how far ahead (bytes) the kernels prefetch B. B streams from memory when the
+// weights of a large layer have left the caches between two requests (a busy gateway):
+// the hardware prefetcher alone then leaves the kernel waiting. 8 KiB ahead, every line:
+// BenchmarkScore/adapter-cold went from 127 to about 90 µs, the warm products unchanged.
+#define PFD 8192
+
 // AVX-512 micro-kernel: C[0:8, 0:48] += Ap·Bp over k steps.
 // Ap: 8 floats per step; Bp: 48 floats per step (three zmm); accumulators Z8..Z31 (row r
 // in Z(8+3r) .. Z(10+3r)); Z0..Z2 hold B; Z3, Z4 alternate as broadcasts of A.
@@ -71,10 +77,13 @@ TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
 	JZ   tail
 
 loop2:
-	PREFETCHT0 768(DI)
-	PREFETCHT0 832(DI)
+	PREFETCHT0 PFD(DI)
+	PREFETCHT0 (PFD+64)(DI)
+	PREFETCHT0 (PFD+128)(DI)
 	STEP8x48(0, 0)
-	PREFETCHT0 896(DI)
+	PREFETCHT0 (PFD+192)(DI)
+	PREFETCHT0 (PFD+256)(DI)
+	PREFETCHT0 (PFD+320)(DI)
 	STEP8x48(32, 192)
 	ADDQ $64, SI
 	ADDQ $384, DI
@@ -137,10 +146,13 @@ TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
 	JZ   htail
 
 hloop2:
-	PREFETCHT0 768(DI)
-	PREFETCHT0 832(DI)
+	PREFETCHT0 PFD(DI)
+	PREFETCHT0 (PFD+64)(DI)
+	PREFETCHT0 (PFD+128)(DI)
 	STEP4of8x48(0, 0)
-	PREFETCHT0 896(DI)
+	PREFETCHT0 (PFD+192)(DI)
+	PREFETCHT0 (PFD+256)(DI)
+	PREFETCHT0 (PFD+320)(DI)
 	STEP4of8x48(32, 192)
 	ADDQ $64, SI
 	ADDQ $384, DI
@@ -153,6 +165,152 @@ htail:
 	STEP4of8x48(0, 0)
 
 hstore:
+	ROW3(Z8, Z9, Z10)
+	ROW3(Z11, Z12, Z13)
+	ROW3(Z14, Z15, Z16)
+	ROW3(Z17, Z18, Z19)
+	VZEROUPPER
+	RET
+
+// The bfloat16 kernels: the same as the two above, but each step's 48 values of B are
+// bfloat16 (96 bytes), widened to float32 by a zero-extension and a shift of 16 bits
+// (exact), then multiplied and added exactly as above.
+
+#define LOADB16(bo) \
+	VPMOVZXWD bo(DI), Z0; \
+	VPMOVZXWD (bo+32)(DI), Z1; \
+	VPMOVZXWD (bo+64)(DI), Z2; \
+	VPSLLD $16, Z0, Z0; \
+	VPSLLD $16, Z1, Z1; \
+	VPSLLD $16, Z2, Z2
+
+#define STEP8x48H(ao, bo) \
+	LOADB16(bo); \
+	BROW(ao, Z3, Z8, Z9, Z10); \
+	BROW((ao+4), Z4, Z11, Z12, Z13); \
+	BROW((ao+8), Z3, Z14, Z15, Z16); \
+	BROW((ao+12), Z4, Z17, Z18, Z19); \
+	BROW((ao+16), Z3, Z20, Z21, Z22); \
+	BROW((ao+20), Z4, Z23, Z24, Z25); \
+	BROW((ao+24), Z3, Z26, Z27, Z28); \
+	BROW((ao+28), Z4, Z29, Z30, Z31)
+
+#define STEP4of8x48H(ao, bo) \
+	LOADB16(bo); \
+	BROW(ao, Z3, Z8, Z9, Z10); \
+	BROW((ao+4), Z4, Z11, Z12, Z13); \
+	BROW((ao+8), Z3, Z14, Z15, Z16); \
+	BROW((ao+12), Z4, Z17, Z18, Z19)
+
+// func kernelAVX512BF16(k int, a *float32, b *uint16, c *float32, ldc int)
+TEXT ·kernelAVX512BF16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   btail
+
+bloop2:
+	PREFETCHT0 (PFD/2)(DI)
+	PREFETCHT0 (PFD/2+64)(DI)
+	STEP8x48H(0, 0)
+	PREFETCHT0 (PFD/2+128)(DI)
+	STEP8x48H(32, 96)
+	ADDQ $64, SI
+	ADDQ $192, DI
+	DECQ BX
+	JNZ  bloop2
+
+btail:
+	ANDQ $1, CX
+	JZ   bstore
+	STEP8x48H(0, 0)
+
+bstore:
+	ROW3(Z8, Z9, Z10)
+	ROW3(Z11, Z12, Z13)
+	ROW3(Z14, Z15, Z16)
+	ROW3(Z17, Z18, Z19)
+	ROW3(Z20, Z21, Z22)
+	ROW3(Z23, Z24, Z25)
+	ROW3(Z26, Z27, Z28)
+	ROW3(Z29, Z30, Z31)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512HalfBF16(k int, a *float32, b *uint16, c *float32, ldc int)
+TEXT ·kernelAVX512HalfBF16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   bhtail
+
+bhloop2:
+	PREFETCHT0 (PFD/2)(DI)
+	PREFETCHT0 (PFD/2+64)(DI)
+	STEP4of8x48H(0, 0)
+	PREFETCHT0 (PFD/2+128)(DI)
+	STEP4of8x48H(32, 96)
+	ADDQ $64, SI
+	ADDQ $192, DI
+	DECQ BX
+	JNZ  bhloop2
+
+bhtail:
+	ANDQ $1, CX
+	JZ   bhstore
+	STEP4of8x48H(0, 0)
+
+bhstore:
 	ROW3(Z8, Z9, Z10)
 	ROW3(Z11, Z12, Z13)
 	ROW3(Z14, Z15, Z16)

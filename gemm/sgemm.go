@@ -136,16 +136,17 @@ func serial(kern *kernel, transA, transB bool, m, n, k int, alpha float32, a []f
 			for ic := 0; ic < m; ic += mcBlock {
 				mc := min(mcBlock, m-ic)
 				packA(buf.a, transA, a, lda, ic, pc, mc, kc, kern.mr, alpha)
-				macro(kern, kc, mc, nc, buf.a, buf.b, c[ic*ldc+jc:], ldc, buf.tile)
+				macro(kern.fn, kern.half, kern.mr, kern.nr, kc, mc, nc, buf.a, buf.b, c[ic*ldc+jc:], ldc, buf.tile)
 			}
 		}
 	}
 }
 
-// macro runs the kernel over an mc x nc block of C from packed A and B blocks of depth kc.
-// tile is scratch for the partial tiles at the edges (at least mr·nr).
-func macro(kern *kernel, kc, mc, nc int, ap, bp, c []float32, ldc int, tile []float32) {
-	mr, nr := kern.mr, kern.nr
+// macro runs the kernel fn over an mc x nc block of C from packed A and B blocks of depth
+// kc, with mr x nr tiles; half, if not nil, computes the first mr/2 rows of a tile (for a
+// last panel of at most mr/2 rows). B is float32, or bfloat16 (uint16) for the kernels of
+// PackBF16. tile is scratch for the partial tiles at the edges (at least mr·nr).
+func macro[E float32 | uint16](fn, half kernelOf[E], mr, nr, kc, mc, nc int, ap []float32, bp []E, c []float32, ldc int, tile []float32) {
 	for jr := 0; jr < nc; jr += nr {
 		b := &bp[jr*kc]
 		cols := min(nr, nc-jr)
@@ -153,15 +154,15 @@ func macro(kern *kernel, kc, mc, nc int, ap, bp, c []float32, ldc int, tile []fl
 			a := &ap[ir*kc]
 			rows := min(mr, mc-ir)
 			if rows == mr && cols == nr {
-				kern.fn(kc, a, b, &c[ir*ldc+jr], ldc)
+				fn(kc, a, b, &c[ir*ldc+jr], ldc)
 				continue
 			}
 			t := tile[:mr*nr]
 			clear(t)
-			if kern.half != nil && rows <= mr/2 {
-				kern.half(kc, a, b, &t[0], nr)
+			if half != nil && rows <= mr/2 {
+				half(kc, a, b, &t[0], nr)
 			} else {
-				kern.fn(kc, a, b, &t[0], nr)
+				fn(kc, a, b, &t[0], nr)
 			}
 			for r := 0; r < rows; r++ {
 				dst := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]

@@ -226,6 +226,84 @@ func TestPacked(t *testing.T) {
 	})
 }
 
+// TestPackedBF16: weights that are bfloat16 numbers give, through PackBF16, exactly the
+// products that Pack gives (the kernels widen them exactly and sum in the same order),
+// with half the storage where the kernel reads bfloat16; a weight that is not one is
+// refused.
+func TestPackedBF16(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, d := range [][3]int{{1, 1, 1}, {1, 500, 1000}, {4, 500, 1000}, {6, 500, 1000}, {16, 500, 1000}, {17, 33, 7}, {5, 50, 3}, {3, 0, 5}, {0, 4, 5}} {
+			for _, tB := range []bool{false, true} {
+				m, n, k := d[0], d[1], d[2]
+				b := randSlice(rng, k*n)
+				for i := range b {
+					b[i] = RoundBF16(b[i])
+				}
+				ldb := max(n, 1)
+				if tB {
+					ldb = max(k, 1)
+				}
+				p, ok := PackBF16(tB, k, n, b, ldb)
+				if !ok {
+					t.Fatalf("m=%d n=%d k=%d tB=%v: PackBF16 refused bfloat16 weights", m, n, k, tB)
+				}
+				if want := forPacked(active).fn16 != nil; p.BF16() != want {
+					t.Fatalf("%v: stored as bfloat16 = %v, want %v", p, p.BF16(), want)
+				}
+				f := Pack(tB, k, n, b, ldb)
+				a := randSlice(rng, m*k)
+				got := randSlice(rng, m*n)
+				want := append([]float32(nil), got...)
+				p.MulAdd(m, a, k, got, max(n, 1), nil)
+				f.MulAdd(m, a, k, want, max(n, 1), nil)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%v m=%d tB=%v: C[%d] = %v, with float32 storage %v", p, m, tB, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		b := make([]float32, 6*7)
+		b[41] = 1 + 1.0/(1<<20) // not a bfloat16 number
+		if p, ok := PackBF16(false, 6, 7, b, 7); ok || p != nil {
+			t.Fatalf("PackBF16 took a float32 that is not a bfloat16 number: %v", p)
+		}
+		if p, ok := PackBF16(true, 7, 6, b, 7); ok || p != nil {
+			t.Fatalf("PackBF16 (transposed) took a float32 that is not a bfloat16 number: %v", p)
+		}
+	})
+}
+
+func TestRoundBF16(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, c := range []struct{ x, want float32 }{
+		{0, 0}, {1, 1}, {-2.5, -2.5},
+		{1 + 1.0/(1<<9), 1},              // below half way: down
+		{1 + 3.0/(1<<9), 1 + 1.0/(1<<7)}, // above half way: up
+		{1 + 1.0/(1<<8), 1},              // half way, 1 is even: down
+		{1 + 3.0/(1<<8), 1 + 1.0/(1<<6)}, // half way, 1 + 2^-7 is odd: up
+		{-(1 + 3.0/(1<<8)), -(1 + 1.0/(1<<6))},
+		{math.MaxFloat32, math.MaxFloat32}, // would round to infinity: kept
+		{inf, inf},
+	} {
+		if got := RoundBF16(c.x); got != c.want {
+			t.Errorf("RoundBF16(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	if x := RoundBF16(float32(math.NaN())); !math.IsNaN(float64(x)) {
+		t.Errorf("RoundBF16(NaN) = %v", x)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		x := float32(rng.NormFloat64())
+		r := RoundBF16(x)
+		if math.Float32bits(r)&0xffff != 0 || math.Abs(float64(r-x)) > math.Abs(float64(x))/256 {
+			t.Fatalf("RoundBF16(%v) = %v", x, r)
+		}
+	}
+}
+
 func TestPackedNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	p := Pack(false, 100, 50, randSlice(rng, 5000), 50)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/gemm"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/predictor"
 )
@@ -75,6 +76,10 @@ func TestParityWithServingForwardPass(t *testing.T) {
 		}
 	}
 
+	// As the pipeline ships them: the 1000 x 500 layer's weights rounded to bfloat16, which
+	// the predictor then stores as bfloat16.
+	tr.p.roundHidden()
+
 	// Gorgonia: a forward-only graph of its own over the trained weights.
 	g, err := newDenseGraph(tr.p, n, false, false)
 	if err != nil {
@@ -99,6 +104,9 @@ func TestParityWithServingForwardPass(t *testing.T) {
 	m, err := predictor.New(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := 1; m.BF16Layers() != want && gemm.Kernel() != "generic" {
+		t.Errorf("the predictor stores %d layers as bfloat16, want %d (the rounded one)", m.BF16Layers(), want)
 	}
 	got := make([]float32, 2*n)
 	m.LogProbs(got, test.cats, test.conts, n)

@@ -165,9 +165,14 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 		log.Info("no improvement: back to the best epoch, step size halved", "best_epoch", bestEpoch, "learning_rate", tr.opt.lr)
 	}
 	tr.p.restore(&best)
-	if err := sc.refresh(); err != nil {
+	// The shipped hidden-to-hidden weights are bfloat16 numbers (see params.roundHidden);
+	// everything from here on (calibration, thresholds, the file) uses them.
+	tr.p.roundHidden()
+	rounded, err := valLoss()
+	if err != nil {
 		return nil, err
 	}
+	log.Info("hidden layers rounded to bfloat16", "val_loss", bestLoss, "val_loss_rounded", rounded)
 	rep.BestEpoch, rep.BestValLoss = bestEpoch, bestLoss
 	rep.ExamplesPerSec = float64(examples) / trainSeconds
 	tTrain := o.Now()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/gemm"
 	"github.com/bidsieve/bidsieve/modelfile"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	CreatedAt time.Time // 2026-01-01 when zero
 	// Values is the vocabulary size of every categorical feature but the DSP; 4 when 0.
 	Values int
+	// BF16 rounds the weights of the hidden layers after the first to bfloat16, as
+	// bidsieve train does (the predictor then stores them as bfloat16).
+	BF16 bool
 }
 
 // File returns a valid model file with random weights (He initialisation).
@@ -64,6 +68,13 @@ func File(o Options) *modelfile.File {
 	}
 	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash(),
 		Net: Network(rng, &spec, o.Hidden)}
+	if o.BF16 {
+		for _, l := range f.Net.Layers[1 : len(f.Net.Layers)-1] {
+			for i, x := range l.W.Data {
+				l.W.Data[i] = gemm.RoundBF16(x)
+			}
+		}
+	}
 	for _, name := range o.DSPs {
 		d := modelfile.DSP{Name: name, LogitOffset: -1, NegativeRate: math.Exp(-1), Target: 0.95}
 		if o.Threshold > 0 {
