@@ -21,12 +21,7 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mc, kc, mr int,
 			}
 			continue
 		}
-		if rows == mr && mr == 8 {
-			packA8(panel, a, lda, ib, p0, kc, alpha)
-			continue
-		}
-		if rows == mr && mr == 6 {
-			packA6(panel, a, lda, ib, p0, kc, alpha)
+		if packRows(panel, a, lda, ib, p0, kc, rows, mr, alpha) {
 			continue
 		}
 		for r := 0; r < rows; r++ {
@@ -75,18 +70,40 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, j0, kc, nc, nr int)
 	}
 }
 
-// packA8 packs a full panel of 8 rows of a non-transposed A: for each step, 8 values
-// gathered from the 8 rows, written contiguously.
-func packA8(panel, a []float32, lda, ib, p0, kc int, alpha float32) {
-	r0 := a[ib*lda+p0:][:kc]
-	r1 := a[(ib+1)*lda+p0:][:len(r0)]
-	r2 := a[(ib+2)*lda+p0:][:len(r0)]
-	r3 := a[(ib+3)*lda+p0:][:len(r0)]
-	r4 := a[(ib+4)*lda+p0:][:len(r0)]
-	r5 := a[(ib+5)*lda+p0:][:len(r0)]
-	r6 := a[(ib+6)*lda+p0:][:len(r0)]
-	r7 := a[(ib+7)*lda+p0:][:len(r0)]
-	panel = panel[:8*len(r0)]
+// zeroRow stands for the missing rows of a last, partial panel of A.
+var zeroRow [4096]float32
+
+// packRows packs a panel of mr = 8, 6 or 4 rows of a non-transposed A (rows of them
+// present, zeros for the rest, when kc <= len(zeroRow)): for each step, mr values gathered
+// from the rows, written contiguously. It reports whether it did (false for other shapes,
+// which the caller packs value by value).
+func packRows(panel, a []float32, lda, ib, p0, kc, rows, mr int, alpha float32) bool {
+	if kc > len(zeroRow) || (mr != 8 && mr != 6 && mr != 4) {
+		return false
+	}
+	var r [8][]float32
+	for i := range mr {
+		if i < rows {
+			r[i] = a[(ib+i)*lda+p0:][:kc]
+		} else {
+			r[i] = zeroRow[:kc]
+		}
+	}
+	switch mr {
+	case 8:
+		packA8(panel, &r, kc, alpha)
+	case 6:
+		packA6(panel, &r, kc, alpha)
+	default:
+		packA4(panel, &r, kc, alpha)
+	}
+	return true
+}
+
+func packA8(panel []float32, r *[8][]float32, kc int, alpha float32) {
+	r0, r1, r2, r3 := r[0][:kc], r[1][:kc], r[2][:kc], r[3][:kc]
+	r4, r5, r6, r7 := r[4][:kc], r[5][:kc], r[6][:kc], r[7][:kc]
+	panel = panel[:8*kc]
 	if alpha == 1 {
 		for p := range r0 {
 			d := panel[8*p : 8*p+8 : 8*p+8]
@@ -102,15 +119,9 @@ func packA8(panel, a []float32, lda, ib, p0, kc int, alpha float32) {
 	}
 }
 
-// packA6 is packA8 for panels of 6 rows.
-func packA6(panel, a []float32, lda, ib, p0, kc int, alpha float32) {
-	r0 := a[ib*lda+p0:][:kc]
-	r1 := a[(ib+1)*lda+p0:][:len(r0)]
-	r2 := a[(ib+2)*lda+p0:][:len(r0)]
-	r3 := a[(ib+3)*lda+p0:][:len(r0)]
-	r4 := a[(ib+4)*lda+p0:][:len(r0)]
-	r5 := a[(ib+5)*lda+p0:][:len(r0)]
-	panel = panel[:6*len(r0)]
+func packA6(panel []float32, r *[8][]float32, kc int, alpha float32) {
+	r0, r1, r2, r3, r4, r5 := r[0][:kc], r[1][:kc], r[2][:kc], r[3][:kc], r[4][:kc], r[5][:kc]
+	panel = panel[:6*kc]
 	if alpha == 1 {
 		for p := range r0 {
 			d := panel[6*p : 6*p+6 : 6*p+6]
@@ -122,5 +133,21 @@ func packA6(panel, a []float32, lda, ib, p0, kc int, alpha float32) {
 		d := panel[6*p : 6*p+6 : 6*p+6]
 		d[0], d[1], d[2] = alpha*r0[p], alpha*r1[p], alpha*r2[p]
 		d[3], d[4], d[5] = alpha*r3[p], alpha*r4[p], alpha*r5[p]
+	}
+}
+
+func packA4(panel []float32, r *[8][]float32, kc int, alpha float32) {
+	r0, r1, r2, r3 := r[0][:kc], r[1][:kc], r[2][:kc], r[3][:kc]
+	panel = panel[:4*kc]
+	if alpha == 1 {
+		for p := range r0 {
+			d := panel[4*p : 4*p+4 : 4*p+4]
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+		return
+	}
+	for p := range r0 {
+		d := panel[4*p : 4*p+4 : 4*p+4]
+		d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
 	}
 }
