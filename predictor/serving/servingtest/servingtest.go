@@ -69,11 +69,7 @@ func File(o Options) *modelfile.File {
 	f := &modelfile.File{FormatVersion: modelfile.FormatVersion, Spec: spec, SpecHash: spec.Hash(),
 		Net: Network(rng, &spec, o.Hidden)}
 	if o.BF16 {
-		for _, l := range f.Net.Layers[1 : len(f.Net.Layers)-1] {
-			for i, x := range l.W.Data {
-				l.W.Data[i] = gemm.RoundBF16(x)
-			}
-		}
+		RoundHidden(&f.Net)
 	}
 	for _, name := range o.DSPs {
 		d := modelfile.DSP{Name: name, LogitOffset: -1, NegativeRate: math.Exp(-1), Target: 0.95}
@@ -89,6 +85,16 @@ func File(o Options) *modelfile.File {
 	f.Meta = modelfile.Metadata{Version: o.Version, CreatedAt: o.CreatedAt, Hidden: o.Hidden, NegativeRate: math.Exp(-1),
 		RecallTarget: 0.95, Confidence: 0.95}
 	return f
+}
+
+// RoundHidden rounds the weights of the hidden layers after the first to bfloat16, as
+// bidsieve train ships them.
+func RoundHidden(n *modelfile.Network) {
+	for _, l := range n.Layers[1 : len(n.Layers)-1] {
+		for i, x := range l.W.Data {
+			l.W.Data[i] = gemm.RoundBF16(x)
+		}
+	}
 }
 
 // Network draws random weights from rng for a network on spec with the given hidden
