@@ -8,6 +8,12 @@
 // variable BIDSIEVE_GEMM=generic|avx2|avx512 overrides it, for comparisons). Large products
 // run on up to GOMAXPROCS goroutines.
 //
+// PackBF16 packs weights that are bfloat16 numbers (bidsieve train rounds the hidden
+// layer's weights so) as bfloat16 for the assembly kernels, which widen them exactly in
+// registers: the same products as float32 storage, bit for bit, from half the bytes, which
+// is what a product of a few rows by a large layer waits for once the weights have left
+// the caches.
+//
 // Every function but UseKernel (for tests) is safe for concurrent use: a Packed matrix
 // is immutable after Pack.
 // Results may differ from a naive triple loop in the last bits, because the sums are
