@@ -14,20 +14,49 @@ import (
 // until ctx is done. It watches the file's folder, so that a file replaced by a rename (an
 // editor's save, a Kubernetes ConfigMap's symlink swap) is still followed. changed runs on
 // Watch's goroutine; Watch returns nil when ctx ends, or an error when watching cannot start.
+// It is NewWatcher then Run.
 func Watch(ctx context.Context, path string, debounce time.Duration, changed func()) error {
+	w, err := NewWatcher(path)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx, debounce, changed)
+}
+
+// A Watcher follows one file, as Watch describes. It sees every change made after
+// NewWatcher returns, even before Run starts (the events wait), so that a program can start
+// watching before it announces that it is ready and lose no edit made in between.
+type Watcher struct {
+	w    *fsnotify.Watcher
+	base string
+}
+
+// NewWatcher starts watching the file at path (its folder). Run or Close it.
+func NewWatcher(path string) (*Watcher, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return fmt.Errorf("watch config: %w", err)
+		return nil, fmt.Errorf("watch config: %w", err)
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watch config: %w", err)
+		return nil, fmt.Errorf("watch config: %w", err)
 	}
-	defer func() { _ = w.Close() }()
 	dir, base := filepath.Split(abs)
 	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("watch config folder %s: %w", dir, err)
+		_ = w.Close()
+		return nil, fmt.Errorf("watch config folder %s: %w", dir, err)
 	}
+	return &Watcher{w: w, base: base}, nil
+}
+
+// Close stops watching; Run does it when it returns.
+func (wt *Watcher) Close() error { return wt.w.Close() }
+
+// Run calls changed as Watch does until ctx is done, then closes the watcher and returns
+// nil.
+func (wt *Watcher) Run(ctx context.Context, debounce time.Duration, changed func()) error {
+	w, base := wt.w, wt.base
+	defer func() { _ = w.Close() }()
 	var fire <-chan time.Time
 	var timer *time.Timer
 	defer func() {

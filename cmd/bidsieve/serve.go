@@ -130,6 +130,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	// The watchers start before the first request is served, so that an edit made as soon
+	// as the gateway answers (a deploy script, a test) is not missed.
+	var cfgWatcher, modelWatcher *config.Watcher
+	var cfgWatchErr, modelWatchErr error
+	if *path != "" {
+		cfgWatcher, cfgWatchErr = config.NewWatcher(*path)
+	}
+	modelPath := eff.Model.Path
+	if modelPath != "" {
+		modelWatcher, modelWatchErr = config.NewWatcher(modelPath)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	source := *path
@@ -162,17 +173,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fn(watchCtx)
 		}()
 	}
-	if *path != "" {
+	if cfgWatchErr != nil {
+		log.Warn("config file not watched; reload with SIGHUP", "err", cfgWatchErr)
+	}
+	if cfgWatcher != nil {
 		watch(func(c context.Context) {
-			if err := config.Watch(c, *path, 200*time.Millisecond, func() { trigger(reloads)("file changed") }); err != nil {
-				log.Warn("config file not watched; reload with SIGHUP", "err", err)
-			}
+			_ = cfgWatcher.Run(c, 200*time.Millisecond, func() { trigger(reloads)("file changed") })
 		})
 	}
-	modelPath := eff.Model.Path
 	if modelPath != "" {
 		watch(func(c context.Context) {
-			watchModel(c, modelPath, log, func() { trigger(modelReloads)("model file changed") })
+			watchModel(c, modelPath, log, func() { trigger(modelReloads)("model file changed") }, modelWatcher, modelWatchErr)
 		})
 	}
 

@@ -51,11 +51,21 @@ func loadModelAtStart(path string, log *slog.Logger) *serving.Scorer {
 // removed (debounced), until ctx ends. While the file's folder cannot be watched (it does
 // not exist yet, say), it polls the file instead and calls changed when it appears or
 // changes, trying to watch again at every poll.
-func watchModel(ctx context.Context, path string, log *slog.Logger, changed func()) {
+// first is the watcher started before serving, or nil with firstErr why it could not start.
+func watchModel(ctx context.Context, path string, log *slog.Logger, changed func(), first *config.Watcher, firstErr error) {
 	last := statOf(path)
 	warned := false
 	for {
-		err := config.Watch(ctx, path, modelDebounce, changed)
+		var err error
+		switch {
+		case first != nil:
+			err = first.Run(ctx, modelDebounce, changed)
+			first = nil
+		case firstErr != nil:
+			err, firstErr = firstErr, nil
+		default:
+			err = config.Watch(ctx, path, modelDebounce, changed)
+		}
 		if err == nil || ctx.Err() != nil {
 			return
 		}
