@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kernel_amd64.h"
 
 // PFD is how far ahead (bytes) the kernels prefetch B. B streams from memory when the
 // weights of a large layer have left the caches between two requests (a busy gateway):
@@ -38,39 +39,63 @@
 	VMOVUPS r2, 128(DX); \
 	ADDQ R8, DX
 
+// ZERO12 clears the accumulators of rows 0..3 (Z8..Z19), ZERO24 those of rows 0..7.
+#define ZERO12 \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19
+
+#define ZERO24 \
+	ZERO12; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23; \
+	VPXORD Z24, Z24, Z24; \
+	VPXORD Z25, Z25, Z25; \
+	VPXORD Z26, Z26, Z26; \
+	VPXORD Z27, Z27, Z27; \
+	VPXORD Z28, Z28, Z28; \
+	VPXORD Z29, Z29, Z29; \
+	VPXORD Z30, Z30, Z30; \
+	VPXORD Z31, Z31, Z31
+
+// ADD12 adds the accumulators of rows 0..3 to C (DX, rows R8 bytes apart). STORE12 does
+// that and returns; STORE24 the same for rows 0..7.
+#define ADD12 \
+	ROW3(Z8, Z9, Z10); \
+	ROW3(Z11, Z12, Z13); \
+	ROW3(Z14, Z15, Z16); \
+	ROW3(Z17, Z18, Z19)
+
+#define STORE12 \
+	ADD12; \
+	VZEROUPPER; \
+	RET
+
+#define STORE24 \
+	ADD12; \
+	ROW3(Z20, Z21, Z22); \
+	ROW3(Z23, Z24, Z25); \
+	ROW3(Z26, Z27, Z28); \
+	ROW3(Z29, Z30, Z31); \
+	VZEROUPPER; \
+	RET
+
 // func kernelAVX512(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	VPXORD Z24, Z24, Z24
-	VPXORD Z25, Z25, Z25
-	VPXORD Z26, Z26, Z26
-	VPXORD Z27, Z27, Z27
-	VPXORD Z28, Z28, Z28
-	VPXORD Z29, Z29, Z29
-	VPXORD Z30, Z30, Z30
-	VPXORD Z31, Z31, Z31
+	ZERO24
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -96,16 +121,7 @@ tail:
 	STEP8x48(0, 0)
 
 store:
-	ROW3(Z8, Z9, Z10)
-	ROW3(Z11, Z12, Z13)
-	ROW3(Z14, Z15, Z16)
-	ROW3(Z17, Z18, Z19)
-	ROW3(Z20, Z21, Z22)
-	ROW3(Z23, Z24, Z25)
-	ROW3(Z26, Z27, Z28)
-	ROW3(Z29, Z30, Z31)
-	VZEROUPPER
-	RET
+	STORE24
 
 // The same with only rows 0..3 of the 8-row panel (for a last panel of at most 4 rows):
 // C[0:4, 0:48] += Ap[:, 0:4]·Bp, Ap still 8 floats per step. Accumulators Z8..Z19.
@@ -121,25 +137,9 @@ store:
 
 // func kernelAVX512Half(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
+	ZERO12
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -165,12 +165,7 @@ htail:
 	STEP4of8x48(0, 0)
 
 hstore:
-	ROW3(Z8, Z9, Z10)
-	ROW3(Z11, Z12, Z13)
-	ROW3(Z14, Z15, Z16)
-	ROW3(Z17, Z18, Z19)
-	VZEROUPPER
-	RET
+	STORE12
 
 // The bfloat16 kernels: the same as the two above, but each step's 48 values of B are
 // bfloat16 (96 bytes), widened to float32 by a zero-extension and a shift of 16 bits
@@ -204,37 +199,9 @@ hstore:
 
 // func kernelAVX512BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512BF16(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	VPXORD Z24, Z24, Z24
-	VPXORD Z25, Z25, Z25
-	VPXORD Z26, Z26, Z26
-	VPXORD Z27, Z27, Z27
-	VPXORD Z28, Z28, Z28
-	VPXORD Z29, Z29, Z29
-	VPXORD Z30, Z30, Z30
-	VPXORD Z31, Z31, Z31
+	ZERO24
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -257,38 +224,13 @@ btail:
 	STEP8x48H(0, 0)
 
 bstore:
-	ROW3(Z8, Z9, Z10)
-	ROW3(Z11, Z12, Z13)
-	ROW3(Z14, Z15, Z16)
-	ROW3(Z17, Z18, Z19)
-	ROW3(Z20, Z21, Z22)
-	ROW3(Z23, Z24, Z25)
-	ROW3(Z26, Z27, Z28)
-	ROW3(Z29, Z30, Z31)
-	VZEROUPPER
-	RET
+	STORE24
 
 // func kernelAVX512HalfBF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512HalfBF16(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
+	ZERO12
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -311,9 +253,4 @@ bhtail:
 	STEP4of8x48H(0, 0)
 
 bhstore:
-	ROW3(Z8, Z9, Z10)
-	ROW3(Z11, Z12, Z13)
-	ROW3(Z14, Z15, Z16)
-	ROW3(Z17, Z18, Z19)
-	VZEROUPPER
-	RET
+	STORE12

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kernel_amd64.h"
 
 // AVX2/FMA micro-kernel: C[0:6, 0:16] += Ap·Bp over k steps.
 // Ap: 6 floats per step; Bp: 16 floats per step; accumulators Y4..Y15 (row r in
@@ -33,27 +34,26 @@
 	VMOVUPS hi, 32(DX); \
 	ADDQ R8, DX
 
+// ZEROY12 clears the accumulators Y4..Y15.
+#define ZEROY12 \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y13, Y13, Y13; \
+	VXORPS Y14, Y14, Y14; \
+	VXORPS Y15, Y15, Y15
+
 // func kernelAVX2(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX2(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	ZEROY12
 
 	MOVQ CX, BX
 	SHRQ $2, BX
@@ -120,27 +120,21 @@ store:
 	VMOVUPS r2, 64(DX); \
 	ADDQ R8, DX
 
+// STOREY12 adds the accumulators of the 4 x 24 kernels to C (DX, rows R8 bytes apart)
+// and returns.
+#define STOREY12 \
+	ROW3Y(Y4, Y5, Y6); \
+	ROW3Y(Y7, Y8, Y9); \
+	ROW3Y(Y10, Y11, Y12); \
+	ROW3Y(Y13, Y14, Y15); \
+	VZEROUPPER; \
+	RET
+
 // func kernelAVX2x24(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX2x24(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	ZEROY12
 
 	MOVQ CX, BX
 	SHRQ $2, BX
@@ -171,12 +165,7 @@ loop24one:
 	JNZ  loop24one
 
 store24:
-	ROW3Y(Y4, Y5, Y6)
-	ROW3Y(Y7, Y8, Y9)
-	ROW3Y(Y10, Y11, Y12)
-	ROW3Y(Y13, Y14, Y15)
-	VZEROUPPER
-	RET
+	STOREY12
 
 // The bfloat16 variant of the 4 x 24 kernel: each step's 24 values of B are bfloat16 (48
 // bytes), widened to float32 by a zero-extension and a shift of 16 bits (exact).
@@ -195,25 +184,9 @@ store24:
 
 // func kernelAVX2x24BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX2x24BF16(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
+	ARGS
 
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	ZEROY12
 
 	MOVQ CX, BX
 	SHRQ $2, BX
@@ -244,9 +217,4 @@ hloop24one:
 	JNZ  hloop24one
 
 hstore24:
-	ROW3Y(Y4, Y5, Y6)
-	ROW3Y(Y7, Y8, Y9)
-	ROW3Y(Y10, Y11, Y12)
-	ROW3Y(Y13, Y14, Y15)
-	VZEROUPPER
-	RET
+	STOREY12
