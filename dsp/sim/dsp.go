@@ -3,7 +3,7 @@ package sim
 import (
 	"math"
 
-	"github.com/bidsieve/bidsieve/dsp/sim/internal/rnd"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // DSP is one simulated DSP, compiled from its profile. It is immutable and safe for

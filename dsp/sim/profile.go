@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/bidsieve/bidsieve/dsp/sim/internal/rnd"
+	"github.com/bidsieve/bidsieve/rnd"
 	"gopkg.in/yaml.v3"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
-	"github.com/bidsieve/bidsieve/dsp/sim/internal/rnd"
+	"github.com/bidsieve/bidsieve/rnd"
 	"github.com/prebid/openrtb/v19/adcom1"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
-	"github.com/bidsieve/bidsieve/dsp/sim/internal/rnd"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // Publisher is one synthetic publisher: a site or an app with its own home country,

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bidsieve/bidsieve/dsp/sim/internal/rnd"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // userAgent builds a plausible user agent for the OS, device type and channel: browsers
