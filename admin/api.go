@@ -11,6 +11,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/store"
 )
 
@@ -32,7 +33,7 @@ type dspView struct {
 	// OperatingPoint is null without a model curve for the DSP.
 	OperatingPoint *operatingPoint `json:"operating_point"`
 	// Live is null when the gateway gives no figures.
-	Live *liveView `json:"live"`
+	Live *stats.Figures `json:"live"`
 }
 
 type modelView struct {
@@ -57,6 +58,14 @@ func (s *Server) model() *modelfile.File {
 	return s.opts.Models.Model()
 }
 
+// live returns the gateway's live figures, nil when it gives none.
+func (s *Server) live() map[string]stats.Figures {
+	if s.opts.Figures == nil {
+		return nil
+	}
+	return s.opts.Figures.Figures()
+}
+
 func viewModel(m *modelfile.File) *modelView {
 	if m == nil {
 		return nil
@@ -64,7 +73,7 @@ func viewModel(m *modelfile.File) *modelView {
 	return &modelView{Version: m.Meta.Version, CreatedAt: m.Meta.CreatedAt, RecallTarget: m.Meta.RecallTarget}
 }
 
-func (s *Server) dspView(cfg *config.Config, d *config.DSP, m *modelfile.File, live map[string]LiveFigures) dspView {
+func (s *Server) dspView(cfg *config.Config, d *config.DSP, m *modelfile.File, live map[string]stats.Figures) dspView {
 	sh := d.ShapingFor(cfg.Shaping)
 	v := dspView{
 		Name: d.Name,
@@ -85,8 +94,7 @@ func (s *Server) dspView(cfg *config.Config, d *config.DSP, m *modelfile.File, l
 	}
 	if live != nil {
 		if f, ok := live[d.Name]; ok {
-			lv := viewLive(f)
-			v.Live = &lv
+			v.Live = &f
 		}
 	}
 	return v
@@ -96,10 +104,7 @@ func (s *Server) dspView(cfg *config.Config, d *config.DSP, m *modelfile.File, l
 func (s *Server) listDSPs(w http.ResponseWriter, _ *http.Request, who principal) {
 	cfg := s.opts.Settings.Effective()
 	m := s.model()
-	var live map[string]LiveFigures
-	if s.opts.Figures != nil {
-		live = s.opts.Figures.DSPFigures()
-	}
+	live := s.live()
 	resp := dspsResponse{
 		You: who, Store: s.opts.Settings.StoreName(), ReadOnly: s.opts.Settings.ReadOnly(),
 		SettingsVersion: s.opts.Settings.Version(), Model: viewModel(m),
@@ -263,11 +268,7 @@ func (s *Server) patchDSP(w http.ResponseWriter, r *http.Request, who principal)
 		entries = []store.AuditEntry{}
 	}
 	cfg := s.opts.Settings.Effective()
-	var live map[string]LiveFigures
-	if s.opts.Figures != nil {
-		live = s.opts.Figures.DSPFigures()
-	}
-	writeJSON(w, http.StatusOK, patchResponse{DSP: s.dspView(cfg, cfg.DSP(name), s.model(), live), Changes: entries})
+	writeJSON(w, http.StatusOK, patchResponse{DSP: s.dspView(cfg, cfg.DSP(name), s.model(), s.live()), Changes: entries})
 }
 
 // changeTimeout bounds a change's store transaction and the merge that follows.

@@ -506,26 +506,6 @@ func TestDamagedOverrideRefusesToStart(t *testing.T) {
 	}
 }
 
-func TestRecallEstimate(t *testing.T) {
-	if admin.RecallEstimate(100, 0, 0) != nil || admin.RecallEstimate(0, 0, 0.02) != nil {
-		t.Fatal("estimated without exploration or bids")
-	}
-	r := admin.RecallEstimate(5000, 4, 0.02)
-	if math.Abs(r.Estimate-5000.0/5200) > 1e-12 {
-		t.Fatalf("estimate %v", r.Estimate)
-	}
-	// Exact Garwood bounds for 4 events: [1.0899, 10.2416]; Byar is within a few percent.
-	lo, hi := 5000/(5000+10.2416/0.02), 5000/(5000+1.0899/0.02)
-	if math.Abs(r.Lower-lo) > 0.002 || math.Abs(r.Upper-hi) > 0.002 {
-		t.Fatalf("interval [%v, %v], want about [%v, %v]", r.Lower, r.Upper, lo, hi)
-	}
-	// No explored bid: the estimate is 1 and the lower bound still allows some misses.
-	r = admin.RecallEstimate(1000, 0, 0.02)
-	if r.Estimate != 1 || r.Upper != 1 || !(r.Lower < 0.9) {
-		t.Fatalf("no explored bid: %+v", r)
-	}
-}
-
 func TestWebPageIsServedWithAStrictPolicy(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"/admin/", "/admin/app.js", "/admin/app.css"} {

@@ -19,6 +19,7 @@ import (
 	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/store"
 	"github.com/bidsieve/bidsieve/store/storetest"
 )
@@ -79,7 +80,7 @@ type fakeGateway struct {
 	model   atomic.Pointer[modelfile.File]
 	reloads atomic.Int32
 	failing atomic.Bool
-	figures atomic.Int64 // calls of DSPFigures
+	figures atomic.Int64 // calls of Figures
 	refuse  atomic.Int32 // Apply refuses this many more configurations
 }
 
@@ -114,15 +115,15 @@ func (g *fakeGateway) ReloadModel(context.Context) error {
 	return nil
 }
 
-func (g *fakeGateway) DSPFigures() map[string]admin.LiveFigures {
+func (g *fakeGateway) Figures() map[string]stats.Figures {
 	g.figures.Add(1)
-	out := map[string]admin.LiveFigures{}
+	out := map[string]stats.Figures{}
 	for i, name := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"} {
 		k := int64(i + 1)
-		out[name] = admin.LiveFigures{
+		out[name] = stats.Figures{
 			Window:  5 * time.Minute,
 			Offered: 120000 * k, Sent: 98000 * k, Filtered: 18000 * k, Explored: 360 * k, Throttled: 3640 * k,
-			Bids: 5004 * k, BidsSent: 5000 * k, BidsExplored: 4 * k, ExplorationRate: 0.02,
+			Bids: 5004 * k, BidsSent: 5000 * k, BidsExplored: 4 * k, ExploredWeight: float64(4*k) / 0.02, ExplorationRate: 0.02,
 		}
 	}
 	return out

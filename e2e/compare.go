@@ -140,11 +140,10 @@ func (d *DSPReport) finish(oracle []scored, bidsSent, bidsExplored int64, rate f
 	if d.OracleFS > 0 {
 		d.Efficiency = d.Withheld / d.OracleFS
 	}
-	if rate > 0 && bidsSent+bidsExplored > 0 {
-		s, e := float64(bidsSent), float64(bidsExplored)
-		recall := func(x float64) float64 { return s / (s + x/rate) }
-		lo, hi := stats.Poisson95(e)
-		d.LiveRecall, d.LiveLower, d.LiveUpper = recall(e), recall(hi), recall(lo)
+	// The gateway's estimator on the bid log's counts, the explored bids scaled by the
+	// run's exploration rate.
+	if r := stats.RecallEstimate(bidsSent, bidsExplored, 0, rate); r != nil {
+		d.LiveRecall, d.LiveLower, d.LiveUpper = r.Estimate, r.Lower, r.Upper
 	}
 }
 

@@ -116,9 +116,9 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 		}
 		f := d.figures(now)
 		if f.Offered > 0 {
-			o.ObserveFloat64(m.withheld, f.Withheld, d.m.dspObs...)
+			o.ObserveFloat64(m.withheld, f.Withheld(), d.m.dspObs...)
 		}
-		if r := f.Recall; r != nil {
+		if r := f.Recall(); r != nil {
 			o.ObserveFloat64(m.liveRecall, r.Estimate, d.m.recallObs[0]...)
 			o.ObserveFloat64(m.liveRecall, r.Lower, d.m.recallObs[1]...)
 			o.ObserveFloat64(m.liveRecall, r.Upper, d.m.recallObs[2]...)

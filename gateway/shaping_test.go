@@ -279,11 +279,11 @@ func TestFilterSendsOnScoreAndExplores(t *testing.T) {
 		t.Errorf("figures %+v", f)
 	}
 	wantRecall := float64(n/2) / (float64(n/2) + float64(explored)/0.25)
-	if f.Recall == nil || !near(f.Recall.Estimate, wantRecall) || f.Recall.Lower >= wantRecall || f.Recall.Upper <= wantRecall {
-		t.Errorf("recall %+v, want %v inside its interval", f.Recall, wantRecall)
+	if r := f.Recall(); r == nil || !near(r.Estimate, wantRecall) || r.Lower >= wantRecall || r.Upper <= wantRecall {
+		t.Errorf("recall %+v, want %v inside its interval", r, wantRecall)
 	}
-	if !near(f.Withheld, float64(n/2-explored)/n) {
-		t.Errorf("withheld %v", f.Withheld)
+	if !near(f.Withheld(), float64(n/2-explored)/n) {
+		t.Errorf("withheld %v", f.Withheld())
 	}
 	if got := tg.floatMetric(t, "bidsieve_dsp_live_recall", "dsp", "a", "bound", "estimate"); !near(got, wantRecall) {
 		t.Errorf("live recall gauge %v, want %v", got, wantRecall)
@@ -367,7 +367,8 @@ func TestShadowSendsAllAndLogsTheFiltersDecision(t *testing.T) {
 		}
 	}
 	// The recall of what the filter would keep is measured directly: half the bids.
-	if r := tg.g.Figures()["a"].Recall; r == nil || r.Estimate != 0.5 || r.Lower > 0.5 || r.Upper < 0.5 {
+	f := tg.g.Figures()["a"]
+	if r := f.Recall(); r == nil || r.Estimate != 0.5 || r.Lower > 0.5 || r.Upper < 0.5 {
 		t.Errorf("shadow recall %+v, want 0.5", r)
 	}
 }
@@ -594,30 +595,6 @@ func TestAdmission(t *testing.T) {
 	}
 	if !a.admit(0.01, now.Add(1100*time.Millisecond), 100) || a.threshold() != 0 {
 		t.Errorf("under the cap: threshold %v", a.threshold())
-	}
-}
-
-func TestRecallEstimate(t *testing.T) {
-	// 950 bids sent, 10 explored at 0.2: 950 / (950 + 50) = 0.95.
-	r := RecallEstimate(950, 10, 50, 0.2)
-	if r == nil || !near(r.Estimate, 0.95) || !(r.Lower < 0.95 && r.Upper > 0.95 && r.Lower > 0.88 && r.Upper < 0.99) {
-		t.Errorf("estimate %+v", r)
-	}
-	// The weight, not the rate in force, scales explored bids (the rate changed).
-	if r := RecallEstimate(950, 10, 100, 0.2); !near(r.Estimate, 950.0/1050) {
-		t.Errorf("with weight 100: %+v", r)
-	}
-	// No explored bid yet: the upper bound of the count at the rate in force.
-	if r := RecallEstimate(100, 0, 0, 0.02); r == nil || r.Estimate != 1 || r.Lower >= 1 || r.Lower < 0.2 {
-		t.Errorf("no explored bid: %+v", r)
-	}
-	for _, r := range []*Interval{RecallEstimate(0, 0, 0, 0.02), RecallEstimate(10, 0, 0, 0)} {
-		if r != nil {
-			t.Errorf("no bids or no exploration: %+v, want none", r)
-		}
-	}
-	if r := shadowRecall(95, 100); !near(r.Estimate, 0.95) || r.Lower < 0.88 || r.Upper > 0.985 {
-		t.Errorf("shadow recall %+v", r)
 	}
 }
 

@@ -1,4 +1,7 @@
-// Package stats holds the small confidence intervals that the gateway, the admin API and
-// the end-to-end comparison share. It is plain Go with no dependencies outside the
-// standard library, its functions are pure and safe for concurrent use.
+// Package stats holds the small estimators and confidence intervals that the gateway, the
+// admin API and the end-to-end comparison share, and [Figures], one DSP's live figures: the
+// gateway produces them, the admin API serves them, the comparison and the gauges read
+// their live recall estimate. It is plain Go with no dependencies outside the standard
+// library; its functions are pure and safe for concurrent use. Recalls and shares are
+// fractions in [0, 1].
 package stats

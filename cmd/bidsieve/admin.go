@@ -228,13 +228,6 @@ func adminAddr(listen string, loopbackOnly bool) (string, error) {
 	return "", fmt.Errorf("admin_listen %q is not a loopback address, and the admin API is to be bound to loopback only", listen)
 }
 
-// figuresFunc adapts a function to admin.Figures, so that serve can convert the gateway's
-// own counters without the gateway importing admin.
-type figuresFunc func() map[string]admin.LiveFigures
-
-// DSPFigures implements admin.Figures.
-func (f figuresFunc) DSPFigures() map[string]admin.LiveFigures { return f() }
-
 // modelFunc adapts a function returning the model in force to admin.Models.
 type modelFunc func() *modelfile.File
 
@@ -242,29 +235,6 @@ type modelFunc func() *modelfile.File
 func (f modelFunc) Model() *modelfile.File { return f() }
 
 var (
-	_ admin.Figures = figuresFunc(nil)
+	_ admin.Figures = (*gateway.Gateway)(nil)
 	_ admin.Models  = modelFunc(nil)
 )
-
-// liveFigures converts the gateway's live figures into the admin page's. The gateway's
-// own recall estimate (which weights each explored bid by 1/propensity, and measures shadow
-// traffic directly) is passed on; ExplorationRate is the effective rate of the explored
-// bids counted, so that the admin's formula gives the same figure.
-func liveFigures(in map[string]gateway.DSPFigures) map[string]admin.LiveFigures {
-	out := make(map[string]admin.LiveFigures, len(in))
-	for name, f := range in {
-		lf := admin.LiveFigures{
-			Window: f.Window, Offered: f.Offered, Sent: f.Sent, Filtered: f.Filtered, Explored: f.Explored,
-			Throttled: f.Throttled, Bids: f.Bids, BidsSent: f.BidsSent, BidsExplored: f.BidsExplored,
-			ExplorationRate: f.ExplorationRate,
-		}
-		if f.BidsExplored > 0 && f.ExploredWeight > 0 {
-			lf.ExplorationRate = float64(f.BidsExplored) / f.ExploredWeight
-		}
-		if r := f.Recall; r != nil {
-			lf.Recall = &admin.Interval{Estimate: r.Estimate, Lower: r.Lower, Upper: r.Upper}
-		}
-		out[name] = lf
-	}
-	return out
-}

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
@@ -110,7 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Apply:       g.Apply,
 		Models:      modelFunc(g.Model),
 		ReloadModel: g.ReloadModel,
-		Figures:     figuresFunc(func() map[string]admin.LiveFigures { return liveFigures(g.Figures()) }),
+		Figures:     g,
 	})
 	if err != nil {
 		stopAll()
