@@ -1,4 +1,4 @@
-// Package admin is the account managers' control plane: the admin API (DESIGN.md, "Admin
+// Package admin is the account managers' control plane: the admin API (docs/DESIGN.md, "Admin
 // API"), the embedded web page at /admin/, and [Settings], the layer that merges the
 // settings store's per-DSP overrides over the file configuration and puts the result in
 // force.

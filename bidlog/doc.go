@@ -1,5 +1,5 @@
 // Package bidlog holds the bid log: one row per (imp, DSP) considered, in the Parquet schema
-// of DESIGN.md ("Bid log"), written by the simulator and the gateway and read by training.
+// of docs/DESIGN.md ("Bid log"), written by the simulator and the gateway and read by training.
 //
 // Writer writes rows into rolling Parquet files (by size and by row-time window), each
 // published under its final name by an atomic rename only when complete; names sort in

@@ -23,7 +23,7 @@ const (
 )
 
 // Row is one bid-log row: one (imp, DSP) pair considered by the gateway or drawn by the
-// simulator. The column names and meanings are the contract of DESIGN.md ("Bid log");
+// simulator. The column names and meanings are the contract of docs/DESIGN.md ("Bid log");
 // training reads exactly these columns. Units: ts in Unix milliseconds, prices in CPM of
 // the base currency, latency in milliseconds.
 type Row struct {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Config is the whole configuration. The yaml tags are the key names of DESIGN.md.
+// Config is the whole configuration. The yaml tags are the key names of docs/DESIGN.md ("Configuration").
 type Config struct {
 	Listen          string        `yaml:"listen"`           // auction endpoint, /metrics, /healthz, /readyz
 	AdminListen     string        `yaml:"admin_listen"`     // admin API and web UI; "" disables them

@@ -267,7 +267,7 @@ func TestWatchSeesWritesAndRenames(t *testing.T) {
 	}
 }
 
-// DESIGN.md says store is {sqlite: FILE} "or {postgres: URL}": choosing PostgreSQL in the
+// docs/DESIGN.md ("Configuration") says store is {sqlite: FILE} "or {postgres: URL}": choosing PostgreSQL in the
 // file or the environment must not collide with the default SQLite file.
 func TestChoosingPostgresReplacesTheDefaultSQLite(t *testing.T) {
 	const url = "postgres://bidsieve@db:5432/bidsieve"

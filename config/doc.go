@@ -1,5 +1,5 @@
 // Package config holds bidsieve's configuration: one typed, immutable snapshot read from
-// YAML (the keys of DESIGN.md plus operator keys), with defaults in code, strict decoding
+// YAML (every key is listed in docs/DESIGN.md, "Configuration"), with defaults in code, strict decoding
 // (an unknown key is an error naming its line), BIDSIEVE_ environment overrides and a
 // Validate that reports every problem at once, each naming its key.
 //

@@ -15,7 +15,7 @@ import (
 const DefaultTMaxMS = 200
 
 // Raw holds the features of one (request, imp) pair exactly as they are written to the
-// bid log (DESIGN.md, "Bid log"). Strings are normalised (lower case where the source is
+// bid log (docs/DESIGN.md, "Bid log"). Strings are normalised (lower case where the source is
 // free text) and empty when the request does not carry the field; the model's vocabularies
 // treat the empty string as a value of its own.
 //

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Admission by score while a DSP's QPS cap binds (DESIGN.md, "One auction", step 5: the
+// Admission by score while a DSP's QPS cap binds (docs/DESIGN.md, "One auction, step by step", step 8: the
 // requests with the highest scores go first). The token bucket alone would send the first
 // requests of every second and refuse the rest, whatever their scores. Instead, each DSP
 // keeps the recent distribution of the scores of the requests that its shaping decision

@@ -1,4 +1,4 @@
-// Package modelfile defines the bidsieve model file (DESIGN.md, "Model file"): the feature
+// Package modelfile defines the bidsieve model file (docs/DESIGN.md, "Model file"): the feature
 // spec and its hash, the network's float32 weights, per-DSP validation curves and
 // thresholds, and the training metadata. Training writes it; the predictor reads it.
 //

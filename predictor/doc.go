@@ -1,5 +1,5 @@
 // Package predictor scores (imp, DSP) pairs with a bidsieve model file in plain Go: the
-// calibrated probability that the DSP bids on the imp (DESIGN.md, "One auction", step 4).
+// calibrated probability that the DSP bids on the imp (docs/DESIGN.md, "One auction, step by step", step 6).
 //
 // A Model is immutable after New or Load and safe for concurrent use. Scoring allocates
 // nothing: the caller passes a Scratch (one per goroutine), or nil to use one from the

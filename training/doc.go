@@ -1,5 +1,5 @@
 // Package training trains bidsieve's bid predictor: the entity-embedding network of
-// DESIGN.md, with gorgonia, from bid logs to a model file.
+// docs/DESIGN.md ("Model file"), with gorgonia, from bid logs to a model file.
 //
 // The network is one embedding table per categorical feature, the embeddings side by side
 // with the normalised continuous inputs, dense layers (1000 and 500 by default) with ReLU

@@ -10,13 +10,13 @@ import (
 	"github.com/bidsieve/bidsieve/training/evaluation"
 )
 
-// runEvaluate measures a model file on bid logs (DESIGN.md, "Metrics").
+// runEvaluate measures a model file on bid logs (docs/DESIGN.md, "Model metrics").
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("evaluate", stderr)
 	model := fs.String("model", "", "model file (required)")
 	logs := fs.String("logs", "", "directory of bid-log Parquet files to measure on (required)")
 	recall := fs.Float64("recall", 0, "recall target (0: the model's trained target and stored thresholds)")
-	asJSON := fs.Bool("json", false, "print one JSON object (DESIGN.md shape) instead of a table")
+	asJSON := fs.Bool("json", false, "print one JSON object (keys: docs/DESIGN.md, \"Commands\") instead of a table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
-// Feature is a property of a (request, imp) that profiles can name (DESIGN.md,
+// Feature is a property of a (request, imp) that profiles can name (docs/DESIGN.md,
 // "Simulator profiles").
 type Feature int
 

@@ -1,4 +1,4 @@
-// Package sim holds the simulated DSPs: the profile file of DESIGN.md ("Simulator
+// Package sim holds the simulated DSPs: the profile file of docs/DESIGN.md ("Simulator
 // profiles"), loaded strictly, and each DSP's behaviour compiled from it.
 //
 // A DSP's bid probability for an imp is sigmoid(intent) x pacing x P(price >= floor),

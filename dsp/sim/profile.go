@@ -72,7 +72,7 @@ func Load(path string) (*Profiles, error) {
 	return p, nil
 }
 
-// Parse reads and validates profiles in the format of DESIGN.md ("Simulator profiles").
+// Parse reads and validates profiles in the format of docs/DESIGN.md ("Simulator profiles").
 // It is strict: unknown keys, values out of range and malformed hour ranges are errors,
 // each naming the DSP (or traffic) and the key; all of them are returned at once.
 func Parse(data []byte) (*Profiles, error) {

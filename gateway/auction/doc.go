@@ -3,7 +3,7 @@
 // decides which bids are valid, the winner of every imp and its clearing price, and the
 // loss code of every loser. Expand substitutes the OpenRTB auction macros.
 //
-// The rules (DESIGN.md, "Second-price auction"):
+// The rules (docs/DESIGN.md, "Second-price auction"):
 //   - A valid bid comes from a known DSP, names an imp of the request, has a price > 0 in a
 //     known currency (converted into the auction currency with the configured rates), from
 //     a seat the request allows (wseat, bseat), for no advertiser the request blocks (badv,

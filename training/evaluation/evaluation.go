@@ -1,4 +1,4 @@
-// Package evaluation measures a model file on bid logs: the DESIGN.md metrics per DSP and
+// Package evaluation measures a model file on bid logs: the metrics of docs/DESIGN.md ("Model metrics") per DSP and
 // overall (recall and filtered share at the model's threshold, FS@r, AUC, and the oracle
 // figures when the logs carry true_p), with the network scored by the serving code
 // (package predictor) and the baselines stored in the model file scored beside it.
@@ -51,7 +51,7 @@ func (n Num) MarshalJSON() ([]byte, error) {
 }
 
 // Metrics are the figures of one DSP (or of all, in Report.Overall). The first keys are
-// the contract of DESIGN.md (`evaluate --json`); the oracle keys appear only when the logs
+// the contract of docs/DESIGN.md ("Commands", `evaluate --json`); the oracle keys appear only when the logs
 // carry true_p. Threshold is the DSP's threshold for the target (null overall: each DSP
 // has its own); Recall and FilteredShare are realized on these logs at it.
 type Metrics struct {

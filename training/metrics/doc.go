@@ -1,4 +1,4 @@
-// Package metrics computes the figures of DESIGN.md ("Metrics") from scored rows: recall
+// Package metrics computes the figures of docs/DESIGN.md ("Model metrics") from scored rows: recall
 // and filtered share at a threshold, FS@r, AUC, the validation curve, and one-sided lower
 // confidence bounds of recall with an effective count for weighted rows.
 //

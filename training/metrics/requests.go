@@ -31,7 +31,7 @@ func RowWeight(r *bidlog.Row) float64 {
 }
 
 // RequestScores turns per-imp probabilities into request scores, as the gateway decides
-// (DESIGN.md, "One auction"): every row of a request gets 1 - prod(1 - p) over the rows
+// (docs/DESIGN.md, "One auction, step by step"): every row of a request gets 1 - prod(1 - p) over the rows
 // sharing its key. keys identify the request of each row (for one DSP); p and dst have
 // the same length as keys, and dst may be p.
 func RequestScores(keys []uint64, p, dst []float64) {

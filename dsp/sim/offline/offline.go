@@ -281,7 +281,7 @@ func (s *simulator) request(req *openrtb2.BidRequest, t time.Time, b *batch, ful
 	return b
 }
 
-// auction runs the second-price auction of DESIGN.md among the bids of one imp: the
+// auction runs the second-price auction of docs/DESIGN.md ("Second-price auction") among the bids of one imp: the
 // highest bid wins (ties broken by a draw seeded from the request and imp ids) and pays
 // max(floor, second + 0.01), with no second bid max(floor, 0.01), never more than its
 // bid; prices handled in integer micros. It returns the winner's index, or -1.

@@ -1,5 +1,5 @@
 // Package traffic generates publisher traffic: OpenRTB 2.5 bid requests drawn from the
-// `traffic` section of simulator profiles (DESIGN.md, "Simulator profiles").
+// `traffic` section of simulator profiles (docs/DESIGN.md, "Simulator profiles").
 //
 // A universe of heterogeneous publishers (sites and apps, each with a home country, a
 // dominant device type, a few formats, a floor factor and a tmax; volume Zipf by rank) is
