@@ -15,9 +15,9 @@ import (
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/dsp/sim"
-	"github.com/bidsieve/bidsieve/rnd"
 	"github.com/bidsieve/bidsieve/dsp/sim/traffic"
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/rnd"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
