@@ -37,9 +37,7 @@ func TestBreakerScripts(t *testing.T) {
 				}
 				// Open, it keeps sending its trial share, every second.
 				for from := tr.firstOpen.Truncate(time.Second) + time.Second; from < 20*time.Second; from += time.Second {
-					if s := tr.share(from, from+time.Second); s < 0.03 || s > 0.07 {
-						t.Errorf("share sent in [%v, %v) = %.3f, want the 5%% trial share", from, from+time.Second, s)
-					}
+					tr.wantShare(t, from, from+time.Second, 0.03, 0.07, "the 5% trial share")
 				}
 				recs := logs.find("dsp breaker opened")
 				if len(recs) != 1 {
@@ -72,12 +70,8 @@ func TestBreakerScripts(t *testing.T) {
 				}
 			},
 			check: func(t *testing.T, tr *trace, b *Breaker, logs *capture) {
-				if tr.everOpen() {
-					t.Fatalf("opened at %v", tr.firstOpen)
-				}
-				if s := tr.share(0, 60*time.Second); s != 1 {
-					t.Errorf("share sent = %.4f, want every call", s)
-				}
+				mustNotOpen(t, tr)
+				tr.wantShare(t, 0, 60*time.Second, 1, 1, "every call")
 				// The script is what it says: about 3% timeouts in the window, in runs of
 				// 10 (5 in a row opened the old breaker).
 				if st := b.Stats(); st.TimeoutRatio < 0.015 || st.TimeoutRatio > 0.05 || st.Timeouts < 50 || st.Timeouts%10 > 1 && st.Timeouts%10 < 9 {
@@ -101,9 +95,7 @@ func TestBreakerScripts(t *testing.T) {
 					t.Fatalf("first open at %v, want before the recovery at 5s", tr.firstOpen)
 				}
 				for from := tr.firstOpen.Truncate(slotWidth) + slotWidth; from < 5*time.Second; from += 500 * time.Millisecond {
-					if s := tr.share(from, from+500*time.Millisecond); s == 0 {
-						t.Errorf("nothing sent in [%v, %v) while open: cut to zero", from, from+500*time.Millisecond)
-					}
+					tr.wantShare(t, from, from+500*time.Millisecond, 0.001, 1, "some calls sent while open, never cut to zero")
 				}
 				for i := 70; i < 120; i++ { // from 7 s: every call sent
 					if sl := tr.slots[i]; sl.sent != sl.offered || sl.open {
@@ -119,29 +111,25 @@ func TestBreakerScripts(t *testing.T) {
 		{
 			name:   "timeouts of calls started late by the gateway never open it",
 			dur:    15 * time.Second,
-			script: func() script { return func(time.Duration) reply { return reply{result: Timeout, late: 50 * time.Millisecond} } },
+			script: always(reply{result: Timeout, late: 50 * time.Millisecond}),
 			check:  checkOurs,
 		},
 		{
-			name: "timeouts of calls the auction gave less than the DSP's timeout never open it",
-			dur:  15 * time.Second,
-			script: func() script {
-				return func(time.Duration) reply { return reply{result: Timeout, budget: 80 * time.Millisecond} }
-			},
-			check: checkOurs,
+			name:   "timeouts of calls the auction gave less than the DSP's timeout never open it",
+			dur:    15 * time.Second,
+			script: always(reply{result: Timeout, budget: 80 * time.Millisecond}),
+			check:  checkOurs,
 		},
 		{
-			name: "timeouts an overloaded gateway saw late never open it",
-			dur:  15 * time.Second,
-			script: func() script {
-				return func(time.Duration) reply { return reply{result: Timeout, seenLate: 40 * time.Millisecond} }
-			},
-			check: checkOurs,
+			name:   "timeouts an overloaded gateway saw late never open it",
+			dur:    15 * time.Second,
+			script: always(reply{result: Timeout, seenLate: 40 * time.Millisecond}),
+			check:  checkOurs,
 		},
 		{
 			name:   "the same timeouts with the whole budget are the DSP's and open it",
 			dur:    15 * time.Second,
-			script: func() script { return func(time.Duration) reply { return reply{result: Timeout, late: 2 * time.Millisecond} } },
+			script: always(reply{result: Timeout, late: 2 * time.Millisecond}),
 			check: func(t *testing.T, tr *trace, b *Breaker, logs *capture) {
 				if !tr.everOpen() || tr.firstOpen > time.Second {
 					t.Fatalf("first open at %v, want within a second", tr.firstOpen)
@@ -152,30 +140,15 @@ func TestBreakerScripts(t *testing.T) {
 			},
 		},
 		{
-			name: "a 429 burst with Retry-After in seconds: nothing sent while it runs, then a lower rate, never open",
-			dur:  16 * time.Second,
-			script: func() script {
-				return func(at time.Duration) reply {
-					if at >= 2*time.Second && at < 4*time.Second {
-						return reply{result: RateLimited, retryAfter: "1"}
-					}
-					return ok
-				}
-			},
+			name:   "a 429 burst with Retry-After in seconds: nothing sent while it runs, then a lower rate, never open",
+			dur:    16 * time.Second,
+			script: limitedIn(2*time.Second, 4*time.Second, "1"),
 			check: func(t *testing.T, tr *trace, b *Breaker, logs *capture) {
-				if tr.everOpen() {
-					t.Fatalf("a 429 burst opened the breaker at %v", tr.firstOpen)
-				}
+				mustNotOpen(t, tr)
 				// The first 429 comes back at 2.02 s asking for a second's rest.
-				if s := tr.share(2100*time.Millisecond, 3*time.Second); s != 0 {
-					t.Errorf("share sent in [2.1s, 3s) = %.3f, want 0 (Retry-After: 1)", s)
-				}
-				if s := tr.share(5*time.Second, 6*time.Second); !(s > 0 && s < 0.6) {
-					t.Errorf("share sent in [5s, 6s) = %.3f, want lowered (AIMD) but not zero", s)
-				}
-				if s := tr.share(14*time.Second, 16*time.Second); s != 1 {
-					t.Errorf("share sent in [14s, 16s) = %.3f, want recovered to every call", s)
-				}
+				tr.wantShare(t, 2100*time.Millisecond, 3*time.Second, 0, 0, "0 (Retry-After: 1)")
+				tr.wantShare(t, 5*time.Second, 6*time.Second, 0.001, 0.6, "lowered (AIMD) but not zero")
+				tr.wantShare(t, 14*time.Second, 16*time.Second, 1, 1, "recovered to every call")
 				recs := logs.find("dsp send rate lowered")
 				if len(recs) == 0 || recs[0].attrs["retry_after"].Duration() != time.Second || recs[0].attrs["share_to"].Float64() != 0.5 {
 					t.Fatalf("lowered records %v, want the first with retry_after 1s and share 1 -> 0.5", recs)
@@ -189,52 +162,25 @@ func TestBreakerScripts(t *testing.T) {
 			},
 		},
 		{
-			name: "a 429 burst with Retry-After as an HTTP-date: nothing sent until that date",
-			dur:  8 * time.Second,
-			script: func() script {
-				date := t0.Add(5 * time.Second).Format(http.TimeFormat)
-				return func(at time.Duration) reply {
-					if at >= 2*time.Second && at < 2500*time.Millisecond {
-						return reply{result: RateLimited, retryAfter: date}
-					}
-					return ok
-				}
-			},
+			name:   "a 429 burst with Retry-After as an HTTP-date: nothing sent until that date",
+			dur:    8 * time.Second,
+			script: limitedIn(2*time.Second, 2500*time.Millisecond, t0.Add(5*time.Second).Format(http.TimeFormat)),
 			check: func(t *testing.T, tr *trace, b *Breaker, logs *capture) {
-				if tr.everOpen() {
-					t.Fatalf("opened at %v", tr.firstOpen)
-				}
-				if s := tr.share(2100*time.Millisecond, 5*time.Second); s != 0 {
-					t.Errorf("share sent in [2.1s, 5s) = %.3f, want 0 until the Retry-After date", s)
-				}
-				if s := tr.share(5*time.Second, 5500*time.Millisecond); !(s > 0.4 && s < 0.6) {
-					t.Errorf("share sent in [5s, 5.5s) = %.3f, want the halved share", s)
-				}
+				mustNotOpen(t, tr)
+				tr.wantShare(t, 2100*time.Millisecond, 5*time.Second, 0, 0, "0 until the Retry-After date")
+				tr.wantShare(t, 5*time.Second, 5500*time.Millisecond, 0.4, 0.6, "the halved share")
 			},
 		},
 		{
-			name: "a 429 burst without Retry-After lowers the rate, never to zero, and it recovers",
-			dur:  16 * time.Second,
-			script: func() script {
-				return func(at time.Duration) reply {
-					if at >= 2*time.Second && at < 4*time.Second {
-						return reply{result: RateLimited}
-					}
-					return ok
-				}
-			},
+			name:   "a 429 burst without Retry-After lowers the rate, never to zero, and it recovers",
+			dur:    16 * time.Second,
+			script: limitedIn(2*time.Second, 4*time.Second, ""),
 			check: func(t *testing.T, tr *trace, b *Breaker, logs *capture) {
-				if tr.everOpen() {
-					t.Fatalf("opened at %v", tr.firstOpen)
-				}
+				mustNotOpen(t, tr)
 				for from := 2500 * time.Millisecond; from < 4*time.Second; from += 500 * time.Millisecond {
-					if s := tr.share(from, from+500*time.Millisecond); !(s >= 0.04 && s < 0.2) {
-						t.Errorf("share sent in [%v, +500ms) = %.3f, want near the 5%% floor", from, s)
-					}
+					tr.wantShare(t, from, from+500*time.Millisecond, 0.04, 0.2, "near the 5% floor")
 				}
-				if s := tr.share(14*time.Second, 16*time.Second); s != 1 {
-					t.Errorf("share sent in [14s, 16s) = %.3f, want recovered", s)
-				}
+				tr.wantShare(t, 14*time.Second, 16*time.Second, 1, 1, "recovered")
 				if st := b.Stats(); st.Calls == 0 || st.FailureRatio != 0 {
 					t.Errorf("stats %+v: 429s must not count as failures", st)
 				}
@@ -250,16 +196,47 @@ func TestBreakerScripts(t *testing.T) {
 	}
 }
 
+// always is a DSP that answers every call r.
+func always(r reply) func() script {
+	return func() script { return func(time.Duration) reply { return r } }
+}
+
+// limitedIn is a DSP that answers 429 with retryAfter to the calls sent in [from, to), and
+// every other call at once.
+func limitedIn(from, to time.Duration, retryAfter string) func() script {
+	return func() script {
+		return func(at time.Duration) reply {
+			if at >= from && at < to {
+				return reply{result: RateLimited, retryAfter: retryAfter}
+			}
+			return reply{result: Success}
+		}
+	}
+}
+
+// wantShare checks that the share of the offered calls sent in [from, to) is in [lo, hi];
+// want says why.
+func (tr *trace) wantShare(t *testing.T, from, to time.Duration, lo, hi float64, want string) {
+	t.Helper()
+	if s := tr.share(from, to); s < lo || s > hi {
+		t.Errorf("share sent in [%v, %v) = %.4f, want %s (in [%g, %g])", from, to, s, want, lo, hi)
+	}
+}
+
+// mustNotOpen stops the test if the breaker was ever open in the run.
+func mustNotOpen(t *testing.T, tr *trace) {
+	t.Helper()
+	if tr.everOpen() {
+		t.Fatalf("the breaker opened at %v", tr.firstOpen)
+	}
+}
+
 // checkOurs asserts that the gateway's own timeouts neither opened the breaker nor cost
 // the DSP a call, and that they are counted as ours.
 func checkOurs(t *testing.T, tr *trace, b *Breaker, logs *capture) {
 	t.Helper()
-	if tr.everOpen() {
-		t.Fatalf("opened at %v on timeouts that were the gateway's", tr.firstOpen)
-	}
-	if s := tr.share(0, 15*time.Second); s != 1 {
-		t.Errorf("share sent = %.4f, want every call", s)
-	}
+	mustNotOpen(t, tr)
+	tr.wantShare(t, 0, 15*time.Second, 1, 1, "every call")
 	if st := b.Stats(); st.Calls != 0 || st.Ours < 5000 || st.OursRatio != 1 {
 		t.Errorf("stats %+v: want no counted call and every timeout ours", st)
 	}

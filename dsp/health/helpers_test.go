@@ -24,8 +24,8 @@ const dspTimeout = 150 * time.Millisecond
 // fakeClock is the injected clock, safe for concurrent use.
 type fakeClock struct{ ns atomic.Int64 }
 
-func (c *fakeClock) Now() time.Time    { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Set(t time.Time)   { c.ns.Store(t.UnixNano()) }
+func (c *fakeClock) Now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
 func newClock(t time.Time) *fakeClock { c := new(fakeClock); c.Set(t); return c }
 
 // record is one logged state change.
@@ -41,8 +41,8 @@ type capture struct {
 }
 
 func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
-func (c *capture) WithAttrs([]slog.Attr) slog.Handler        { return c }
-func (c *capture) WithGroup(string) slog.Handler             { return c }
+func (c *capture) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *capture) WithGroup(string) slog.Handler            { return c }
 
 func (c *capture) Handle(_ context.Context, r slog.Record) error {
 	rec := record{msg: r.Message, attrs: map[string]slog.Value{}}
