@@ -37,8 +37,30 @@
 // # Cost and concurrency
 //
 // A Breaker is safe for concurrent use. Allow on a closed breaker not backing off is one
-// atomic load; Report is one uncontended mutex and no allocation on every path but a state
-// change, which is logged (slog, injected) with its reason and figures. Stats is the read
-// for /metrics. Times are read from Options.Now, which must be the clock the Outcome's
-// times are taken from (the gateway's real clock, which sets its deadlines).
+// atomic load; Report of a success is one short critical section and allocates nothing.
+// Every state change (opened, closed, send rate lowered, recovered) is logged (slog,
+// injected) with its reason and figures. Stats is the read for /metrics. Times are read
+// from Options.Now, which must be the clock the Outcome's times are taken from (the
+// gateway's real clock, which sets its deadlines).
+//
+// # Use
+//
+// One Breaker per DSP, kept across reloads while the DSP keeps its name and the breaker
+// section is unchanged. Per (request, DSP) pair that would be sent, ask Allow once: Send and
+// Trial send, Refused is the decision breaker_open, Limited is throttled. Allow holds no
+// slot, so a pair that something else then refuses needs no report. Per call sent, when
+// its answer is in (in the call's goroutine):
+//
+//	res, retryAfter := health.ResultOf(err) // err of dsp.Client.Post
+//	b.Report(&health.Outcome{
+//		Result: res, RetryAfter: retryAfter,
+//		Timeout:  d.timeout,   // the DSP's configured timeout
+//		Planned:  r.start,     // the auction's arrival
+//		Started:  start,       // time.Now() as the call's goroutine begins the request
+//		Deadline: deadline,    // the call context's deadline
+//		Ended:    time.Now(),
+//	})
+//
+// A call that never reached the DSP (its body failed to encode, it panicked) is not
+// reported, or reported Excluded.
 package health
