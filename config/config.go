@@ -131,11 +131,31 @@ type Fanout struct {
 	IdleConnTimeout     time.Duration `yaml:"idle_conn_timeout"`
 }
 
-// Breaker configures the circuit breaker of each DSP.
+// Breaker configures the circuit breaker and the 429 back-off of each DSP.
+//
+// The first three keys are the consecutive-failure breaker in force until the gateway uses
+// package dsp/health; the others are dsp/health's, documented there: the breaker opens on
+// the failure ratio over a sliding window, keeps sending a trial share while open and closes
+// on that share's success ratio; timeouts the gateway caused are not counted; a 429 lowers
+// the send share (AIMD) and its Retry-After is honoured.
 type Breaker struct {
 	ConsecutiveFailures uint32        `yaml:"consecutive_failures"` // failures in a row that open it
 	OpenTimeout         time.Duration `yaml:"open_timeout"`         // open this long, then half-open
 	HalfOpenRequests    uint32        `yaml:"half_open_requests"`   // trial calls allowed when half-open
+
+	Window       time.Duration `yaml:"window"`        // the sliding window judged, in 10 buckets
+	MinCalls     int           `yaml:"min_calls"`     // counted calls in the window before it may open
+	FailureRatio float64       `yaml:"failure_ratio"` // opens when failures/calls in the window reach it, in (0, 1]
+	TrialShare   float64       `yaml:"trial_share"`   // share of the traffic still sent while open, in (0, 1)
+	TrialCalls   int           `yaml:"trial_calls"`   // the latest trial calls judged, in [1, 64]
+	CloseRatio   float64       `yaml:"close_ratio"`   // closes when that share of them succeeded, in (0, 1]
+	// LagTolerance is how late the gateway may be (in sending a call, in giving it its
+	// timeout, in seeing its deadline pass) before a timeout is the gateway's, not the DSP's.
+	LagTolerance  time.Duration `yaml:"lag_tolerance"`
+	RateDecrease  float64       `yaml:"rate_decrease"`   // a 429 multiplies the send share by this, in (0, 1)
+	RateFloor     float64       `yaml:"rate_floor"`      // the send share a 429 never lowers below, in (0, 1]
+	RateRecovery  float64       `yaml:"rate_recovery"`   // send share regained per second after a 429, > 0
+	MaxRetryAfter time.Duration `yaml:"max_retry_after"` // the longest Retry-After honoured; 0 ignores Retry-After
 }
 
 // Notices configures the win/loss notice workers.

@@ -322,3 +322,31 @@ bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
 		t.Errorf("defaults: roll_interval %s, max_age %s, seed %d; want 1m, 0 (no limit), 0 (random)", d.BidLog.RollInterval, d.Model.MaxAge, d.Shaping.Seed)
 	}
 }
+
+func TestBreakerKeys(t *testing.T) {
+	c, err := Parse([]byte(`
+breaker: {window: 20s, min_calls: 50, failure_ratio: 0.6, trial_share: 0.1, trial_calls: 30, close_ratio: 0.9,
+  lag_tolerance: 5ms, rate_decrease: 0.7, rate_floor: 0.1, rate_recovery: 0.2, max_retry_after: 30s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyEnv([]string{"BIDSIEVE_BREAKER_MIN_CALLS=200", "BIDSIEVE_BREAKER_TRIAL_SHARE=0.02"}); err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	b := &want.Breaker
+	b.Window, b.MinCalls, b.FailureRatio = 20*time.Second, 200, 0.6
+	b.TrialShare, b.TrialCalls, b.CloseRatio = 0.02, 30, 0.9
+	b.LagTolerance, b.RateDecrease, b.RateFloor, b.RateRecovery, b.MaxRetryAfter = 5*time.Millisecond, 0.7, 0.1, 0.2, 30*time.Second
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("parsed (-want +got):\n%s", diff)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid breaker keys refused: %v", err)
+	}
+	if d := Defaults().Breaker; d.Window != 10*time.Second || d.MinCalls != 100 || d.FailureRatio != 0.5 || d.TrialShare != 0.05 {
+		t.Errorf("defaults: window %s, min_calls %d, failure_ratio %g, trial_share %g; want 10s, 100, 0.5, 0.05 (issue 15)",
+			d.Window, d.MinCalls, d.FailureRatio, d.TrialShare)
+	}
+}

@@ -37,7 +37,13 @@ func Defaults() *Config {
 			DialTimeout:         500 * time.Millisecond,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		Breaker: Breaker{ConsecutiveFailures: 5, OpenTimeout: 5 * time.Second, HalfOpenRequests: 1},
+		Breaker: Breaker{
+			ConsecutiveFailures: 5, OpenTimeout: 5 * time.Second, HalfOpenRequests: 1,
+			Window: 10 * time.Second, MinCalls: 100, FailureRatio: 0.5,
+			TrialShare: 0.05, TrialCalls: 20, CloseRatio: 0.8,
+			LagTolerance: 10 * time.Millisecond,
+			RateDecrease: 0.5, RateFloor: 0.05, RateRecovery: 0.1, MaxRetryAfter: 10 * time.Second,
+		},
 		Notices: Notices{Workers: 16, Queue: 4096, Timeout: 2 * time.Second},
 	}
 }

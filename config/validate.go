@@ -127,13 +127,7 @@ func (c *Config) Validate() error {
 	v.positive("fanout.dial_timeout", c.Fanout.DialTimeout)
 	v.positive("fanout.idle_conn_timeout", c.Fanout.IdleConnTimeout)
 
-	if c.Breaker.ConsecutiveFailures == 0 {
-		v.add("breaker.consecutive_failures", "must be > 0")
-	}
-	v.positive("breaker.open_timeout", c.Breaker.OpenTimeout)
-	if c.Breaker.HalfOpenRequests == 0 {
-		v.add("breaker.half_open_requests", "must be > 0")
-	}
+	v.breaker("breaker", &c.Breaker)
 
 	if c.Notices.Workers <= 0 {
 		v.add("notices.workers", "must be > 0")
@@ -148,6 +142,61 @@ func (c *Config) Validate() error {
 		v.dsp(i, &c.DSPs[i], c, names)
 	}
 	return errors.Join(v.errs...)
+}
+
+// MaxTrialCalls is the most trial calls a breaker judges (breaker.trial_calls).
+const MaxTrialCalls = 64
+
+// Validate checks the breaker section alone, each problem naming its key under breaker.
+func (b *Breaker) Validate() error {
+	var v validator
+	v.breaker("breaker", b)
+	return errors.Join(v.errs...)
+}
+
+func (v *validator) breaker(p string, b *Breaker) {
+	if b.ConsecutiveFailures == 0 {
+		v.add(p+".consecutive_failures", "must be > 0")
+	}
+	v.positive(p+".open_timeout", b.OpenTimeout)
+	if b.HalfOpenRequests == 0 {
+		v.add(p+".half_open_requests", "must be > 0")
+	}
+	if b.Window < time.Second {
+		v.add(p+".window", "must be >= 1s, got %s", b.Window)
+	}
+	if b.MinCalls < 1 {
+		v.add(p+".min_calls", "must be >= 1, got %d", b.MinCalls)
+	}
+	v.share(p+".failure_ratio", b.FailureRatio, true)
+	v.share(p+".trial_share", b.TrialShare, false)
+	if b.TrialCalls < 1 || b.TrialCalls > MaxTrialCalls {
+		v.add(p+".trial_calls", "must be in [1, %d], got %d", MaxTrialCalls, b.TrialCalls)
+	}
+	v.share(p+".close_ratio", b.CloseRatio, true)
+	if b.LagTolerance < 0 {
+		v.add(p+".lag_tolerance", "must be >= 0, got %s", b.LagTolerance)
+	}
+	v.share(p+".rate_decrease", b.RateDecrease, false)
+	v.share(p+".rate_floor", b.RateFloor, true)
+	if !(b.RateRecovery > 0) || math.IsInf(b.RateRecovery, 0) {
+		v.add(p+".rate_recovery", "must be > 0 (send share regained per second), got %g", b.RateRecovery)
+	}
+	if b.MaxRetryAfter < 0 {
+		v.add(p+".max_retry_after", "must be >= 0 (0 ignores Retry-After), got %s", b.MaxRetryAfter)
+	}
+}
+
+// share checks that x is in (0, 1), or (0, 1] when one is allowed: a share that is never 0.
+func (v *validator) share(key string, x float64, one bool) {
+	if x > 0 && (x < 1 || one && x == 1) {
+		return
+	}
+	hi := ")"
+	if one {
+		hi = "]"
+	}
+	v.add(key, "must be in (0, 1%s, got %g", hi, x)
 }
 
 type validator struct{ errs []error }

@@ -68,6 +68,36 @@ func TestValidate(t *testing.T) {
 			"breaker.consecutive_failures: must be > 0",
 			"notices.workers: must be > 0",
 		}},
+		{"bad health breaker settings", func(c *Config) {
+			c.Breaker.Window = 500 * time.Millisecond
+			c.Breaker.MinCalls = 0
+			c.Breaker.FailureRatio = 0
+			c.Breaker.TrialShare = 1
+			c.Breaker.TrialCalls = 65
+			c.Breaker.CloseRatio = 1.5
+			c.Breaker.LagTolerance = -time.Millisecond
+			c.Breaker.RateDecrease = 1
+			c.Breaker.RateFloor = -0.1
+			c.Breaker.RateRecovery = 0
+			c.Breaker.MaxRetryAfter = -time.Second
+		}, []string{
+			"breaker.window: must be >= 1s, got 500ms",
+			"breaker.min_calls: must be >= 1, got 0",
+			"breaker.failure_ratio: must be in (0, 1], got 0",
+			"breaker.trial_share: must be in (0, 1), got 1",
+			"breaker.trial_calls: must be in [1, 64], got 65",
+			"breaker.close_ratio: must be in (0, 1], got 1.5",
+			"breaker.lag_tolerance: must be >= 0, got -1ms",
+			"breaker.rate_decrease: must be in (0, 1), got 1",
+			"breaker.rate_floor: must be in (0, 1], got -0.1",
+			"breaker.rate_recovery: must be > 0 (send share regained per second), got 0",
+			"breaker.max_retry_after: must be >= 0 (0 ignores Retry-After), got -1s",
+		}},
+		{"health breaker edges are valid", func(c *Config) {
+			c.Breaker.FailureRatio, c.Breaker.CloseRatio, c.Breaker.RateFloor = 1, 1, 1
+			c.Breaker.TrialCalls, c.Breaker.MinCalls = 64, 1
+			c.Breaker.LagTolerance, c.Breaker.MaxRetryAfter = 0, 0
+		}, nil},
 		{"bad DSP name", func(c *Config) { c.DSPs[0].Name = "Alpha One" }, []string{`dsps[0].name: must match [a-z0-9][a-z0-9_-]* (at most 63 characters), got "Alpha One"`}},
 		{"duplicate DSP", func(c *Config) { c.DSPs[3].Name = "alpha" }, []string{"dsps[3].name: duplicate of dsps[0] (alpha)"}},
 		{"relative endpoint", func(c *Config) { c.DSPs[1].Endpoint = "/bid/bravo" }, []string{`dsps[1].endpoint: must be an absolute http:// or https:// URL, got "/bid/bravo"`}},

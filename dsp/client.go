@@ -42,7 +42,10 @@ func Kinds() []Kind {
 type Error struct {
 	Kind   Kind
 	Status int // the HTTP status, for KindStatus
-	Err    error
+	// RetryAfter is the answer's Retry-After header, raw (delta-seconds or an HTTP-date),
+	// for KindStatus; "" when absent. A 429 carries it to slow the gateway down.
+	RetryAfter string
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -146,7 +149,7 @@ func (c *Client) Post(ctx context.Context, endpoint string, body []byte, buf *by
 		return http.StatusNoContent, nil
 	case http.StatusOK:
 	default:
-		return resp.StatusCode, &Error{Kind: KindStatus, Status: resp.StatusCode}
+		return resp.StatusCode, &Error{Kind: KindStatus, Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 	}
 	// An answer announced as too large is refused unread; one of a known size is read
 	// into a buffer grown once (ReadFrom wants MinRead bytes free before each read).

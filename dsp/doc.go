@@ -4,7 +4,8 @@
 // workers, only to the hosts a DSP's configuration allows.
 //
 // Errors are *Error values with a Kind (timeout, transport, status, too_large, malformed,
-// canceled) that the gateway counts per DSP and feeds to the DSP's circuit breaker.
+// canceled) that the gateway counts per DSP and feeds to the DSP's circuit breaker; a status
+// answer keeps its Retry-After header, which package dsp/health honours for a 429.
 //
 // Client and Notifier are safe for concurrent use. Sizes are bytes; timeouts come from the
 // caller's context (Client) or the notifier's options.

@@ -40,6 +40,9 @@ func TestClientPost(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case "/boom":
 			w.WriteHeader(http.StatusInternalServerError)
+		case "/busy":
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
 		case "/huge": // with a Content-Length
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 2048))
 		case "/huge-chunked": // without: the limit stops the read
@@ -75,6 +78,7 @@ func TestClientPost(t *testing.T) {
 		{"/bid", 200, 0, `{"id":"r1"}`},
 		{"/nobid", 204, 0, ""},
 		{"/boom", 500, KindStatus, ""},
+		{"/busy", 429, KindStatus, ""},
 		{"/huge", 200, KindTooLarge, ""},
 		{"/huge-chunked", 200, KindTooLarge, ""},
 		{"/huge-announced", 200, KindTooLarge, ""},
@@ -110,6 +114,17 @@ func TestClientPost(t *testing.T) {
 		})
 	}
 
+	t.Run("retry-after", func(t *testing.T) {
+		var buf bytes.Buffer
+		_, err := c.Post(context.Background(), srv.URL+"/busy", nil, &buf)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests || e.RetryAfter != "3" {
+			t.Fatalf("err = %#v, want a 429 with Retry-After 3", err)
+		}
+		if _, err := c.Post(context.Background(), srv.URL+"/boom", nil, &buf); !errors.As(err, &e) || e.RetryAfter != "" {
+			t.Errorf("a 500 without Retry-After: err = %#v, want RetryAfter empty", err)
+		}
+	})
 	t.Run("refused", func(t *testing.T) {
 		var buf bytes.Buffer
 		_, err := c.Post(context.Background(), "http://127.0.0.1:1/bid", nil, &buf)
