@@ -97,7 +97,7 @@ func check(n *yaml.Node, t reflect.Type, path string) []*Problem {
 			return []*Problem{problem(n, path, "want a single value")}
 		}
 		if err := n.Decode(reflect.New(t).Interface()); err != nil {
-			return []*Problem{problem(n, path, fmt.Sprintf("invalid value %q for a %s", n.Value, kindName(t)))}
+			return []*Problem{problem(n, path, fmt.Sprintf("invalid value %q for %s", n.Value, kindName(t)))}
 		}
 		return nil
 	}
@@ -115,18 +115,19 @@ func checkMerge(v *yaml.Node, t reflect.Type, path string) []*Problem {
 	return check(v, t, path)
 }
 
+// kindName names the kind of value t holds, with its article: "a number".
 func kindName(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Bool:
-		return "boolean"
+		return "a boolean"
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		return "integer"
+		return "an integer"
 	case reflect.Uint, reflect.Uint32, reflect.Uint64:
-		return "non-negative integer"
+		return "a non-negative integer"
 	case reflect.Float64, reflect.Float32:
-		return "number"
+		return "a number"
 	default:
-		return t.Kind().String()
+		return "a " + t.Kind().String()
 	}
 }
 

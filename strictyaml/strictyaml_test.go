@@ -54,7 +54,7 @@ func TestDecodeReportsEveryProblemWithItsLineAndPath(t *testing.T) {
 		{"scalar for a list", "items: 3\n", []string{"line 1: items: want a list"}},
 		{"scalar for a map", "rates: 3\n", []string{"line 1: rates: want a mapping"}},
 		{"map value", "rates: {EUR: lots}\n", []string{`line 1: rates.EUR: invalid value "lots" for a number`}},
-		{"pointer field", "count: some\n", []string{`line 1: count: invalid value "some" for a integer`}},
+		{"pointer field", "count: some\n", []string{`line 1: count: invalid value "some" for an integer`}},
 		{"anchor under an unknown key", "base: &b {on: true}\ninner: *b\n", []string{"line 1: base: unknown key"}},
 		{"merged mapping checked", "x: &b {onn: true}\ninner:\n  <<: *b\n", []string{"line 1: x: unknown key", "line 1: inner.onn: unknown key"}},
 		{"all at once", "a: 1\nb: 2\ntimeout: x\n", []string{"line 1: a: unknown key", "line 2: b: unknown key", "line 3: timeout: invalid duration"}},
