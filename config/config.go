@@ -1,10 +1,6 @@
 package config
 
-import (
-	"maps"
-	"slices"
-	"time"
-)
+import "time"
 
 // Config is the whole configuration. The yaml tags are the key names of docs/DESIGN.md ("Configuration").
 type Config struct {
@@ -227,40 +223,4 @@ func (c *Config) DSP(name string) *DSP {
 		}
 	}
 	return nil
-}
-
-// Clone returns a deep copy that can be changed without touching c.
-func (c *Config) Clone() *Config {
-	n := *c
-	n.Currency.Rates = maps.Clone(c.Currency.Rates)
-	n.Auth.Tokens = slices.Clone(c.Auth.Tokens)
-	n.DSPs = make([]DSP, len(c.DSPs))
-	for i := range c.DSPs {
-		n.DSPs[i] = c.DSPs[i].clone()
-	}
-	if c.DSPs == nil {
-		n.DSPs = nil
-	}
-	return &n
-}
-
-func (d *DSP) clone() DSP {
-	n := *d
-	n.NoticeHosts = slices.Clone(d.NoticeHosts)
-	n.Targeting.Formats = slices.Clone(d.Targeting.Formats)
-	n.Targeting.Channels = slices.Clone(d.Targeting.Channels)
-	n.Targeting.Countries = slices.Clone(d.Targeting.Countries)
-	n.Mode = clonePtr(d.Mode)
-	n.RecallTarget = clonePtr(d.RecallTarget)
-	n.Threshold = clonePtr(d.Threshold)
-	n.ExplorationRate = clonePtr(d.ExplorationRate)
-	return n
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

@@ -95,6 +95,7 @@ func TestParseIsStrict(t *testing.T) {
 		{"string for a bool", "dsps:\n  - {name: a, enabled: maybe}\n", []string{"line 2: dsps[0].enabled: invalid value \"maybe\" for a boolean"}},
 		{"list for a string", "listen: [a, b]\n", []string{"line 1: listen: want a single value"}},
 		{"every problem at once", "foo: 1\nbar: 2\n", []string{"line 1: foo: unknown key", "line 2: bar: unknown key"}},
+		{"repeated key", "listen: ':1'\nlisten: ':2'\n", []string{"line 2: listen: duplicate key"}},
 		{"syntax", "listen: [\n", []string{"line"}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/bidsieve/bidsieve/strictyaml"
 )
 
 // EnvPrefix starts every environment variable that overrides a key.
@@ -59,7 +61,7 @@ func collectEnv(v reflect.Value, prefix string, out map[string]reflect.Value) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		key := yamlName(f)
+		key := strictyaml.Key(f)
 		if key == "" || key == "dsps" || key == "auth" {
 			continue // DSPs are addressed by name; tokens are not set from the environment
 		}

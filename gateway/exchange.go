@@ -180,12 +180,16 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 	g, st := r.g, r.st
 	r.model = st.version
 
-	channel, country := channelOf(&r.req), countryOf(&r.req)
+	// Features once per imp, for targeting, the model and the bid log.
+	r.feats = make([]features.Raw, len(r.req.Imp))
+	for i := range r.req.Imp {
+		r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
+	}
 	all := fullSet(len(r.req.Imp))
 	r.calls = make([]call, 0, len(st.dsps))
 	wanted := false // some DSP wants a score
 	for _, d := range st.dsps {
-		if !d.enabled || !d.target.matchesRequest(channel, country) {
+		if !d.enabled || !d.target.matchesRequest(&r.feats[0]) {
 			continue
 		}
 		set := all
@@ -206,14 +210,6 @@ func (r *run) plan(ctx context.Context, deadline time.Time) {
 		}
 		r.calls = append(r.calls, c)
 		wanted = wanted || c.wantsScore()
-	}
-
-	// Features once per imp, for the model and the bid log.
-	if (wanted && st.scoring) || g.sink != nil {
-		r.feats = make([]features.Raw, len(r.req.Imp))
-		for i := range r.req.Imp {
-			r.feats[i] = features.Extract(&r.req, &r.req.Imp[i], r.now, st.conv)
-		}
 	}
 
 	fail := failNone

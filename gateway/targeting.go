@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/features"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -38,12 +39,14 @@ func newTargeting(t config.Targeting) targeting {
 	return tg
 }
 
-// matchesRequest applies the request-level terms: channel and country.
-func (t *targeting) matchesRequest(channel, country string) bool {
-	if len(t.channels) > 0 && !containsFold(t.channels, channel) {
+// matchesRequest applies the request-level terms, channel and country, to the features of
+// the request (those of any of its imps: both are the request's), so that targeting sees
+// the values the model and the bid log see.
+func (t *targeting) matchesRequest(f *features.Raw) bool {
+	if len(t.channels) > 0 && !containsFold(t.channels, f.Channel) {
 		return false
 	}
-	if len(t.countries) > 0 && !containsFold(t.countries, country) {
+	if len(t.countries) > 0 && !containsFold(t.countries, f.Country) {
 		return false
 	}
 	return true
@@ -80,28 +83,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// channelOf returns site, app, dooh or "".
-func channelOf(r *openrtb2.BidRequest) string {
-	switch {
-	case r.Site != nil:
-		return "site"
-	case r.App != nil:
-		return "app"
-	case r.DOOH != nil:
-		return "dooh"
-	}
-	return ""
-}
-
-// countryOf returns device.geo.country, else user.geo.country, as sent.
-func countryOf(r *openrtb2.BidRequest) string {
-	if r.Device != nil && r.Device.Geo != nil && r.Device.Geo.Country != "" {
-		return strings.TrimSpace(r.Device.Geo.Country)
-	}
-	if r.User != nil && r.User.Geo != nil {
-		return strings.TrimSpace(r.User.Geo.Country)
-	}
-	return ""
 }

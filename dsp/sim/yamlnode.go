@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bidsieve/bidsieve/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,27 +19,32 @@ type checker struct {
 	errs []error
 }
 
-// where names the part of the file being checked: "traffic" or `dsp "alpha"`.
+// errorf records a problem at node n (nil: no line). where names the part of the file
+// being checked: "traffic" or `dsp "alpha"`.
 func (c *checker) errorf(where string, path string, n *yaml.Node, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	loc := where
-	if path != "" {
-		loc += ": " + path
+	line := 0
+	if n != nil {
+		line = n.Line
 	}
-	if n != nil && n.Line > 0 {
-		msg += fmt.Sprintf(" (line %d)", n.Line)
+	c.add(where, &strictyaml.Problem{Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// add records p as "where: path: msg (line N)".
+func (c *checker) add(where string, p *strictyaml.Problem) {
+	loc := where
+	if p.Path != "" {
+		loc += ": " + p.Path
+	}
+	msg := p.Msg
+	if p.Line > 0 {
+		msg += fmt.Sprintf(" (line %d)", p.Line)
 	}
 	c.errs = append(c.errs, errors.New(loc+": "+msg))
 }
 
 func (c *checker) err() error { return errors.Join(c.errs...) }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+func join(path, key string) string { return strictyaml.Child(path, key) }
 
 // entry is one key of a mapping, in file order.
 type entry struct {
@@ -46,10 +53,11 @@ type entry struct {
 	value *yaml.Node
 }
 
-// mapping returns the entries of a mapping node, reporting a node that is not a mapping
-// and duplicate keys. It returns nil, false when n is not a mapping.
+// mapping returns the entries of a mapping node, reporting a node that is not a mapping,
+// keys that are not plain values and repeated keys (package strictyaml). It returns nil,
+// false when n is not a mapping.
 func (c *checker) mapping(where, path string, n *yaml.Node) ([]entry, bool) {
-	n = deref(n)
+	n = strictyaml.Deref(n)
 	if n.Kind != yaml.MappingNode {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return nil, true
@@ -57,20 +65,13 @@ func (c *checker) mapping(where, path string, n *yaml.Node) ([]entry, bool) {
 		c.errorf(where, path, n, "must be a mapping")
 		return nil, false
 	}
-	seen := make(map[string]bool, len(n.Content)/2)
-	out := make([]entry, 0, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			c.errorf(where, path, k, "keys must be plain values")
-			continue
-		}
-		if seen[k.Value] {
-			c.errorf(where, join(path, k.Value), k, "duplicate key")
-			continue
-		}
-		seen[k.Value] = true
-		out = append(out, entry{key: k.Value, keyN: k, value: v})
+	entries, problems := strictyaml.Entries(n, path)
+	for _, p := range problems {
+		c.add(where, p)
+	}
+	out := make([]entry, len(entries))
+	for i, e := range entries {
+		out[i] = entry{key: e.Key, keyN: e.KeyNode, value: e.Value}
 	}
 	return out, true
 }
@@ -84,14 +85,7 @@ func (c *checker) fields(where, path string, n *yaml.Node, allowed ...string) ma
 	}
 	out := make(map[string]*yaml.Node, len(entries))
 	for _, e := range entries {
-		known := false
-		for _, a := range allowed {
-			if e.key == a {
-				known = true
-				break
-			}
-		}
-		if !known {
+		if !slices.Contains(allowed, e.key) {
 			c.errorf(where, join(path, e.key), e.keyN, "unknown key (allowed: %s)", strings.Join(allowed, ", "))
 			continue
 		}
@@ -100,18 +94,8 @@ func (c *checker) fields(where, path string, n *yaml.Node, allowed ...string) ma
 	return out
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		return deref(n.Content[0])
-	}
-	return n
-}
-
 func (c *checker) scalar(where, path string, n *yaml.Node) (string, bool) {
-	n = deref(n)
+	n = strictyaml.Deref(n)
 	if n.Kind != yaml.ScalarNode {
 		c.errorf(where, path, n, "must be a single value")
 		return "", false
@@ -186,7 +170,7 @@ func (c *checker) integer(where, path string, n *yaml.Node, lo, hi int64) (int64
 
 // sequence returns the items of a sequence node.
 func (c *checker) sequence(where, path string, n *yaml.Node) ([]*yaml.Node, bool) {
-	n = deref(n)
+	n = strictyaml.Deref(n)
 	if n.Kind != yaml.SequenceNode {
 		c.errorf(where, path, n, "must be a list")
 		return nil, false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // DefaultGroups are the FTRL feature groups: every raw feature alone, and crosses of the
@@ -66,26 +67,9 @@ type hasher struct {
 	buf    []byte
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnv(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	return h
-}
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
+// groupSalt is folded into the start of every group's hash (after the DSP's name); it is
+// part of the stored models' bucket layout, so it stays.
+const groupSalt = 0x9e3779b97f4a7c15
 
 // valueOf returns the appender of one named raw feature's value.
 func valueOf(name string) (func(r *features.Raw, buf []byte) []byte, bool) {
@@ -151,7 +135,7 @@ func newHasher(groups [][]string, bits int) (*hasher, error) {
 
 // buckets returns the hashed bucket of every group for (r, dsp); valid until the next call.
 func (h *hasher) buckets(r *features.Raw, dsp string) []uint32 {
-	base := fnvString(fnvOffset, dsp)
+	base := rnd.FNV(rnd.FNVOffset, dsp)
 	for gi, g := range h.groups {
 		b := h.buf[:0]
 		b = strconv.AppendInt(b, int64(gi), 10)
@@ -160,7 +144,7 @@ func (h *hasher) buckets(r *features.Raw, dsp string) []uint32 {
 			b = f(r, b)
 		}
 		h.buf = b
-		v := fnv(base^0x9e3779b97f4a7c15, b)
+		v := rnd.FNVBytes(base^groupSalt, b)
 		h.idx[gi] = uint32(v & h.mask)
 	}
 	return h.idx

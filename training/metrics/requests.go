@@ -5,20 +5,13 @@ import (
 	"slices"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // RequestKey identifies a request across its rows: a 64-bit hash of the request id
 // (FNV-1a, then a splitmix64 finaliser), the same in training and evaluation.
 func RequestKey(requestID string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(requestID); i++ {
-		h ^= uint64(requestID[i])
-		h *= 1099511628211
-	}
-	h += 0x9e3779b97f4a7c15
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9
-	h = (h ^ (h >> 27)) * 0x94d049bb133111eb
-	return h ^ (h >> 31)
+	return rnd.SplitMix(rnd.FNV(rnd.FNVOffset, requestID))
 }
 
 // RowWeight is the weight of a labelled bid-log row: 1/propensity for an explored row (it
