@@ -15,6 +15,7 @@ type Config struct {
 	BidLog   BidLog   `yaml:"bidlog"`
 	Store    Store    `yaml:"store"`
 	Auth     Auth     `yaml:"auth"`
+	CORS     CORS     `yaml:"cors"`
 
 	// Operator keys.
 	Log     Log     `yaml:"log"`
@@ -35,6 +36,27 @@ type Auction struct {
 	// Seed seeds the auction RNG (tie-breaks): auction n of a process uses seed and n.
 	// 0 draws a random seed at start.
 	Seed uint64 `yaml:"seed"`
+	// NoBid is the answer when nothing wins: NoBidAuto (200 with an empty seatbid for a
+	// Prebid client, whose request carries ext.prebid; 204 for the others), NoBid204 or
+	// NoBid200 for every client.
+	NoBid string `yaml:"nobid"`
+}
+
+// No-bid answers (auction.nobid).
+const (
+	NoBidAuto = "auto" // 200 and an empty seatbid for Prebid clients, 204 for the others
+	NoBid204  = "204"  // 204 No Content, empty body, for every client
+	NoBid200  = "200"  // 200 and {"id", "seatbid": [], "cur"} for every client
+)
+
+// CORS lets browsers call the auction endpoint from publishers' pages (Prebid.js posts
+// text/plain with credentials): the answer echoes the request's Origin and allows
+// credentials, and preflight OPTIONS requests are answered.
+type CORS struct {
+	// AllowedOrigins are the page origins ("https://news.example", scheme://host[:port])
+	// allowed to call; empty allows any origin, as Prebid Server does. A request from an
+	// origin not listed is refused with 403.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // Currency holds the base currency and the conversion rates.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -349,5 +350,29 @@ breaker: {window: 20s, min_calls: 50, failure_ratio: 0.6, trial_share: 0.1, tria
 	if d := Defaults().Breaker; d.Window != 10*time.Second || d.MinCalls != 100 || d.FailureRatio != 0.5 || d.TrialShare != 0.05 {
 		t.Errorf("defaults: window %s, min_calls %d, failure_ratio %g, trial_share %g; want 10s, 100, 0.5, 0.05 (issue 15)",
 			d.Window, d.MinCalls, d.FailureRatio, d.TrialShare)
+	}
+}
+
+func TestNoBidAndCORSKeys(t *testing.T) {
+	if d := Defaults(); d.Auction.NoBid != NoBidAuto || len(d.CORS.AllowedOrigins) != 0 {
+		t.Errorf("defaults: nobid %q, allowed origins %q; want auto and none (any origin)", d.Auction.NoBid, d.CORS.AllowedOrigins)
+	}
+	c, err := Parse([]byte("auction: {nobid: 204}\ncors: {allowed_origins: [https://news.example, 'http://127.0.0.1:8000']}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Auction.NoBid != NoBid204 || !slices.Equal(c.CORS.AllowedOrigins, []string{"https://news.example", "http://127.0.0.1:8000"}) {
+		t.Errorf("parsed nobid %q, allowed origins %q", c.Auction.NoBid, c.CORS.AllowedOrigins)
+	}
+	n := c.Clone()
+	n.CORS.AllowedOrigins[0] = "https://changed.example"
+	if c.CORS.AllowedOrigins[0] != "https://news.example" {
+		t.Error("changing the clone's allowed origins changed the original")
+	}
+	if err := c.ApplyEnv([]string{"BIDSIEVE_AUCTION_NOBID=200"}); err != nil || c.Auction.NoBid != NoBid200 {
+		t.Errorf("BIDSIEVE_AUCTION_NOBID=200: nobid %q, err %v", c.Auction.NoBid, err)
 	}
 }

@@ -23,6 +23,7 @@ func Defaults() *Config {
 			MaxTMax:      1000 * time.Millisecond,
 			SafetyMargin: 15 * time.Millisecond,
 			MaxBodyBytes: 1 << 20,
+			NoBid:        NoBidAuto,
 		},
 		Currency: Currency{Base: "USD", Rates: map[string]float64{"EUR": 1.08, "GBP": 1.27}},
 		Shaping:  Shaping{Mode: ModeFilter, RecallTarget: 0.95, ExplorationRate: 0.02},

@@ -55,6 +55,12 @@ func (c *Config) Validate() error {
 	if a.MaxBodyBytes <= 0 {
 		v.add("auction.max_body_bytes", "must be > 0")
 	}
+	v.oneOf("auction.nobid", a.NoBid, NoBidAuto, NoBid204, NoBid200)
+	for i, o := range c.CORS.AllowedOrigins {
+		if !validOrigin(o) {
+			v.add(fmt.Sprintf("cors.allowed_origins[%d]", i), "must be an origin, scheme://host[:port] (no path), got %q", o)
+		}
+	}
 
 	if !currencyRE.MatchString(c.Currency.Base) {
 		v.add("currency.base", "must be a 3-letter upper-case ISO 4217 code, got %q", c.Currency.Base)
@@ -298,4 +304,12 @@ func (v *validator) dsp(i int, d *DSP, c *Config, names map[string]int) {
 	if d.ExplorationRate != nil {
 		v.unit(p+".exploration_rate", *d.ExplorationRate, 0, MaxExplorationRate)
 	}
+}
+
+// validOrigin reports whether s is a web origin as browsers send it in Origin:
+// http or https, a host, an optional port, nothing after.
+func validOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "#")
 }

@@ -27,6 +27,17 @@ func TestValidate(t *testing.T) {
 		{"negative safety margin", func(c *Config) { c.Auction.SafetyMargin = -time.Millisecond }, []string{"auction.safety_margin: must be >= 0"}},
 		{"margin eats the deadline", func(c *Config) { c.Auction.SafetyMargin = 200 * time.Millisecond }, []string{"auction.safety_margin: must be < auction.default_tmax (200ms)"}},
 		{"zero body limit", func(c *Config) { c.Auction.MaxBodyBytes = 0 }, []string{"auction.max_body_bytes: must be > 0"}},
+		{"bad nobid", func(c *Config) { c.Auction.NoBid = "empty" }, []string{`auction.nobid: must be one of auto, 204, 200, got "empty"`}},
+		{"nobid 200 for everyone", func(c *Config) { c.Auction.NoBid = NoBid200 }, nil},
+		{"cors origins", func(c *Config) {
+			c.CORS.AllowedOrigins = []string{"https://news.example", "http://127.0.0.1:8000", "news.example", "https://news.example/page", "ftp://x", "https://u@x", "https://x?a"}
+		}, []string{
+			`cors.allowed_origins[2]: must be an origin, scheme://host[:port] (no path), got "news.example"`,
+			`cors.allowed_origins[3]: must be an origin, scheme://host[:port] (no path), got "https://news.example/page"`,
+			`cors.allowed_origins[4]: must be an origin, scheme://host[:port] (no path), got "ftp://x"`,
+			`cors.allowed_origins[5]: must be an origin, scheme://host[:port] (no path), got "https://u@x"`,
+			`cors.allowed_origins[6]: must be an origin, scheme://host[:port] (no path), got "https://x?a"`,
+		}},
 		{"lower-case base", func(c *Config) { c.Currency.Base = "usd" }, []string{`currency.base: must be a 3-letter upper-case ISO 4217 code, got "usd"`}},
 		{"bad rate", func(c *Config) { c.Currency.Rates["EUR"] = 0 }, []string{"currency.rates.EUR: must be > 0 (the value of 1 EUR in USD)"}},
 		{"bad rate code", func(c *Config) { c.Currency.Rates["euro"] = 1.1 }, []string{"currency.rates.euro: must be a 3-letter upper-case ISO 4217 code"}},
