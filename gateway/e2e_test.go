@@ -332,8 +332,14 @@ func TestGzipBodies(t *testing.T) {
 	cfg.Auction.MaxBodyBytes = 2048
 	tg := newTestGateway(t, cfg)
 	send := func(raw []byte, encoding string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodPost, tg.srv.URL+"/openrtb2/auction", bytes.NewReader(raw))
-		req.Header.Set("Content-Encoding", encoding)
+		url := tg.srv.URL + "/openrtb2/auction"
+		if q, ok := strings.CutPrefix(encoding, "?"); ok { // Prebid.js's endpointCompression: no header
+			url, encoding = url+"?"+q, ""
+		}
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+		if encoding != "" {
+			req.Header.Set("Content-Encoding", encoding)
+		}
 		resp, err := tg.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -350,19 +356,24 @@ func TestGzipBodies(t *testing.T) {
 		return buf.Bytes()
 	}
 	plain, _ := json.Marshal(request("r1", 0))
-	if status, body := send(gz(plain), "gzip"); status != http.StatusOK {
-		t.Errorf("gzip body: status %d body %s", status, body)
-	}
 	// A small gzip bomb: 1 MB of spaces inside the request, compressed far below the limit.
 	bomb := append([]byte(`{"id":"r1",`+strings.Repeat(" ", 1<<20)), plain[len(`{"id":"r1",`):]...)
 	if z := gz(bomb); len(z) > 2048 {
 		t.Fatalf("test bomb is %d bytes compressed", len(z))
 	}
-	if status, body := send(gz(bomb), "gzip"); status != http.StatusRequestEntityTooLarge {
-		t.Errorf("gzip bomb: status %d body %s, want 413", status, body)
+	for _, enc := range []string{"gzip", "?gzip=1", "?gzip=true&x=1"} {
+		if status, body := send(gz(plain), enc); status != http.StatusOK {
+			t.Errorf("%s: gzip body: status %d body %s", enc, status, body)
+		}
+		if status, body := send(gz(bomb), enc); status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: gzip bomb: status %d body %s, want 413", enc, status, body)
+		}
+		if status, _ := send([]byte("not gzip"), enc); status != http.StatusBadRequest {
+			t.Errorf("%s: broken gzip: status %d, want 400", enc, status)
+		}
 	}
-	if status, _ := send([]byte("not gzip"), "gzip"); status != http.StatusBadRequest {
-		t.Errorf("broken gzip: status %d, want 400", status)
+	if status, body := send(plain, "?gzip=0"); status != http.StatusOK {
+		t.Errorf("gzip=0 with a plain body: status %d body %s", status, body)
 	}
 	if status, _ := send(plain, "br"); status != http.StatusUnsupportedMediaType {
 		t.Errorf("unsupported encoding: status %d, want 415", status)

@@ -18,7 +18,8 @@ func (g *Gateway) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(g.recoverPanics)
-	r.POST("/openrtb2/auction", g.handleAuction)
+	r.POST("/openrtb2/auction", g.allowCORS, g.handleAuction)
+	r.OPTIONS("/openrtb2/auction", g.allowCORS) // CORS preflight
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	r.GET("/readyz", func(c *gin.Context) {
 		if !g.ready.Load() {
@@ -58,7 +59,8 @@ func (g *Gateway) recoverPanics(c *gin.Context) {
 }
 
 // handleAuction serves POST /openrtb2/auction. Every error is classified here, once:
-// a RequestError is the client's (4xx with the field), no winner is 204.
+// a RequestError is the client's (4xx with the field), no winner is 204 or, for Prebid
+// clients, 200 with an empty seatbid (auction.nobid).
 func (g *Gateway) handleAuction(c *gin.Context) {
 	start := time.Now()
 	st := g.state.Load()
@@ -81,6 +83,8 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 	result := resultNoBid
 	if status == http.StatusOK {
 		result = resultBid
+	} else {
+		status, body = r.noBidAnswer(st.cfg.Auction.NoBid)
 	}
 	if c.Request.Context().Err() != nil {
 		result = resultCanceled

@@ -13,7 +13,7 @@ import (
 // Auction results, the result label of bidsieve_auctions_total.
 const (
 	resultBid      = "bid"      // 200 with at least one winner
-	resultNoBid    = "nobid"    // 204
+	resultNoBid    = "nobid"    // no winner: 204, or 200 with an empty seatbid (auction.nobid)
 	resultInvalid  = "invalid"  // 4xx: the request was refused
 	resultCanceled = "canceled" // the publisher hung up before the answer
 	resultPanic    = "panic"    // 500: a bug, recovered

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,12 +39,19 @@ func badField(field, format string, args ...any) *RequestError {
 var gzipReaders sync.Pool // *gzip.Reader
 
 // readBody reads the request body into buf: at most limit bytes, gunzipped when the
-// Content-Encoding says gzip (the limit applies to both sides).
+// Content-Encoding says gzip or, without one, the query has gzip=1 (Prebid.js's
+// endpointCompression, which leaves the header out to spare a CORS preflight). The limit
+// applies to both sides. The body's Content-Type is not looked at: Prebid.js sends its
+// JSON as text/plain.
 func readBody(r *http.Request, limit int64, buf *bytes.Buffer) *RequestError {
 	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Field: "body", Msg: fmt.Sprintf("larger than %d bytes", limit)}
 	body := http.MaxBytesReader(nil, r.Body, limit)
 	var src io.Reader = body
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc == "" && gzipQuery(r.URL.RawQuery) {
+		enc = "gzip"
+	}
+	switch enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
@@ -77,6 +85,17 @@ func readBody(r *http.Request, limit int64, buf *bytes.Buffer) *RequestError {
 		return badField("body", "unreadable: %v", err)
 	}
 	return nil
+}
+
+// gzipQuery reports whether a query string asks for a gzipped body: gzip=1 (Prebid.js)
+// or gzip=true.
+func gzipQuery(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	q, _ := url.ParseQuery(raw) // the pairs that parse, even when another does not
+	v := q.Get("gzip")
+	return v == "1" || strings.EqualFold(v, "true")
 }
 
 // DecodeRequest decodes an OpenRTB 2.5/2.6 bid request (JSON) into req, which should be

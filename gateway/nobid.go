@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/bidsieve/bidsieve/config"
+)
+
+// nbrTechnicalError is OpenRTB's no-bid reason 1, "technical error": every DSP called
+// failed or timed out.
+const nbrTechnicalError = 1
+
+// noBidBody is the answer to a Prebid client when nothing wins: Prebid.js reads a 204 as
+// "error parsing response" and skips its bidder-done event, so it gets a BidResponse with
+// an empty seatbid instead.
+type noBidBody struct {
+	ID      string     `json:"id"`
+	SeatBid []struct{} `json:"seatbid"`
+	Cur     string     `json:"cur,omitempty"`
+	NBR     *int       `json:"nbr,omitempty"`
+}
+
+// noBidAnswer returns the status and body of an auction nothing won, as auction.nobid
+// says: 204 and no body, or 200 and {"id", "seatbid": [], "cur", "nbr" where known};
+// "auto" gives the 200 to requests from Prebid clients (they carry ext.prebid).
+func (r *run) noBidAnswer(mode string) (int, []byte) {
+	if mode == config.NoBid204 || (mode != config.NoBid200 && !hasPrebidExt(r.req.Ext)) {
+		return http.StatusNoContent, nil
+	}
+	out := noBidBody{ID: r.req.ID, SeatBid: []struct{}{}, Cur: r.cur}
+	if r.allCallsFailed() {
+		nbr := nbrTechnicalError
+		out.NBR = &nbr
+	}
+	b, err := json.Marshal(out)
+	if err != nil { // cannot happen: strings and an int
+		return http.StatusNoContent, nil
+	}
+	return http.StatusOK, b
+}
+
+// hasPrebidExt reports whether a request's ext has a prebid member.
+func hasPrebidExt(ext json.RawMessage) bool {
+	if len(ext) == 0 {
+		return false
+	}
+	var e struct {
+		Prebid json.RawMessage `json:"prebid"`
+	}
+	return json.Unmarshal(ext, &e) == nil && len(e.Prebid) > 0 && string(e.Prebid) != "null"
+}
+
+// allCallsFailed reports whether the auction called at least one DSP and every call
+// failed: an error, or no answer before the deadline.
+func (r *run) allCallsFailed() bool {
+	sent := 0
+	for i := range r.calls {
+		c := &r.calls[i]
+		if c.done == nil {
+			continue
+		}
+		sent++
+		if c.reported && c.err == nil {
+			return false
+		}
+	}
+	return sent > 0
+}
