@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	chromiumtest "github.com/bidsieve/bidsieve/internal/chromium"
 )
 
 // A minimal W3C WebDriver client for chromedriver: enough to drive the admin page from a
@@ -30,19 +32,12 @@ type webDriver struct {
 // elementKey is the W3C key of an element reference.
 const elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
-// findBrowser returns the paths of chromium and chromedriver, or skips the test.
+// findBrowser returns the paths of chromium and chromedriver; without them the test is
+// skipped, or fails in CI.
 func findBrowser(t *testing.T) (chromium, driver string) {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	driver, _ = exec.LookPath("chromedriver")
-	if chromium == "" || driver == "" {
-		t.Skipf("browser test skipped: chromium (%q) or chromedriver (%q) not found; on Debian: apt-get install chromium chromium-driver", chromium, driver)
-	}
+	chromium = chromiumtest.Find(t)
+	driver = chromiumtest.Tool(t, "Debian: apt-get install chromium-driver", "chromedriver")
 	return chromium, driver
 }
 
@@ -83,12 +78,9 @@ func startBrowser(t *testing.T, width, height int) *webDriver {
 		"browserName": "chrome",
 		"goog:chromeOptions": map[string]any{
 			"binary": chromium,
-			"args": []string{
-				"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-				"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"args": append(chromiumtest.Flags(t.TempDir()),
 				"--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
-				"--user-data-dir=" + t.TempDir(), fmt.Sprintf("--window-size=%d,%d", width, height),
-			},
+				fmt.Sprintf("--window-size=%d,%d", width, height)),
 		},
 	}}}
 	var sess struct {
