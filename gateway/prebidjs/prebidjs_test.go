@@ -1,0 +1,405 @@
+package prebidjs_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/gateway"
+	chromiumtest "github.com/bidsieve/bidsieve/internal/chromium"
+	"github.com/prebid/openrtb/v19/openrtb2"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// prebidVersion is the Prebid.js release the test runs (testdata/package.json).
+const prebidVersion = "11.36.0"
+
+// auctionTimeout is the page's requestBids timeout, in ms; "well before" it is under half
+// of it (the gateway answers in a few ms, but Chromium on a loaded 2-core CI box has been
+// seen to take 1 s to run Prebid.js's auction around it).
+const auctionTimeout = 3000
+
+// A scripted DSP answers per imp id (Prebid.js makes it the ad unit code): the bid it
+// makes on that imp, if any.
+type script map[string]openrtb2.Bid
+
+// want is what Prebid.js must report for one ad unit: its one bid.
+type want struct {
+	bidder     string
+	cpm        float64 // the clearing price
+	mediaType  string
+	w, h       int
+	creativeID string
+	ad         string // a substring of the ad markup (banner: macros substituted)
+}
+
+// prebidCase is one auction on the page.
+type prebidCase struct {
+	name    string
+	adUnits []map[string]any
+	bids    map[string]script // per DSP name
+	want    map[string]want   // per ad unit code; a code not here must get no bid
+	s2s     map[string]any    // s2sConfig keys set on top of the common ones
+	check   func(t *testing.T, seen []seenRequest)
+}
+
+func banner(code string, sizes ...[2]int) map[string]any {
+	return map[string]any{
+		"code":       code,
+		"mediaTypes": map[string]any{"banner": map[string]any{"sizes": sizes}},
+		"bids":       []map[string]any{{"bidder": "alpha", "params": map[string]any{}}, {"bidder": "bravo", "params": map[string]any{}}},
+	}
+}
+
+func bannerBid(imp string, price float64, crid string, w, h int64) openrtb2.Bid {
+	return openrtb2.Bid{
+		ID: "b-" + crid, ImpID: imp, Price: price, CrID: crid, W: w, H: h, MType: openrtb2.MarkupBanner,
+		AdM: `<div class="ad" data-crid="` + crid + `">price ${AUCTION_PRICE}</div>`, ADomain: []string{"adv.example"},
+	}
+}
+
+// cases are the auctions the page runs. To add one (video, native, a DSP omitting mtype
+// or size, a bid without crid): its ad units, what each DSP bids, what Prebid.js must show.
+func cases() []prebidCase {
+	return []prebidCase{
+		{
+			name:    "banner",
+			adUnits: []map[string]any{banner("banner-1", [2]int{300, 250})},
+			bids: map[string]script{
+				"alpha": {"banner-1": bannerBid("banner-1", 2.50, "cr-alpha-1", 300, 250)},
+				"bravo": {"banner-1": bannerBid("banner-1", 1.80, "cr-bravo-1", 300, 250)},
+			},
+			want: map[string]want{"banner-1": {bidder: "alpha", cpm: 1.81, mediaType: "banner", w: 300, h: 250, creativeID: "cr-alpha-1", ad: "price 1.81"}},
+		},
+		{
+			name:    "two units",
+			adUnits: []map[string]any{banner("top-1", [2]int{728, 90}), banner("side-1", [2]int{300, 600}, [2]int{300, 250})},
+			bids: map[string]script{
+				"alpha": {"top-1": bannerBid("top-1", 3.00, "cr-alpha-top", 728, 90), "side-1": bannerBid("side-1", 1.20, "cr-alpha-side", 300, 250)},
+				"bravo": {"top-1": bannerBid("top-1", 2.00, "cr-bravo-top", 728, 90), "side-1": bannerBid("side-1", 1.50, "cr-bravo-side", 300, 600)},
+			},
+			want: map[string]want{
+				"top-1":  {bidder: "alpha", cpm: 2.01, mediaType: "banner", w: 728, h: 90, creativeID: "cr-alpha-top", ad: "price 2.01"},
+				"side-1": {bidder: "bravo", cpm: 1.21, mediaType: "banner", w: 300, h: 600, creativeID: "cr-bravo-side", ad: "price 1.21"},
+			},
+		},
+		{
+			name:    "no bid",
+			adUnits: []map[string]any{banner("nobid-1", [2]int{300, 250})},
+			bids:    map[string]script{"alpha": {}, "bravo": {}},
+			want:    map[string]want{},
+		},
+		{
+			// endpointCompression: Prebid.js gzips the body and adds ?gzip=1.
+			name:    "gzip body",
+			adUnits: []map[string]any{banner("gzip-1", [2]int{320, 50})},
+			bids:    map[string]script{"alpha": {"gzip-1": bannerBid("gzip-1", 0.90, "cr-alpha-gz", 320, 50)}, "bravo": {}},
+			want:    map[string]want{"gzip-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 320, h: 50, creativeID: "cr-alpha-gz", ad: "price 0.01"}},
+			s2s:     map[string]any{"endpointCompression": true},
+			check: func(t *testing.T, seen []seenRequest) {
+				if len(seen) != 1 || seen[0].method != http.MethodPost || seen[0].query.Get("gzip") != "1" {
+					t.Errorf("the gateway saw %+v, want one POST with ?gzip=1", seen)
+				}
+			},
+		},
+		{
+			// A custom header makes the browser send a CORS preflight first.
+			name:    "preflight",
+			adUnits: []map[string]any{banner("hdr-1", [2]int{300, 250})},
+			bids:    map[string]script{"alpha": {}, "bravo": {"hdr-1": bannerBid("hdr-1", 1.10, "cr-bravo-hdr", 300, 250)}},
+			want:    map[string]want{"hdr-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-hdr", ad: "price 0.01"}},
+			s2s:     map[string]any{"customHeaders": map[string]string{"X-Publisher-Test": "1"}},
+			check: func(t *testing.T, seen []seenRequest) {
+				if len(seen) != 2 || seen[0].method != http.MethodOptions || seen[1].method != http.MethodPost {
+					t.Errorf("the gateway saw %+v, want a preflight OPTIONS then the POST", seen)
+				}
+			},
+		},
+	}
+}
+
+// seenRequest is one request that reached the gateway's listener.
+type seenRequest struct {
+	method, origin, contentType string
+	query                       url.Values
+}
+
+// result is what run.mjs reports for one case.
+type result struct {
+	Name    string
+	Error   string
+	Version string
+	Bids    map[string][]struct {
+		Bidder, Currency, MediaType, CreativeID, AdID, Ad, VastXML, Native string
+		CPM                                                                float64
+		Width, Height                                                      int
+	}
+	DebugErrors    []string
+	ConsoleErrors  []string
+	FailedRequests []string
+	Events         map[string]int
+	TimedOut       *bool
+	ElapsedMs      *float64
+}
+
+// tools returns node and run.mjs's directory, or stops the test when they are missing.
+func tools(t *testing.T) (node, dir string) {
+	t.Helper()
+	node = chromiumtest.Tool(t, "Debian: apt-get install nodejs npm", "node")
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(dir, "node_modules", "prebid.js", "package.json")
+	raw, err := os.ReadFile(pkg)
+	if err != nil {
+		chromiumtest.Missing(t, "%s: %v (run: npm ci --prefix gateway/prebidjs/testdata)", pkg, err)
+	}
+	var p struct{ Version string }
+	if err := json.Unmarshal(raw, &p); err != nil || p.Version != prebidVersion {
+		t.Fatalf("%s: version %q (%v), want %s; run: npm ci --prefix gateway/prebidjs/testdata", pkg, p.Version, err, prebidVersion)
+	}
+	return node, dir
+}
+
+// scriptedDSP answers from the scripts of every case: the bids on the imps it knows, 204
+// when it has none.
+func scriptedDSP(t *testing.T, name string, all []prebidCase) *httptest.Server {
+	bids := map[string]openrtb2.Bid{}
+	for _, c := range all {
+		for imp, b := range c.bids[name] {
+			bids[imp] = b
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req openrtb2.BidRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp := openrtb2.BidResponse{ID: req.ID, Cur: "USD"}
+		for _, imp := range req.Imp {
+			if b, ok := bids[imp.ID]; ok {
+				if len(resp.SeatBid) == 0 {
+					resp.SeatBid = []openrtb2.SeatBid{{Seat: name + "-seat"}}
+				}
+				resp.SeatBid[0].Bid = append(resp.SeatBid[0].Bid, b)
+			}
+		}
+		if len(resp.SeatBid) == 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// recorder keeps the requests that reach the gateway, per case: each case's endpoint
+// carries ?case=NAME (the gateway ignores it).
+type recorder struct {
+	mu   sync.Mutex
+	seen map[string][]seenRequest
+}
+
+func (rc *recorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		rc.mu.Lock()
+		rc.seen[q.Get("case")] = append(rc.seen[q.Get("case")], seenRequest{method: r.Method, query: q, origin: r.Header.Get("Origin"), contentType: r.Header.Get("Content-Type")})
+		rc.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (rc *recorder) of(name string) []seenRequest {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.seen[name]
+}
+
+func TestPrebidJSAgainstTheGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	node, dir := tools(t)
+	chromium := chromiumtest.Find(t)
+	all := cases()
+
+	cfg := config.Defaults()
+	cfg.Listen, cfg.AdminListen = "127.0.0.1:0", ""
+	cfg.Model.Path, cfg.BidLog.Dir = "", ""
+	cfg.Auction.Seed = 1
+	for _, name := range []string{"alpha", "bravo"} {
+		d := config.DefaultDSP()
+		d.Name, d.Endpoint = name, scriptedDSP(t, name, all).URL+"/bid"
+		cfg.DSPs = append(cfg.DSPs, d)
+	}
+	g, err := gateway.New(cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{seen: map[string][]seenRequest{}}
+	gw := httptest.NewServer(rec.wrap(g.Handler()))
+	t.Cleanup(func() {
+		gw.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Close(ctx); err != nil {
+			t.Errorf("close gateway: %v", err)
+		}
+	})
+	// The page is on 127.0.0.1, the gateway on localhost: another origin, as on a real site.
+	endpoint := strings.Replace(gw.URL, "127.0.0.1", "localhost", 1) + "/openrtb2/auction?case="
+
+	site := t.TempDir()
+	page, err := os.ReadFile(filepath.Join(dir, "page.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"index.html": page, "favicon.ico": nil, "renderer.js": []byte("/* outstream test renderer */\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(site, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pages := httptest.NewServer(http.FileServer(http.Dir(site)))
+	t.Cleanup(pages.Close)
+
+	type caseSpec struct {
+		Name      string           `json:"name"`
+		AdUnits   []map[string]any `json:"adUnits"`
+		S2SConfig map[string]any   `json:"s2sConfig"`
+		Timeout   int              `json:"timeout"`
+		SettleMs  int              `json:"settleMs"`
+	}
+	var specs []caseSpec
+	for _, c := range all {
+		ep := endpoint + url.QueryEscape(c.name)
+		s2s := map[string]any{
+			"accountId": "1", "enabled": true, "adapter": "prebidServer", "bidders": []string{"alpha", "bravo"},
+			"endpoint": map[string]string{"p1Consent": ep, "noP1Consent": ep}, "timeout": 2000,
+		}
+		for k, v := range c.s2s {
+			s2s[k] = v
+		}
+		specs = append(specs, caseSpec{Name: c.name, AdUnits: c.adUnits, S2SConfig: s2s, Timeout: auctionTimeout, SettleMs: 200})
+	}
+	// The cases run one after the other in one browser, each in a fresh browser context.
+	spec := map[string]any{
+		"chromium": chromium, "flags": chromiumtest.Flags(t.TempDir()), "bundle": filepath.Join(site, "prebid.js"),
+		"page": pages.URL + "/index.html", "cases": specs,
+	}
+	specFile, resultFile := filepath.Join(t.TempDir(), "spec.json"), filepath.Join(t.TempDir(), "result.json")
+	raw, _ := json.Marshal(spec)
+	if err := os.WriteFile(specFile, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "run.mjs"), specFile, resultFile)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node run.mjs: %v\n%s", err, out)
+	}
+	raw, err = os.ReadFile(resultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Results []result }
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("result %s: %v", raw, err)
+	}
+	if len(res.Results) != len(all) {
+		t.Fatalf("%d results for %d cases:\n%s", len(res.Results), len(all), raw)
+	}
+	for i, c := range all {
+		t.Run(c.name, func(t *testing.T) {
+			checkCase(t, &c, &res.Results[i])
+			seen := rec.of(c.name)
+			for _, s := range seen {
+				if s.origin != pages.URL {
+					t.Errorf("the gateway saw Origin %q, want the page's %q", s.origin, pages.URL)
+				}
+				if s.method == http.MethodPost && !strings.HasPrefix(s.contentType, "text/plain") {
+					t.Errorf("Prebid.js posted %q, want text/plain", s.contentType)
+				}
+			}
+			if len(seen) == 0 {
+				t.Error("no request reached the gateway")
+			}
+			if c.check != nil {
+				c.check(t, seen)
+			}
+		})
+	}
+}
+
+func checkCase(t *testing.T, c *prebidCase, r *result) {
+	if r.Error != "" {
+		t.Fatalf("the page failed: %s", r.Error)
+	}
+	if r.Version != "v"+prebidVersion {
+		t.Errorf("Prebid.js %q on the page, want %s", r.Version, prebidVersion)
+	}
+	if r.TimedOut == nil || r.ElapsedMs == nil {
+		t.Fatal("bidsBackHandler was not called")
+	}
+	t.Logf("bidsBackHandler after %.0f ms", *r.ElapsedMs)
+	if *r.TimedOut || *r.ElapsedMs > auctionTimeout/2 {
+		t.Errorf("bidsBackHandler after %.0f ms (timed out: %v), want well before the %d ms timeout", *r.ElapsedMs, *r.TimedOut, auctionTimeout)
+	}
+	if got := r.Events["bidderDone"]; got != 2 {
+		t.Errorf("bidderDone fired %d times, want 2 (alpha and bravo): Prebid.js took the answer as an error", got)
+	}
+	for _, ev := range []string{"bidderError", "bidRejected", "bidTimeout"} {
+		if n := r.Events[ev]; n != 0 {
+			t.Errorf("Prebid.js fired %s %d times", ev, n)
+		}
+	}
+	for _, list := range [][]string{r.DebugErrors, r.ConsoleErrors, r.FailedRequests} {
+		for _, e := range list {
+			t.Errorf("on the page: %s", e)
+		}
+	}
+	for _, u := range c.adUnits {
+		code := u["code"].(string)
+		got, w := r.Bids[code], c.want[code]
+		if w.bidder == "" {
+			if len(got) != 0 {
+				t.Errorf("%s: Prebid.js has bids %+v, want none", code, got)
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Errorf("%s: Prebid.js has %d bids %+v, want one from %s", code, len(got), got, w.bidder)
+			continue
+		}
+		b := got[0]
+		if b.Bidder != w.bidder || math.Abs(b.CPM-w.cpm) > 1e-9 || b.Currency != "USD" || b.MediaType != w.mediaType ||
+			b.Width != w.w || b.Height != w.h || b.CreativeID != w.creativeID {
+			t.Errorf("%s: Prebid.js has %s %.4f %s %s %dx%d creative %q, want %s %.4f USD %s %dx%d creative %q",
+				code, b.Bidder, b.CPM, b.Currency, b.MediaType, b.Width, b.Height, b.CreativeID, w.bidder, w.cpm, w.mediaType, w.w, w.h, w.creativeID)
+		}
+		if !strings.Contains(b.Ad+b.VastXML+b.Native, w.ad) {
+			t.Errorf("%s: the ad %q does not contain %q", code, b.Ad+b.VastXML+b.Native, w.ad)
+		}
+	}
+}
