@@ -3,6 +3,7 @@ package prebidjs_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -50,10 +51,13 @@ type want struct {
 type prebidCase struct {
 	name    string
 	adUnits []map[string]any
-	bids    map[string]script // per DSP name
-	want    map[string]want   // per ad unit code; a code not here must get no bid
-	s2s     map[string]any    // s2sConfig keys set on top of the common ones
-	check   func(t *testing.T, seen []seenRequest)
+	bids    map[string]script               // per DSP name
+	want    map[string]want                 // per ad unit code; a code not here must get no bid
+	s2s     map[string]any                  // s2sConfig keys set on top of the common ones
+	check   func(seen []seenRequest) string // a problem with what reached the gateway; "" for none
+	// pending says which feature the case waits for: it runs, and is skipped with its
+	// problems listed while it fails; once it passes the test fails until the mark goes.
+	pending string
 }
 
 func banner(code string, sizes ...[2]int) map[string]any {
@@ -62,6 +66,12 @@ func banner(code string, sizes ...[2]int) map[string]any {
 		"mediaTypes": map[string]any{"banner": map[string]any{"sizes": sizes}},
 		"bids":       []map[string]any{{"bidder": "alpha", "params": map[string]any{}}, {"bidder": "bravo", "params": map[string]any{}}},
 	}
+}
+
+// withMedia replaces an ad unit's media types by one.
+func withMedia(u map[string]any, media string, conf map[string]any) map[string]any {
+	u["mediaTypes"] = map[string]any{media: conf}
+	return u
 }
 
 func bannerBid(imp string, price float64, crid string, w, h int64) openrtb2.Bid {
@@ -109,11 +119,69 @@ func cases() []prebidCase {
 			bids:    map[string]script{"alpha": {"gzip-1": bannerBid("gzip-1", 0.90, "cr-alpha-gz", 320, 50)}, "bravo": {}},
 			want:    map[string]want{"gzip-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 320, h: 50, creativeID: "cr-alpha-gz", ad: "price 0.01"}},
 			s2s:     map[string]any{"endpointCompression": true},
-			check: func(t *testing.T, seen []seenRequest) {
+			check: func(seen []seenRequest) string {
 				if len(seen) != 1 || seen[0].method != http.MethodPost || seen[0].query.Get("gzip") != "1" {
-					t.Errorf("the gateway saw %+v, want one POST with ?gzip=1", seen)
+					return fmt.Sprintf("the gateway saw %+v, want one POST with ?gzip=1", seen)
 				}
+				return ""
 			},
+		},
+		{
+			// Outstream, so that Prebid.js takes VAST XML without a cache; the renderer is the
+			// page's test renderer (renderer.js), called only when the ad is shown.
+			name: "video outstream",
+			adUnits: []map[string]any{withMedia(banner("video-1"), "video", map[string]any{
+				"context": "outstream", "playerSize": [][2]int{{640, 480}}, "mimes": []string{"video/mp4"}, "protocols": []int{2, 3, 5, 6},
+				"renderer": "/renderer.js",
+			})},
+			bids: map[string]script{"alpha": {"video-1": {
+				ID: "b-v", ImpID: "video-1", Price: 4.00, CrID: "cr-alpha-vast", W: 640, H: 480, MType: openrtb2.MarkupVideo,
+				AdM:     `<VAST version="3.0"><Ad id="1"><InLine><AdSystem>t</AdSystem><AdTitle>t</AdTitle><Impression/><Creatives/></InLine></Ad></VAST>`,
+				ADomain: []string{"adv.example"},
+			}}, "bravo": {"video-1": {
+				ID: "b-v2", ImpID: "video-1", Price: 3.00, CrID: "cr-bravo-vast", W: 640, H: 480, MType: openrtb2.MarkupVideo,
+				AdM: `<VAST version="3.0"></VAST>`, ADomain: []string{"adv.example"},
+			}}},
+			want: map[string]want{"video-1": {bidder: "alpha", cpm: 3.01, mediaType: "video", w: 640, h: 480, creativeID: "cr-alpha-vast", ad: `<VAST version="3.0"><Ad id="1">`}},
+		},
+		{
+			name: "native",
+			adUnits: []map[string]any{withMedia(banner("native-1"), "native", map[string]any{"ortb": map[string]any{
+				"ver": "1.2", "assets": []map[string]any{{"id": 1, "required": 1, "title": map[string]any{"len": 80}}, {"id": 2, "required": 1, "img": map[string]any{"type": 3, "w": 300, "h": 250}}},
+			}})},
+			bids: map[string]script{"alpha": {}, "bravo": {"native-1": {
+				ID: "b-n", ImpID: "native-1", Price: 2.20, CrID: "cr-bravo-native", MType: openrtb2.MarkupNative, ADomain: []string{"adv.example"},
+				AdM: `{"ver":"1.2","assets":[{"id":1,"title":{"text":"Native title"}},{"id":2,"img":{"url":"http://127.0.0.1/i.png","w":300,"h":250}}],"link":{"url":"http://adv.example/"}}`,
+			}}},
+			want: map[string]want{"native-1": {bidder: "bravo", cpm: 0.01, mediaType: "native", creativeID: "cr-bravo-native", ad: "Native title"}},
+		},
+		{
+			// The DSP leaves out mtype and w/h on a one-size banner and a one-size outstream
+			// video: Prebid.js takes a bid without mtype for a banner and drops it on a video
+			// unit, unless the gateway completes it from the imp.
+			name:    "bid without mtype and size",
+			adUnits: []map[string]any{banner("bare-1", [2]int{300, 250}), withMedia(banner("bare-2"), "video", map[string]any{"context": "outstream", "playerSize": [][2]int{{640, 360}}, "mimes": []string{"video/mp4"}, "renderer": "/renderer.js"})},
+			bids: map[string]script{"alpha": {
+				"bare-1": {ID: "b-bare", ImpID: "bare-1", Price: 1.40, CrID: "cr-alpha-bare", AdM: "<div>bare ${AUCTION_PRICE}</div>", ADomain: []string{"adv.example"}},
+				"bare-2": {ID: "b-bare-v", ImpID: "bare-2", Price: 1.60, CrID: "cr-alpha-bare-v", AdM: `<VAST version="3.0"></VAST>`, ADomain: []string{"adv.example"}},
+			}, "bravo": {}},
+			want: map[string]want{
+				"bare-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-alpha-bare", ad: "bare 0.01"},
+				"bare-2": {bidder: "alpha", cpm: 0.01, mediaType: "video", w: 640, h: 360, creativeID: "cr-alpha-bare-v", ad: "<VAST"},
+			},
+			pending: "bid completion (issue 16, item 3: mtype and w/h from the imp)",
+		},
+		{
+			// alpha's higher bid has no crid: Prebid.js would drop it silently and the unit
+			// would go empty; the gateway must reject it so that bravo's bid wins.
+			name:    "bid without crid",
+			adUnits: []map[string]any{banner("nocrid-1", [2]int{300, 250})},
+			bids: map[string]script{
+				"alpha": {"nocrid-1": func() openrtb2.Bid { b := bannerBid("nocrid-1", 5.00, "", 300, 250); b.ID = "b-nocrid"; return b }()},
+				"bravo": {"nocrid-1": bannerBid("nocrid-1", 1.00, "cr-bravo-ok", 300, 250)},
+			},
+			want:    map[string]want{"nocrid-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-ok", ad: "price 0.01"}},
+			pending: "bid validation (issue 16, item 3: crid required)",
 		},
 		{
 			// A custom header makes the browser send a CORS preflight first.
@@ -122,10 +190,11 @@ func cases() []prebidCase {
 			bids:    map[string]script{"alpha": {}, "bravo": {"hdr-1": bannerBid("hdr-1", 1.10, "cr-bravo-hdr", 300, 250)}},
 			want:    map[string]want{"hdr-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-hdr", ad: "price 0.01"}},
 			s2s:     map[string]any{"customHeaders": map[string]string{"X-Publisher-Test": "1"}},
-			check: func(t *testing.T, seen []seenRequest) {
+			check: func(seen []seenRequest) string {
 				if len(seen) != 2 || seen[0].method != http.MethodOptions || seen[1].method != http.MethodPost {
-					t.Errorf("the gateway saw %+v, want a preflight OPTIONS then the POST", seen)
+					return fmt.Sprintf("the gateway saw %+v, want a preflight OPTIONS then the POST", seen)
 				}
+				return ""
 			},
 		},
 	}
@@ -332,51 +401,51 @@ func TestPrebidJSAgainstTheGateway(t *testing.T) {
 	}
 	for i, c := range all {
 		t.Run(c.name, func(t *testing.T) {
-			checkCase(t, &c, &res.Results[i])
-			seen := rec.of(c.name)
-			for _, s := range seen {
-				if s.origin != pages.URL {
-					t.Errorf("the gateway saw Origin %q, want the page's %q", s.origin, pages.URL)
-				}
-				if s.method == http.MethodPost && !strings.HasPrefix(s.contentType, "text/plain") {
-					t.Errorf("Prebid.js posted %q, want text/plain", s.contentType)
-				}
+			r := &res.Results[i]
+			if r.ElapsedMs != nil {
+				t.Logf("bidsBackHandler after %.0f ms", *r.ElapsedMs)
 			}
-			if len(seen) == 0 {
-				t.Error("no request reached the gateway")
+			p := problems(&c, r, rec.of(c.name), pages.URL)
+			switch {
+			case c.pending != "" && len(p) == 0:
+				t.Errorf("passes now: drop its pending mark (%s)", c.pending)
+			case c.pending != "":
+				t.Skipf("pending, %s:\n%s", c.pending, strings.Join(p, "\n"))
 			}
-			if c.check != nil {
-				c.check(t, seen)
+			for _, e := range p {
+				t.Error(e)
 			}
 		})
 	}
 }
 
-func checkCase(t *testing.T, c *prebidCase, r *result) {
+// problems lists where Prebid.js's report of a case differs from what it should be.
+func problems(c *prebidCase, r *result, seen []seenRequest, pageOrigin string) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	if r.Error != "" {
-		t.Fatalf("the page failed: %s", r.Error)
+		return []string{"the page failed: " + r.Error}
 	}
 	if r.Version != "v"+prebidVersion {
-		t.Errorf("Prebid.js %q on the page, want %s", r.Version, prebidVersion)
+		bad("Prebid.js %q on the page, want %s", r.Version, prebidVersion)
 	}
 	if r.TimedOut == nil || r.ElapsedMs == nil {
-		t.Fatal("bidsBackHandler was not called")
+		return append(out, "bidsBackHandler was not called")
 	}
-	t.Logf("bidsBackHandler after %.0f ms", *r.ElapsedMs)
 	if *r.TimedOut || *r.ElapsedMs > auctionTimeout/2 {
-		t.Errorf("bidsBackHandler after %.0f ms (timed out: %v), want well before the %d ms timeout", *r.ElapsedMs, *r.TimedOut, auctionTimeout)
+		bad("bidsBackHandler after %.0f ms (timed out: %v), want well before the %d ms timeout", *r.ElapsedMs, *r.TimedOut, auctionTimeout)
 	}
 	if got := r.Events["bidderDone"]; got != 2 {
-		t.Errorf("bidderDone fired %d times, want 2 (alpha and bravo): Prebid.js took the answer as an error", got)
+		bad("bidderDone fired %d times, want 2 (alpha and bravo): Prebid.js took the answer as an error", got)
 	}
 	for _, ev := range []string{"bidderError", "bidRejected", "bidTimeout"} {
 		if n := r.Events[ev]; n != 0 {
-			t.Errorf("Prebid.js fired %s %d times", ev, n)
+			bad("Prebid.js fired %s %d times", ev, n)
 		}
 	}
 	for _, list := range [][]string{r.DebugErrors, r.ConsoleErrors, r.FailedRequests} {
 		for _, e := range list {
-			t.Errorf("on the page: %s", e)
+			bad("on the page: %s", e)
 		}
 	}
 	for _, u := range c.adUnits {
@@ -384,22 +453,39 @@ func checkCase(t *testing.T, c *prebidCase, r *result) {
 		got, w := r.Bids[code], c.want[code]
 		if w.bidder == "" {
 			if len(got) != 0 {
-				t.Errorf("%s: Prebid.js has bids %+v, want none", code, got)
+				bad("%s: Prebid.js has bids %+v, want none", code, got)
 			}
 			continue
 		}
 		if len(got) != 1 {
-			t.Errorf("%s: Prebid.js has %d bids %+v, want one from %s", code, len(got), got, w.bidder)
+			bad("%s: Prebid.js has %d bids %+v, want one from %s", code, len(got), got, w.bidder)
 			continue
 		}
 		b := got[0]
 		if b.Bidder != w.bidder || math.Abs(b.CPM-w.cpm) > 1e-9 || b.Currency != "USD" || b.MediaType != w.mediaType ||
 			b.Width != w.w || b.Height != w.h || b.CreativeID != w.creativeID {
-			t.Errorf("%s: Prebid.js has %s %.4f %s %s %dx%d creative %q, want %s %.4f USD %s %dx%d creative %q",
+			bad("%s: Prebid.js has %s %.4f %s %s %dx%d creative %q, want %s %.4f USD %s %dx%d creative %q",
 				code, b.Bidder, b.CPM, b.Currency, b.MediaType, b.Width, b.Height, b.CreativeID, w.bidder, w.cpm, w.mediaType, w.w, w.h, w.creativeID)
 		}
 		if !strings.Contains(b.Ad+b.VastXML+b.Native, w.ad) {
-			t.Errorf("%s: the ad %q does not contain %q", code, b.Ad+b.VastXML+b.Native, w.ad)
+			bad("%s: the ad %q does not contain %q", code, b.Ad+b.VastXML+b.Native, w.ad)
 		}
 	}
+	for _, s := range seen {
+		if s.origin != pageOrigin {
+			bad("the gateway saw Origin %q, want the page's %q", s.origin, pageOrigin)
+		}
+		if s.method == http.MethodPost && !strings.HasPrefix(s.contentType, "text/plain") {
+			bad("Prebid.js posted %q, want text/plain", s.contentType)
+		}
+	}
+	if len(seen) == 0 {
+		bad("no request reached the gateway")
+	}
+	if c.check != nil {
+		if p := c.check(seen); p != "" {
+			bad("%s", p)
+		}
+	}
+	return out
 }
