@@ -24,10 +24,9 @@ const corsMaxAge = "600"
 func (g *Gateway) allowCORS(c *gin.Context) {
 	req := c.Request
 	h := c.Writer.Header()
-	h.Add("Vary", "Origin")
 	origin := req.Header.Get("Origin")
 	preflight := req.Method == http.MethodOptions
-	if origin == "" {
+	if origin == "" { // a server, not a page: no CORS (nor Vary, which would cost an allocation)
 		if preflight {
 			h.Set("Allow", "POST, OPTIONS")
 			c.AbortWithStatus(http.StatusNoContent)
@@ -36,6 +35,7 @@ func (g *Gateway) allowCORS(c *gin.Context) {
 		c.Next()
 		return
 	}
+	h.Add("Vary", "Origin")
 	if !originAllowed(g.state.Load().cfg.CORS.AllowedOrigins, origin) {
 		rerr := &RequestError{Status: http.StatusForbidden, Field: "Origin", Msg: fmt.Sprintf("%q is not in cors.allowed_origins", origin)}
 		if preflight {
