@@ -204,6 +204,26 @@ func cases() []prebidCase {
 type seenRequest struct {
 	method, origin, contentType string
 	query                       url.Values
+	status                      int // the gateway's answer
+}
+
+// statusWriter keeps the status a handler answers with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // result is what run.mjs reports for one case.
@@ -289,10 +309,14 @@ type recorder struct {
 func (rc *recorder) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
 		rc.mu.Lock()
-		rc.seen[q.Get("case")] = append(rc.seen[q.Get("case")], seenRequest{method: r.Method, query: q, origin: r.Header.Get("Origin"), contentType: r.Header.Get("Content-Type")})
+		rc.seen[q.Get("case")] = append(rc.seen[q.Get("case")], seenRequest{method: r.Method, query: q, origin: r.Header.Get("Origin"), contentType: r.Header.Get("Content-Type"), status: sw.status})
 		rc.mu.Unlock()
-		h.ServeHTTP(w, r)
 	})
 }
 
@@ -317,6 +341,7 @@ func TestPrebidJSAgainstTheGateway(t *testing.T) {
 	for _, name := range []string{"alpha", "bravo"} {
 		d := config.DefaultDSP()
 		d.Name, d.Endpoint = name, scriptedDSP(t, name, all).URL+"/bid"
+		d.Timeout = 900 * time.Millisecond // the box may be loaded: a late DSP would lose its bid
 		cfg.DSPs = append(cfg.DSPs, d)
 	}
 	g, err := gateway.New(cfg, gateway.Options{})
@@ -485,6 +510,11 @@ func problems(c *prebidCase, r *result, seen []seenRequest, pageOrigin string) [
 	if c.check != nil {
 		if p := c.check(seen); p != "" {
 			bad("%s", p)
+		}
+	}
+	if len(out) > 0 {
+		for _, r := range seen {
+			bad("(the gateway answered %s with %d)", r.method, r.status)
 		}
 	}
 	return out
