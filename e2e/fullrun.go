@@ -118,7 +118,7 @@ func (f *FullRun) Run(ctx context.Context) error {
 		}
 	}
 	if len(r.failed) > 0 {
-		return fmt.Errorf("%w: %s", ErrTargets, strings.Join(r.failed, "; "))
+		return fmt.Errorf("%w: %d problems (the MISSED lines above), the first: %s", ErrTargets, len(r.failed), r.failed[0])
 	}
 	return nil
 }

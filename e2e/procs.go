@@ -85,6 +85,10 @@ func (pr *Proc) Done() <-chan struct{} { return pr.done }
 // Err is the process's exit error, once Done is closed.
 func (pr *Proc) Err() error { return pr.err }
 
+// State is the exited process's state (its CPU times and resource usage), once Done is
+// closed.
+func (pr *Proc) State() *os.ProcessState { return pr.cmd.ProcessState }
+
 // Stop asks the process to stop (SIGTERM: bidsieve stops gracefully) and waits for it.
 // A process that exits on the signal is not an error.
 func (pr *Proc) Stop() error {
