@@ -102,20 +102,10 @@ func (r *fullRun) cpu(ctx context.Context) error {
 
 // turn measures one turn of gateway g: the load, and what the gateway and dsp-sim spent.
 func (r *fullRun) turn(ctx context.Context, g *cpuGateway, round int) (*CPUTurn, error) {
-	metrics := "http://" + g.addr + "/metrics"
-	const scoring = "bidsieve_predictor_duration_seconds_sum"
 	if err := r.resetSim(ctx); err != nil {
 		return nil, err
 	}
-	p0, err := MetricSum(ctx, metrics, scoring)
-	if err != nil {
-		return nil, err
-	}
-	s0, err := ProcessCPU(g.proc.Pid())
-	if err != nil {
-		return nil, err
-	}
-	d0, err := ProcessCPU(r.sim.Pid())
+	before, err := r.spent(ctx, g)
 	if err != nil {
 		return nil, err
 	}
@@ -123,15 +113,7 @@ func (r *fullRun) turn(ctx context.Context, g *cpuGateway, round int) (*CPUTurn,
 	if err != nil {
 		return nil, err
 	}
-	s1, err := ProcessCPU(g.proc.Pid())
-	if err != nil {
-		return nil, err
-	}
-	d1, err := ProcessCPU(r.sim.Pid())
-	if err != nil {
-		return nil, err
-	}
-	p1, err := MetricSum(ctx, metrics, scoring)
+	after, err := r.spent(ctx, g)
 	if err != nil {
 		return nil, err
 	}
@@ -139,12 +121,31 @@ func (r *fullRun) turn(ctx context.Context, g *cpuGateway, round int) (*CPUTurn,
 	if err != nil {
 		return nil, err
 	}
-	t := &CPUTurn{Mode: g.mode, Round: round, Auctions: res.Answered, CPU: s1 - s0, SimCPU: d1 - d0,
-		Scoring: time.Duration((p1 - p0) * float64(time.Second)), P99MS: res.Latency.P99, Failed: res.Failures + res.Timeouts}
+	t := &CPUTurn{Mode: g.mode, Round: round, Auctions: res.Answered, CPU: after.gateway - before.gateway,
+		SimCPU: after.sim - before.sim, Scoring: after.scoring - before.scoring,
+		P99MS: res.Latency.P99, Failed: res.Failures + res.Timeouts}
 	for _, d := range st.DSPs {
 		t.DSPRequests += d.Requests
 	}
 	return t, nil
+}
+
+// spending is what the processes of a turn have spent so far.
+type spending struct{ gateway, sim, scoring time.Duration }
+
+// spent reads the CPU times of gateway g and of dsp-sim, and g's scoring time.
+func (r *fullRun) spent(ctx context.Context, g *cpuGateway) (spending, error) {
+	var s spending
+	scoring, err := MetricSum(ctx, "http://"+g.addr+"/metrics", "bidsieve_predictor_duration_seconds_sum")
+	if err != nil {
+		return s, err
+	}
+	s.scoring = time.Duration(scoring * float64(time.Second))
+	if s.gateway, err = ProcessCPU(g.proc.Pid()); err != nil {
+		return s, err
+	}
+	s.sim, err = ProcessCPU(r.sim.Pid())
+	return s, err
 }
 
 // WriteLoad writes the load average (from /proc/loadavg) on a line of its own.

@@ -15,53 +15,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bidsieve/bidsieve/e2e"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(e2e.Command("e2e", os.Args[1:], os.Stderr, define))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	r, err := parse(args, stdout, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		_, _ = fmt.Fprintln(stderr, "e2e:", err)
-		return 2
-	}
-	if err := r.Run(ctx); err != nil {
-		_, _ = fmt.Fprintln(stderr, "e2e:", err)
-		return 1
-	}
-	return 0
-}
-
-// parse reads the command line into a run.
-func parse(args []string, stdout, stderr io.Writer) (*e2e.FullRun, error) {
-	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	r := &e2e.FullRun{Out: stdout}
-	fs.StringVar(&r.Bin, "bin", "bin/bidsieve", "the bidsieve binary (make e2e builds it)")
-	fs.StringVar(&r.Data, "data", "data/e2e", "directory of the logs, models and results (reused)")
-	fs.StringVar(&r.Window.Profiles, "profiles", "dsp/sim/testdata/example.yaml", "simulator profiles of the DSPs and the traffic")
-	fs.IntVar(&r.Window.RequestsPerDay, "requests", 150_000, "simulated requests per day of the training window")
-	fs.IntVar(&r.Window.Days, "days", 7, "days of the training window")
-	start := fs.String("start", "2024-03-01", "first day of the training window (YYYY-MM-DD, UTC)")
+// define declares the flags of a FullRun.
+func define(fs *flag.FlagSet) func() (func(context.Context) error, error) {
+	r := &e2e.FullRun{Out: os.Stdout}
+	window := e2e.WindowFlags(fs, &r.Bin, &r.Data, &r.Window, "data/e2e")
 	trainFlags := fs.String("train-flags", "", "extra flags of bidsieve train, e.g. \"--max-epochs 2\" for a quick run")
 	fs.IntVar(&r.ShapingRequests, "shaping-requests", 100_000, "requests of step 2 (off, shadow, filter)")
 	fs.Float64Var(&r.ShapingLatency, "shaping-latency", 0, "step 2's scale of the DSPs' latencies (0: they answer at once)")
@@ -73,23 +43,17 @@ func parse(args []string, stdout, stderr io.Writer) (*e2e.FullRun, error) {
 	fs.DurationVar(&r.SwapDuration, "swap-duration", 30*time.Second, "step 4's length")
 	fs.IntVar(&r.PortBase, "port-base", 19100, "first of the 4 loopback ports used")
 	fs.StringVar(&r.Steps, "steps", "234", "which of steps 2, 3 and 4 to run (step 1 makes what is missing)")
-	fs.Uint64Var(&r.Window.Seed, "seed", 1, "seed of the training window")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	return func() (func(context.Context) error, error) {
+		if err := window(); err != nil {
+			return nil, err
+		}
+		r.TrainFlags = strings.Fields(*trainFlags)
+		if r.CPUDesign != e2e.DesignSideBySide && r.CPUDesign != e2e.DesignOneAtATime {
+			return nil, fmt.Errorf("--cpu-design must be %s or %s", e2e.DesignSideBySide, e2e.DesignOneAtATime)
+		}
+		if strings.Trim(r.Steps, "234") != "" {
+			return nil, fmt.Errorf("--steps %q: want digits among 2, 3 and 4", r.Steps)
+		}
+		return r.Run, nil
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	var err error
-	if r.Window.Start, err = time.Parse(e2e.Day, *start); err != nil {
-		return nil, fmt.Errorf("--start: %w", err)
-	}
-	r.TrainFlags = strings.Fields(*trainFlags)
-	if r.CPUDesign != e2e.DesignSideBySide && r.CPUDesign != e2e.DesignOneAtATime {
-		return nil, fmt.Errorf("--cpu-design must be %s or %s", e2e.DesignSideBySide, e2e.DesignOneAtATime)
-	}
-	if strings.Trim(r.Steps, "234") != "" {
-		return nil, fmt.Errorf("--steps %q: want digits among 2, 3 and 4", r.Steps)
-	}
-	return r, nil
 }

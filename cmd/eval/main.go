@@ -21,12 +21,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -38,10 +36,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(e2e.Command("eval", os.Args[1:], os.Stderr, define))
 }
 
 // evalRun is one run's settings.
@@ -52,47 +47,19 @@ type evalRun struct {
 	recall              float64
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	r, err := parse(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		_, _ = fmt.Fprintln(stderr, "eval:", err)
-		return 2
-	}
-	if err := r.run(ctx, stdout, stderr); err != nil {
-		_, _ = fmt.Fprintln(stderr, "eval:", err)
-		return 1
-	}
-	return 0
-}
-
-func parse(args []string, stderr io.Writer) (*evalRun, error) {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// define declares the flags of an evalRun.
+func define(fs *flag.FlagSet) func() (func(context.Context) error, error) {
 	r := &evalRun{}
-	fs.StringVar(&r.bin, "bin", "bin/bidsieve", "the bidsieve binary (make eval builds it)")
-	fs.StringVar(&r.data, "data", "data/eval", "directory of the logs, the model and the results")
-	fs.StringVar(&r.window.Profiles, "profiles", "dsp/sim/testdata/example.yaml", "simulator profiles")
-	fs.IntVar(&r.window.RequestsPerDay, "requests", 150_000, "simulated requests per day")
-	fs.IntVar(&r.window.Days, "days", 7, "days of the training window (the last validates)")
-	start := fs.String("start", "2024-03-01", "first day of the training window (YYYY-MM-DD, UTC)")
-	fs.Uint64Var(&r.window.Seed, "seed", 1, "seed of the training window")
+	window := e2e.WindowFlags(fs, &r.bin, &r.data, &r.window, "data/eval")
 	fs.Uint64Var(&r.testSeed, "test-seed", 2, "seed of the test day")
 	fs.Uint64Var(&r.trainSeed, "train-seed", 1, "seed of bidsieve train")
 	fs.Float64Var(&r.recall, "recall", 0.95, "recall target of the thresholds")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	return func() (func(context.Context) error, error) {
+		if err := window(); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error { return r.run(ctx, os.Stdout, os.Stderr) }, nil
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	var err error
-	if r.window.Start, err = time.Parse(e2e.Day, *start); err != nil {
-		return nil, fmt.Errorf("--start: %w", err)
-	}
-	return r, nil
 }
 
 func (r *evalRun) run(ctx context.Context, stdout, stderr io.Writer) error {
