@@ -167,7 +167,7 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// teeFile is a file whose writes also go to w.
+// teeWriter is a file whose writes also go to w.
 type teeWriter struct {
 	*os.File
 	w io.Writer
@@ -178,6 +178,7 @@ func (t *teeWriter) Write(p []byte) (int, error) {
 	return t.File.Write(p)
 }
 
+// teeFile creates the file at path, its writes also going to w.
 func teeFile(path string, w io.Writer) (*teeWriter, error) {
 	f, err := os.Create(path)
 	if err != nil {

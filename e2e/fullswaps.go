@@ -57,6 +57,9 @@ func (r *fullRun) swaps(ctx context.Context) error {
 			_, _ = fmt.Fprintln(r.Out, "admin reload failed:", err)
 		}
 	}
+	if ctx.Err() != nil {
+		_ = load.Stop()
+	}
 	<-load.Done()
 	if err := f.Close(); err != nil {
 		return err

@@ -36,6 +36,9 @@ type Proc struct {
 // Start starts `Bin args...` with its standard output and error going to stdout and
 // stderr (nil discards them).
 func (p *Procs) Start(stdout, stderr io.Writer, args ...string) (*Proc, error) {
+	if len(args) == 0 {
+		return nil, errors.New("start bidsieve: no command")
+	}
 	cmd := exec.Command(p.Bin, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {

@@ -48,9 +48,6 @@ func define(fs *flag.FlagSet) func() (func(context.Context) error, error) {
 			return nil, err
 		}
 		r.TrainFlags = strings.Fields(*trainFlags)
-		if r.CPUDesign != e2e.DesignSideBySide && r.CPUDesign != e2e.DesignOneAtATime {
-			return nil, fmt.Errorf("--cpu-design must be %s or %s", e2e.DesignSideBySide, e2e.DesignOneAtATime)
-		}
 		if strings.Trim(r.Steps, "234") != "" {
 			return nil, fmt.Errorf("--steps %q: want digits among 2, 3 and 4", r.Steps)
 		}
