@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,26 +26,36 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
-// ProcessCPU of this process grows by about the CPU time a busy loop burns.
-func TestProcessCPUSeesWork(t *testing.T) {
+// ProcessCPU of this process agrees with the kernel's own account of it, getrusage, over
+// 200 ms of CPU burnt in a loop (however crowded the machine).
+func TestProcessCPUAgreesWithGetrusage(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	before, err := ProcessCPU(os.Getpid())
+	rusage := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	p0, err := ProcessCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
+	r0 := rusage()
 	x := 0
-	for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+	for deadline := time.Now().Add(30 * time.Second); rusage()-r0 < 200*time.Millisecond && time.Now().Before(deadline); {
 		x++
 	}
-	after, err := ProcessCPU(os.Getpid())
+	p1, err := ProcessCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 300 ms of wall time in a loop: at least 100 ms of CPU even on a crowded machine.
-	if d := after - before; d < 100*time.Millisecond || x == 0 {
-		t.Errorf("CPU time grew by %v over a 300 ms busy loop, want >= 100ms", d)
+	r1 := rusage()
+	// /proc counts in 10 ms ticks, getrusage more finely: a few ticks apart at most.
+	if got, want := p1-p0, r1-r0; want < 200*time.Millisecond || got < want-50*time.Millisecond || got > want+50*time.Millisecond || x == 0 {
+		t.Errorf("ProcessCPU grew by %v, getrusage by %v: want them within 50 ms, over at least 200 ms", got, want)
 	}
 	if _, err := ProcessCPU(1 << 30); err == nil || !strings.Contains(err.Error(), "process 1073741824") {
 		t.Errorf("ProcessCPU of no process: %v, want an error naming it", err)
