@@ -34,15 +34,17 @@ bench:
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-# Full training-quality run (7 days x 150k requests of simulated logs, train, evaluate).
+# Full training-quality run (7 days x 150k requests of simulated logs, train, evaluate):
+# cmd/eval; EVAL_FLAGS passes flags to it (go run ./cmd/eval -h lists them).
 eval: build
-	./scripts/eval.sh
+	$(GO) run ./cmd/eval --bin $(BIN) $(EVAL_FLAGS)
 
 # Traffic shaping end to end at full scale (7 days x 150k requests, bidsieve train, then the
 # gateway with shaping off / shadow / filter on the same requests, CPU per auction, model
-# swaps under load): docs/SHAPING.md records one.
+# swaps under load): cmd/e2e; docs/SHAPING.md records one. E2E_FLAGS passes flags to it, e.g.
+# E2E_FLAGS="--steps 3 --rounds 20" (go run ./cmd/e2e -h lists them).
 e2e: build
-	./scripts/e2e.sh
+	$(GO) run ./cmd/e2e --bin $(BIN) $(E2E_FLAGS)
 
 tidy-check:
 	$(GO) mod tidy

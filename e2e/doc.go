@@ -9,6 +9,9 @@
 // every run uses the same simulated clock per phase, so runs differ by shaping alone.
 //
 // The short test (make test) trains a small network on a small simulated window; the full
-// run (scripts/e2e.sh, make e2e) uses a model trained by `bidsieve train` on 7 days of
-// 150,000 requests. Both report a table (docs/SHAPING.md).
+// run (FullRun: make e2e, the command cmd/e2e) uses a model trained by `bidsieve train` on
+// 7 days of 150,000 requests. Both report a table (docs/SHAPING.md). The full run also
+// drives the real binary: `bidsieve serve` processes built from the typed configuration
+// (ServeConfig), their CPU time read from /proc (ProcessCPU) under `bidsieve loadtest`,
+// compared in paired rounds (CompareCPU), and model swaps under load.
 package e2e

@@ -48,7 +48,23 @@ config="$DEMO/bidsieve.yaml"
 # The demo listens on loopback only: the admin page holds an admin token.
 export BIDSIEVE_LISTEN=127.0.0.1:8080 BIDSIEVE_ADMIN_LISTEN=127.0.0.1:8081
 
-. scripts/lib.sh
+# The processes started in the background, stopped together (SIGTERM: graceful stops).
+pids=()
+
+stop_all() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+wait_http() { # url
+  for _ in $(seq 1 200); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "run: $1 did not come up" >&2
+  return 1
+}
+
 cleanup() {
   trap - INT TERM EXIT
   stop_all

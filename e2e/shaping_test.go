@@ -3,9 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ var trainWindow = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 //
 //   - simulate 4 days x 15,000 requests of the example DSPs (seed 1) and train a small
 //     network on them (hidden layers 64 and 32 instead of 1000 and 500, 3 epochs: seconds;
-//     the full run in scripts/e2e.sh uses `bidsieve train` with the defaults);
+//     the full run, make e2e (FullRun), uses `bidsieve train` with the defaults);
 //   - send 6,000 other requests (seed 2) through the gateway on loopback in front of the
 //     simulated DSPs (dsp-sim, seed 1, answering at once), once with shaping off, once in
 //     shadow mode and once filtering, at recall target 0.95 and exploration rate 0.02, at
@@ -127,7 +125,7 @@ func TestShapingEndToEnd(t *testing.T) {
 		t.Errorf("overall: %d bids with filter, %d off: recall %.4f, want >= 0.94", rep.Overall.BidsFilter, rep.Overall.BidsOff, rep.Overall.Recall)
 	}
 	// Requests withheld. A small network trained on 3 days of 12,000 requests does not
-	// reach the full model's efficiency (0.95 and more per DSP, scripts/e2e.sh), and with
+	// reach the full model's efficiency (0.95 and more per DSP, make e2e), and with
 	// 150 to 1,200 validation bids per DSP its thresholds sit low to keep the recall's
 	// bound at the target. Overall it must withhold at least 60% of what the oracle would
 	// at the same recall (0.68 to 0.70 with the training code of November 2026); per DSP
@@ -170,84 +168,17 @@ func smallTraining(dir string) training.Options {
 		Net: training.NetConfig{Hidden: []int{32, 16}, BatchSize: 256, LearningRate: 3e-3}}
 }
 
-// compareModes runs cfg's requests in the three modes and logs the report.
+// compareModes runs cfg's requests in the three modes (CompareModes) and logs the report.
 func compareModes(ctx context.Context, t *testing.T, cfg *Config) *Report {
 	t.Helper()
-	runs := map[string]*RunResult{}
-	for _, mode := range []string{config.ModeOff, config.ModeShadow, config.ModeFilter} {
-		r, err := Run(ctx, cfg, mode)
-		if err != nil {
-			t.Fatalf("%s run: %v", mode, err)
-		}
-		runs[mode] = r
+	rep, err := CompareModes(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rep := Compare(cfg, runs[config.ModeOff], runs[config.ModeShadow], runs[config.ModeFilter])
 	var b bytes.Buffer
 	if err := rep.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", b.String())
-	if path := os.Getenv("BIDSIEVE_E2E_REPORT"); path != "" {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return rep
-}
-
-// TestShapingFullScale is the full end-to-end run of scripts/e2e.sh (make e2e), on a model
-// trained by `bidsieve train`: it runs only when BIDSIEVE_E2E_MODEL names the model file.
-// BIDSIEVE_E2E_REQUESTS (default 100,000), BIDSIEVE_E2E_DAY (the simulated day, default
-// 2024-03-08: the day after scripts/e2e.sh's training window), BIDSIEVE_E2E_LATENCY (the
-// scale of the DSPs' latencies, default 0) and BIDSIEVE_E2E_REPORT (a file for the table)
-// tune it. Targets: per DSP, recall >= 0.94 and efficiency >= 0.90; shadow = off.
-func TestShapingFullScale(t *testing.T) {
-	path := os.Getenv("BIDSIEVE_E2E_MODEL")
-	if path == "" {
-		t.Skip("set BIDSIEVE_E2E_MODEL (scripts/e2e.sh does)")
-	}
-	profiles, err := sim.Load(envOr("BIDSIEVE_E2E_PROFILES", exampleProfiles))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := serving.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(envOr("BIDSIEVE_E2E_REQUESTS", "100000"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	latency, err := strconv.ParseFloat(envOr("BIDSIEVE_E2E_LATENCY", "0"), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	day, err := time.Parse("2006-01-02", envOr("BIDSIEVE_E2E_DAY", "2024-03-08"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &Config{
-		Profiles:        profiles,
-		Model:           model,
-		Requests:        Traffic(profiles, 2, n),
-		Phases:          Hours(day, 0, 3, 6, 9, 12, 15, 18, 21),
-		SimSeed:         2,
-		QPS:             800,
-		MaxInFlight:     16, // the sender waits for a slot: no queueing past the deadlines
-		LatencyScale:    latency,
-		RecallTarget:    0.95,
-		ExplorationRate: 0.02,
-		ShapingSeed:     5,
-	}
-	rep := compareModes(t.Context(), t, cfg)
-	for _, p := range rep.Check(0.94, 0.90, 0.01) {
-		t.Error(p)
-	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
