@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/bidsieve/bidsieve/config"
 )
 
 // Admission by score while a DSP's QPS cap binds (docs/DESIGN.md, "One auction, step by step", step 8: the
@@ -23,6 +25,30 @@ const (
 	admMinRate  = 1e-9          // below this, a bin is empty
 	admNoCutoff = math.SmallestNonzeroFloat64
 )
+
+// admitCall is the admission of a call that the shaping decision sends, at time now: while
+// the DSP's QPS cap binds, a request sent on its score needs the DSP's admission threshold
+// (the highest scores go first); every request then needs a token from the DSP's bucket
+// (the hard limit) and a slot from its breaker. It returns the call's state, admitted
+// with the breaker slot's outcome callback, or throttled (refused by the cap) or
+// breaker_open; it leaves the shaping decision as it was. Explored requests skip the
+// admission threshold (they are the unbiased sample of the filtered traffic), as do
+// unscored ones (fail-open, shadow, off: first come, first served).
+func admitCall(c *call, now time.Time) (callState, func(error)) {
+	d := c.d
+	if d.qpsLimit > 0 && c.scored && c.verdict.decision == DecisionSent && d.shaping.Mode == config.ModeFilter &&
+		!d.rt.adm.admit(c.score, now, d.qpsLimit) {
+		return callThrottled, nil
+	}
+	if !d.rt.limiter.Allow() {
+		return callThrottled, nil
+	}
+	done, err := d.rt.breaker.Allow()
+	if err != nil {
+		return callBreakerOpen, nil
+	}
+	return callAdmitted, done
+}
 
 // admission is one DSP's admission threshold; it outlives reloads with the DSP's runtime.
 type admission struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/rnd"
 )
 
 // Decision is what the gateway did with a (request, DSP) pair; the names are the bid log's
@@ -146,19 +147,11 @@ func unfiltered(mode string, why unfilteredReason) verdict {
 }
 
 // exploreDraw is the exploration draw of a (request, DSP) pair: uniform in [0, 1), a pure
-// function of the seed, the request id and the DSP's name (FNV-1a, then splitmix64's
-// finalizer), so that a replay of the same requests explores the same ones.
+// function of the seed, the request id and the DSP's name (FNV-1a from the seed over the
+// id, a terminator and the name, then one splitmix64 step), so that a replay of the same
+// requests explores the same ones.
 func exploreDraw(seed uint64, requestID, dsp string) float64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037) ^ seed
-	for i := 0; i < len(requestID); i++ {
-		h = (h ^ uint64(requestID[i])) * prime
-	}
-	h = (h ^ 0xff) * prime // a byte no id holds: "ab"+"c" differs from "a"+"bc"
-	for i := 0; i < len(dsp); i++ {
-		h = (h ^ uint64(dsp[i])) * prime
-	}
-	return float64(mix(h)>>11) / (1 << 53)
+	return rnd.Float(rnd.SplitMix(rnd.FNV(rnd.String(rnd.FNVOffset^seed, requestID), dsp)))
 }
 
 // requestScore is RequestScore over a DSP's pairs, NaN when one is NaN (the scorer does

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,32 +100,44 @@ func FuzzRequest(f *testing.F) {
 	g := fuzzGateway(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		st := g.state.Load()
-		status, out, r, rerr := g.auction(context.Background(), st, time.Now(), body)
-		switch {
-		case rerr != nil:
-			if rerr.Status < 400 || rerr.Status > 499 || rerr.Field == "" || rerr.Msg == "" || status != rerr.Status {
-				t.Fatalf("refusal %+v with status %d", rerr, status)
-			}
-		case status == http.StatusNoContent:
-			r.finish()
-		case status == http.StatusOK:
-			var resp openrtb2.BidResponse
-			if err := json.Unmarshal(out, &resp); err != nil {
-				t.Fatalf("answer is not a BidResponse: %v\n%s", err, out)
-			}
-			if resp.ID != r.req.ID || len(resp.SeatBid) == 0 {
-				t.Fatalf("answer %s for request %q", out, r.req.ID)
-			}
-			for _, sb := range resp.SeatBid {
-				for _, b := range sb.Bid {
-					if !(b.Price > 0) || strings.Contains(b.AdM, "${AUCTION_PRICE}") || r.impIndex(b.ImpID) < 0 {
-						t.Fatalf("bad winning bid %+v", b)
+		// The request as the gateway decodes it (when it does), for the checks of the answer.
+		var req openrtb2.BidRequest
+		_ = json.Unmarshal(body, &req)
+		answers := 0
+		rerr := g.serve(context.Background(), st, time.Now(), body, func(status int, out []byte) bool {
+			answers++
+			switch status {
+			case http.StatusNoContent:
+				if len(out) != 0 {
+					t.Fatalf("204 with a body: %s", out)
+				}
+			case http.StatusOK:
+				var resp openrtb2.BidResponse
+				if err := json.Unmarshal(out, &resp); err != nil {
+					t.Fatalf("answer is not a BidResponse: %v\n%s", err, out)
+				}
+				if resp.ID != req.ID || len(resp.SeatBid) == 0 {
+					t.Fatalf("answer %s for request %q", out, req.ID)
+				}
+				for _, sb := range resp.SeatBid {
+					for _, b := range sb.Bid {
+						if !(b.Price > 0) || strings.Contains(b.AdM, "${AUCTION_PRICE}") || !slices.ContainsFunc(req.Imp, func(imp openrtb2.Imp) bool { return imp.ID == b.ImpID }) {
+							t.Fatalf("bad winning bid %+v", b)
+						}
 					}
 				}
+			default:
+				t.Fatalf("status %d", status)
 			}
-			r.finish()
-		default:
-			t.Fatalf("status %d", status)
+			return true
+		})
+		switch {
+		case rerr != nil:
+			if rerr.Status < 400 || rerr.Status > 499 || rerr.Field == "" || rerr.Msg == "" || answers != 0 {
+				t.Fatalf("refusal %+v after %d answers", rerr, answers)
+			}
+		case answers != 1:
+			t.Fatalf("%d answers delivered", answers)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -73,23 +74,28 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	status, body, r, rerr := g.auction(ctx, st, start, buf.Bytes())
+	rerr := g.serve(ctx, st, start, buf.Bytes(), func(status int, body []byte) bool {
+		return g.deliver(ctx, c, span, start, status, body)
+	})
 	if rerr != nil {
 		g.refuse(c, start, span, rerr)
-		return
 	}
-	// A publisher that hung up before the answer was ready never sees it: no notices then.
-	// (After the answer is written a hang-up is normal: the client closing its connection.)
+}
+
+// deliver writes an auction's answer, flushes it and counts the auction by its result.
+// It reports whether the publisher got the answer: one that hung up before the answer
+// was ready never sees it (and gets no notices). After the answer is written a hang-up
+// is normal: the client closing its connection.
+func (g *Gateway) deliver(ctx context.Context, c *gin.Context, span trace.Span, start time.Time, status int, body []byte) bool {
 	result := resultNoBid
 	if status == http.StatusOK {
 		result = resultBid
 	} else {
 		status, body = r.noBidAnswer(st.cfg.Auction.NoBid)
 	}
-	if c.Request.Context().Err() != nil {
+	delivered := c.Request.Context().Err() == nil
+	if !delivered {
 		result = resultCanceled
-	} else {
-		r.answered = true
 	}
 	h := c.Writer.Header()
 	h.Set("X-Openrtb-Version", "2.6")
@@ -107,7 +113,7 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("http.status_code", status))
 	}
-	r.finish()
+	return delivered
 }
 
 func (g *Gateway) refuse(c *gin.Context, start time.Time, span trace.Span, rerr *RequestError) {

@@ -52,8 +52,8 @@ type Pair struct {
 }
 
 // PassThrough is the Scorer without a model: it has no opinion, so every eligible DSP
-// gets the request (the decision is fail_open, or sent with shaping off). The gateway does
-// not even extract features for it unless a bid log is configured.
+// gets the request (the decision is fail_open, or sent with shaping off). The gateway
+// does not ask it for scores.
 type PassThrough struct{}
 
 // Score reports that there are no scores.

@@ -188,6 +188,39 @@ func TestExploreDraw(t *testing.T) {
 	}
 }
 
+// The exploration draws and the auctions' tie-break seeds are pinned: a change of the hash
+// would silently explore other requests (and break a replay of the same traffic). The
+// values are those that the gateway's own FNV-1a and splitmix64 code gave before it used
+// package rnd.
+func TestDrawsArePinned(t *testing.T) {
+	draws := []struct {
+		seed    uint64
+		id, dsp string
+		want    float64
+	}{
+		{0, "", "", 0.007311331266183663},
+		{1, "req-1", "alpha", 0.882789617152289},
+		{11, "r42", "dsp3", 0.6173963385933449},
+		{0xdeadbeefcafef00d, "auction-7f3a", "beta", 0.894692495836737},
+	}
+	for _, d := range draws {
+		if got := exploreDraw(d.seed, d.id, d.dsp); got != d.want {
+			t.Errorf("exploreDraw(%d, %q, %q) = %v, want %v", d.seed, d.id, d.dsp, got, d.want)
+		}
+	}
+	seeds := []struct{ seq, want uint64 }{
+		{0, 16294208416658607535}, {1, 10451216379200822465}, {2, 10905525725756348110}, {12345, 2454886589211414944},
+	}
+	for _, s := range seeds {
+		if got := auctionSeed(0, s.seq); got != s.want {
+			t.Errorf("auctionSeed(0, %d) = %d, want %d", s.seq, got, s.want)
+		}
+		if got := auctionSeed(7, s.seq); got != 7^s.want {
+			t.Errorf("auctionSeed(7, %d) = %d, want %d", s.seq, got, 7^s.want)
+		}
+	}
+}
+
 // shapingGateway is a test gateway in front of fake DSPs a, b, c (and more) with m as its
 // model, exploration rate 0.25 and a fixed shaping seed; rows go to the returned sink.
 func shapingGateway(t *testing.T, m Scorer, change func(*config.Config), dsps ...*fakeDSP) (*testGateway, *memSink) {

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/dsp"
+	"github.com/prebid/openrtb/v19/openrtb2"
+)
+
+// impSet is a set of imp indices (MaxImps <= 128).
+type impSet [2]uint64
+
+func (s *impSet) add(i int)     { s[i>>6] |= 1 << (i & 63) }
+func (s impSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+func (s impSet) empty() bool    { return s[0]|s[1] == 0 }
+
+func fullSet(n int) (s impSet) {
+	for i := range n {
+		s.add(i)
+	}
+	return s
+}
+
+// callState is where a call stands. The plan leaves every call withheld (filtered,
+// breaker_open, throttled, no_time) or admitted; the fan-out moves an admitted call to
+// sent (or unsent), and to answered when its report arrives by the deadline. Only the
+// auction's goroutine reads or writes it.
+type callState uint8
+
+const (
+	callPlanned     callState = iota // eligible, not decided yet
+	callFiltered                     // withheld by the shaping decision
+	callBreakerOpen                  // withheld: the DSP's breaker is open (at eligibility, or it refused a slot)
+	callThrottled                    // withheld by the DSP's QPS cap
+	callNoTime                       // the decision sends it, but the auction had no time left to
+	callAdmitted                     // admitted: holds a breaker slot (done), not started yet
+	callUnsent                       // admitted, but its body could not be encoded; the slot was given back
+	callSent                         // its goroutine runs; no report by the deadline
+	callAnswered                     // it reported by the deadline: its answer may be read
+)
+
+// call is one (request, DSP) pair of an auction. The plan fills in everything but ans;
+// ans is written by the call's goroutine before it reports, and read by the auction's
+// goroutine only once the call is answered.
+type call struct {
+	d       *dspState
+	imps    impSet // the imps offered to the DSP
+	state   callState
+	verdict verdict     // the shaping decision; decision none for a call withheld before it
+	score   float64     // the request's score for the DSP: 1 - prod(1 - p_imp)
+	scored  bool        // score is the model's
+	done    func(error) // the breaker slot's outcome callback, from admission to the call's end
+	ans     callAnswer
+}
+
+// callAnswer is what a DSP call brought back.
+type callAnswer struct {
+	status  int
+	err     error
+	latency time.Duration
+	resp    *openrtb2.BidResponse // nil without bids
+}
+
+// decision is the call's decision as the bid log and the metrics name it: the refusal of
+// admission or of an open breaker when there was one, the shaping decision otherwise.
+func (c *call) decision() Decision {
+	switch c.state {
+	case callBreakerOpen:
+		return DecisionBreakerOpen
+	case callThrottled:
+		return DecisionThrottled
+	}
+	return c.verdict.decision
+}
+
+// sent reports whether the call's request went out to the DSP.
+func (c *call) sent() bool { return c.state >= callSent }
+
+// answered reports whether the call's answer arrived by the deadline (and may be read).
+func (c *call) answered() bool { return c.state == callAnswered }
+
+// bids returns the DSP's answer with bids, nil when there is none (or it came too late).
+func (c *call) bids() *openrtb2.BidResponse {
+	if !c.answered() {
+		return nil
+	}
+	return c.ans.resp
+}
+
+// outcome is the bid-log outcome of the call before its bids are counted: not sent,
+// timed out, failed, or no bid.
+func (c *call) outcome() string {
+	switch {
+	case !c.sent():
+		return bidlog.OutcomeNotSent
+	case !c.answered() || c.ans.err != nil && dsp.KindOf(c.ans.err) == dsp.KindTimeout:
+		return bidlog.OutcomeTimeout
+	case c.ans.err != nil:
+		return bidlog.OutcomeError
+	}
+	return bidlog.OutcomeNoBid
+}

@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bidsieve/bidsieve/dsp"
+	"github.com/prebid/openrtb/v19/openrtb2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// fanout is the fan-out stage's own state: the channel on which the calls' goroutines
+// report, the cancel functions of the deadlines it made, and how many calls it started.
+// Its output is in the calls: each admitted call left sent, unsent or answered.
+type fanout struct {
+	results chan int // call goroutines report their index here; buffered for all of them
+	cancels []context.CancelFunc
+	sent    int
+}
+
+var (
+	clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer { b := bufPool.Get().(*bytes.Buffer); b.Reset(); return b }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // do not keep huge buffers alive
+		bufPool.Put(b)
+	}
+}
+
+// fanOut sends the request to every admitted call's DSP, each on its own goroutine under
+// its own deadline, and waits for the answers until all are in or the auction deadline
+// passes.
+func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []call, deadline time.Time, f *fanout) {
+	admitted := 0
+	for i := range calls {
+		if calls[i].state == callAdmitted {
+			admitted++
+		}
+	}
+	if admitted == 0 {
+		return
+	}
+	actx, cancel := context.WithDeadline(ctx, deadline)
+	f.results = make(chan int, admitted)
+	g.start(actx, req, calls, deadline, f)
+	f.collect(actx, calls)
+	cancel()
+	for _, c := range f.cancels {
+		c()
+	}
+}
+
+// start starts one goroutine per admitted call.
+func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, calls []call, deadline time.Time, f *fanout) {
+	all := fullSet(len(req.Imp))
+	var cache []encoded
+	// DSPs with the same timeout share one context: their own deadlines are the same
+	// instant, taken now; a DSP whose timeout reaches past the auction deadline uses the
+	// auction's context (and its timeouts are not its fault).
+	type ownDeadline struct {
+		timeout time.Duration
+		ctx     context.Context
+	}
+	var owns []ownDeadline
+	now := time.Now()
+	for i := range calls {
+		c := &calls[i]
+		if c.state != callAdmitted {
+			continue
+		}
+		cctx, full := ctx, false
+		if own := now.Add(c.d.timeout); own.Before(deadline) {
+			full = true
+			k := slices.IndexFunc(owns, func(o ownDeadline) bool { return o.timeout == c.d.timeout })
+			if k < 0 {
+				// The auction's context is canceled after collection, which cancels this
+				// child too and frees its timer; cancel is kept only to satisfy that contract.
+				octx, cancel := context.WithDeadline(ctx, own)
+				f.cancels = append(f.cancels, cancel)
+				owns = append(owns, ownDeadline{timeout: c.d.timeout, ctx: octx})
+				k = len(owns) - 1
+			}
+			cctx = owns[k].ctx
+		}
+		tmax := min(c.d.timeout, deadline.Sub(now)).Milliseconds()
+		b, err := bodyFor(&cache, req, c.imps, all, max(tmax, 1))
+		if err != nil { // cannot happen with openrtb2 types
+			g.log.Error("encode bid request", "err", err)
+			c.done(errNotCounted)
+			c.state = callUnsent
+			continue
+		}
+		c.state = callSent
+		f.sent++
+		g.calls.Add(1)
+		go g.call(cctx, c, i, f.results, req.ID, b, full)
+	}
+}
+
+// encoded is the request encoded for one set of imps and one tmax.
+type encoded struct {
+	imps impSet
+	tmax int64
+	json []byte // with tmax; empty until built
+	base []byte // without tmax, shared by every tmax of the same imps
+}
+
+// bodyFor returns the body of req for a DSP offered imps with the given tmax: the request
+// encoded once per distinct set of imps, with the tmax spliced in front, once per distinct
+// tmax. DSPs with the same imps and timeout share one body (read-only).
+func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, imps, all impSet, tmaxMS int64) ([]byte, error) {
+	var base []byte
+	for _, e := range *cache {
+		if e.imps == imps {
+			if e.tmax == tmaxMS {
+				return e.json, nil
+			}
+			base = e.base
+		}
+	}
+	if base == nil {
+		sub := *req
+		sub.TMax = 0 // spliced in below
+		if imps != all {
+			sub.Imp = make([]openrtb2.Imp, 0, len(req.Imp))
+			for i := range req.Imp {
+				if imps.has(i) {
+					sub.Imp = append(sub.Imp, req.Imp[i])
+				}
+			}
+		}
+		var err error
+		if base, err = json.Marshal(&sub); err != nil {
+			return nil, fmt.Errorf("encode bid request: %w", err)
+		}
+	}
+	out := make([]byte, 0, len(base)+24)
+	out = append(out, `{"tmax":`...)
+	out = strconv.AppendInt(out, tmaxMS, 10)
+	if len(base) > 2 {
+		out = append(out, ',')
+		out = append(out, base[1:]...)
+	} else {
+		out = append(out, '}')
+	}
+	*cache = append(*cache, encoded{imps: imps, tmax: tmaxMS, json: out, base: base})
+	return out, nil
+}
+
+// call runs on its own goroutine: one DSP call under ctx (which carries the call's
+// deadline), whose answer it writes into c.ans, then reports its index i on results
+// whatever happens (panics included). full says whether the deadline is the DSP's own
+// timeout rather than the auction's; reqID is the request's id, which the answer must echo.
+func (g *Gateway) call(ctx context.Context, c *call, i int, results chan<- int, reqID string, body []byte, full bool) {
+	defer g.calls.Done()
+	d := c.d
+	start := time.Now()
+	breakerDone := false
+	defer func() {
+		if p := recover(); p != nil {
+			c.ans.err = fmt.Errorf("panic in DSP call: %v", p)
+			g.log.Error("panic in DSP call", "dsp", d.name, "panic", p)
+			if !breakerDone {
+				c.done(errNotCounted)
+			}
+		}
+		results <- i
+	}()
+
+	span := trace.SpanFromContext(ctx)
+	if span.IsRecording() { // a child span only under a sampled auction span
+		ctx, span = g.tracer.Start(ctx, "dsp.call", clientSpan...)
+	}
+	buf := getBuf()
+	status, err := g.transport.Post(ctx, d.endpoint, body, buf)
+	var resp *openrtb2.BidResponse
+	if err == nil && status == http.StatusOK {
+		resp = new(openrtb2.BidResponse)
+		var bids bool
+		if bids, err = dsp.Decode(buf.Bytes(), reqID, resp); !bids {
+			resp = nil
+		}
+	}
+	putBuf(buf)
+	latency := time.Since(start)
+
+	counted := err
+	kind := dsp.KindOf(err)
+	if err != nil && (kind == dsp.KindCanceled || (kind == dsp.KindTimeout && !full)) {
+		counted = errNotCounted
+	}
+	c.done(counted)
+	breakerDone = true
+
+	m := d.m
+	g.m.dspRequests.Add(ctx, 1, m.dsp...)
+	g.m.dspLatency.Record(ctx, latency.Seconds(), m.dspRecord...)
+	switch {
+	case err == nil && resp == nil:
+		g.m.dspNoBids.Add(ctx, 1, m.dsp...)
+	case err == nil:
+	case kind == dsp.KindTimeout:
+		g.m.dspTimeouts.Add(ctx, 1, m.dsp...)
+	default:
+		g.m.dspErrors.Add(ctx, 1, m.errors[kind]...)
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("bidsieve.dsp", d.name), attribute.Int("http.status_code", status))
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+	c.ans = callAnswer{status: status, err: err, latency: latency, resp: resp}
+}
+
+// collect waits for the calls' reports until all are in or ctx ends (the deadline), and
+// marks each call that reported in time answered.
+func (f *fanout) collect(ctx context.Context, calls []call) {
+	for got := 0; got < f.sent; got++ {
+		select {
+		case i := <-f.results:
+			calls[i].state = callAnswered
+		case <-ctx.Done():
+			for { // take what is already there, then stop waiting
+				select {
+				case i := <-f.results:
+					calls[i].state = callAnswered
+				default:
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/features"
+	"github.com/prebid/openrtb/v19/openrtb2"
+	"github.com/sony/gobreaker/v2"
+)
+
+// planInput is what the plan stage reads.
+type planInput struct {
+	st       *state
+	req      *openrtb2.BidRequest // decoded and validated
+	start    time.Time            // arrival, real clock: the model's age, the admission windows
+	now      time.Time            // arrival, the gateway's clock: the features
+	deadline time.Time            // the auction's deadline: nothing is admitted once it has passed
+}
+
+// plan is the plan stage's output: one call per eligible DSP, each left withheld or
+// admitted; the imps' features (for targeting, the model and the bid log); the scorer's
+// version, for the bid log.
+type plan struct {
+	calls []call
+	feats []features.Raw
+	model string
+}
+
+// plan decides, for every DSP, whether it is considered, scored and sent, in four steps:
+// eligibility, one scoring batch, the shaping decisions, then admission by the QPS cap
+// and the breaker.
+func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
+	st := in.st
+	p.model = st.version
+	// Features once per imp, for targeting, the model and the bid log.
+	p.feats = make([]features.Raw, len(in.req.Imp))
+	for i := range in.req.Imp {
+		p.feats[i] = features.Extract(in.req, &in.req.Imp[i], in.now, st.conv)
+	}
+	wanted := p.eligible(in)
+	fail := failNone
+	if wanted {
+		fail = g.scoreCalls(ctx, in, p)
+	}
+	noTime := time.Until(in.deadline) <= 0
+	for i := range p.calls {
+		c := &p.calls[i]
+		if c.state == callPlanned {
+			g.decideCall(ctx, in, c, fail)
+			switch {
+			case !c.verdict.decision.sends():
+				c.state = callFiltered
+			case noTime:
+				c.state = callNoTime
+			default:
+				c.state, c.done = admitCall(c, in.start)
+			}
+		}
+		if dec := c.decision(); dec != DecisionNone {
+			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec]...)
+		}
+	}
+}
+
+// eligible makes the calls: one per DSP that is enabled and whose targeting matches the
+// request (its features' channel and country) and at least one of its imps (those imps
+// are the ones it is offered). A DSP whose breaker is open is withheld at once. It
+// reports whether some call wants a score.
+func (p *plan) eligible(in *planInput) (wanted bool) {
+	req := in.req
+	all := fullSet(len(req.Imp))
+	p.calls = make([]call, 0, len(in.st.dsps))
+	for _, d := range in.st.dsps {
+		if !d.enabled || !d.target.matchesRequest(&p.feats[0]) {
+			continue
+		}
+		set := all
+		if !d.target.anyFormat {
+			set = impSet{}
+			for i := range req.Imp {
+				if d.target.matchesImp(&req.Imp[i]) {
+					set.add(i)
+				}
+			}
+			if set.empty() {
+				continue
+			}
+		}
+		c := call{d: d, imps: set}
+		if d.rt.breaker.State() == gobreaker.StateOpen {
+			c.state = callBreakerOpen
+		}
+		p.calls = append(p.calls, c)
+		wanted = wanted || c.wantsScore()
+	}
+	return wanted
+}
+
+// wantsScore reports whether the call's decision needs the model: the DSP is eligible
+// (not withheld yet) and shapes its traffic (filter or shadow mode).
+func (c *call) wantsScore() bool {
+	return c.state == callPlanned && c.d.shaping.Mode != config.ModeOff
+}
+
+// scoreCalls scores the calls that want a score, unless the auction fails open (no model,
+// a model too old or failing), which it counts and returns.
+func (g *Gateway) scoreCalls(ctx context.Context, in *planInput, p *plan) failReason {
+	st := in.st
+	var err error
+	fail := failNone
+	switch {
+	case !st.scoring:
+		fail = failNoModel
+	case st.model != nil && st.cfg.Model.MaxAge > 0 && in.start.Sub(st.model.Meta.CreatedAt) > st.cfg.Model.MaxAge:
+		fail = failModelStale
+	default:
+		if err = g.score(ctx, in.req, p, st.scorer); err != nil {
+			fail = failModelError
+		}
+	}
+	if fail != failNone {
+		g.failOpen(ctx, fail, st, err)
+	}
+	return fail
+}
+
+// scoreBuf is the working memory of one scoring batch, pooled: the Scorer keeps neither.
+type scoreBuf struct {
+	in ScoreInput
+	p  []float64
+}
+
+var scorePool = sync.Pool{New: func() any { return new(scoreBuf) }}
+
+// score asks the scorer for every (imp, DSP) pair of the calls that want a score, in one
+// batch, and sets each call's request score (scored stays false for a DSP the scorer does
+// not know). An error (a panic included) means no scores at all: the auction fails open.
+func (g *Gateway) score(ctx context.Context, req *openrtb2.BidRequest, p *plan, s Scorer) (err error) {
+	b := scorePool.Get().(*scoreBuf)
+	defer func() {
+		b.in = ScoreInput{Pairs: b.in.Pairs[:0]}
+		scorePool.Put(b)
+	}()
+	b.in.Request, b.in.Features = req, p.feats
+	pairs := b.in.Pairs[:0]
+	for i := range p.calls {
+		if c := &p.calls[i]; c.wantsScore() {
+			for imp := range req.Imp {
+				if c.imps.has(imp) {
+					pairs = append(pairs, Pair{Imp: imp, DSP: c.d.name})
+				}
+			}
+		}
+	}
+	b.in.Pairs = pairs
+	if cap(b.p) < len(pairs) {
+		b.p = make([]float64, len(pairs))
+	}
+	scores := b.p[:len(pairs)]
+	start := time.Now()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("scorer panicked: %v", v)
+			}
+		}()
+		err = s.Score(ctx, &b.in, scores)
+	}()
+	g.m.predictor.Record(ctx, time.Since(start).Seconds())
+	if err != nil {
+		g.m.scorerErrors.Add(ctx, 1)
+		return err
+	}
+	k := 0
+	for i := range p.calls {
+		c := &p.calls[i]
+		if !c.wantsScore() {
+			continue
+		}
+		n := 0
+		for imp := range req.Imp {
+			if c.imps.has(imp) {
+				n++
+			}
+		}
+		if sc := requestScore(scores[k : k+n]); !math.IsNaN(sc) { // a call's pairs are contiguous
+			c.score, c.scored = sc, true
+		}
+		k += n
+	}
+	return nil
+}
+
+// decideCall makes the shaping decision of a call (decide), with the exploration draw
+// where it decides, and counts what shadow mode would have done and why a DSP went
+// unfiltered.
+func (g *Gateway) decideCall(ctx context.Context, in *planInput, c *call, fail failReason) {
+	d := c.d
+	u := 1.0 // the exploration draw, made only where it decides
+	if c.scored && !(c.score >= d.threshold) && d.shaping.ExplorationRate > 0 {
+		u = exploreDraw(in.st.explore, in.req.ID, d.name)
+	}
+	c.verdict = decide(d, fail, c.scored, c.score, u)
+	if w := c.verdict.would; w != DecisionNone {
+		g.m.dspShadow.Add(ctx, 1, d.m.decisions[w]...)
+	}
+	if why := c.verdict.unfiltered; why != unfilteredNone {
+		g.m.dspUnfiltered.Add(ctx, 1, d.m.unfiltered[why]...)
+	}
+}
