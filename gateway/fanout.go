@@ -18,10 +18,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// fanout is the fan-out stage's own state: the channel on which the calls' goroutines
-// report, the cancel functions of the deadlines it made, and how many calls it started.
-// Its output is in the calls: each admitted call left sent, unsent or answered.
+// fanout is the fan-out stage's own state: the calls it sends (the plan's), the request
+// id their answers must echo, the channel on which their goroutines report, the cancel
+// functions of the deadlines it made, and how many calls it started. Its output is in the
+// calls: each admitted call left sent, unsent or answered.
 type fanout struct {
+	calls   []call
+	reqID   string
 	results chan int // call goroutines report their index here; buffered for all of them
 	cancels []context.CancelFunc
 	sent    int
@@ -56,9 +59,9 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []
 		return
 	}
 	actx, cancel := context.WithDeadline(ctx, deadline)
-	f.results = make(chan int, admitted)
-	g.start(actx, req, calls, deadline, f)
-	f.collect(actx, calls)
+	f.calls, f.reqID, f.results = calls, req.ID, make(chan int, admitted)
+	g.start(actx, req, deadline, f)
+	f.collect(actx)
 	cancel()
 	for _, c := range f.cancels {
 		c()
@@ -66,7 +69,7 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []
 }
 
 // start starts one goroutine per admitted call.
-func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, calls []call, deadline time.Time, f *fanout) {
+func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, deadline time.Time, f *fanout) {
 	all := fullSet(len(req.Imp))
 	var cache []encoded
 	// DSPs with the same timeout share one context: their own deadlines are the same
@@ -78,8 +81,8 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, calls []c
 	}
 	var owns []ownDeadline
 	now := time.Now()
-	for i := range calls {
-		c := &calls[i]
+	for i := range f.calls {
+		c := &f.calls[i]
 		if c.state != callAdmitted {
 			continue
 		}
@@ -108,7 +111,7 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, calls []c
 		c.state = callSent
 		f.sent++
 		g.calls.Add(1)
-		go g.call(cctx, c, i, f.results, req.ID, b, full)
+		go g.call(cctx, f, i, b, full)
 	}
 }
 
@@ -162,12 +165,14 @@ func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, imps, all impSet, tmaxM
 	return out, nil
 }
 
-// call runs on its own goroutine: one DSP call under ctx (which carries the call's
-// deadline), whose answer it writes into c.ans, then reports its index i on results
-// whatever happens (panics included). full says whether the deadline is the DSP's own
-// timeout rather than the auction's; reqID is the request's id, which the answer must echo.
-func (g *Gateway) call(ctx context.Context, c *call, i int, results chan<- int, reqID string, body []byte, full bool) {
+// call runs on its own goroutine: the DSP call of f.calls[i] under ctx (which carries the
+// call's deadline), whose answer it writes into the call's ans, then reports i on
+// f.results whatever happens (panics included). full says whether the deadline is the
+// DSP's own timeout rather than the auction's. (Few arguments: the go statement allocates
+// them.)
+func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full bool) {
 	defer g.calls.Done()
+	c := &f.calls[i]
 	d := c.d
 	start := time.Now()
 	breakerDone := false
@@ -179,7 +184,7 @@ func (g *Gateway) call(ctx context.Context, c *call, i int, results chan<- int, 
 				c.done(errNotCounted)
 			}
 		}
-		results <- i
+		f.results <- i
 	}()
 
 	span := trace.SpanFromContext(ctx)
@@ -192,7 +197,7 @@ func (g *Gateway) call(ctx context.Context, c *call, i int, results chan<- int, 
 	if err == nil && status == http.StatusOK {
 		resp = new(openrtb2.BidResponse)
 		var bids bool
-		if bids, err = dsp.Decode(buf.Bytes(), reqID, resp); !bids {
+		if bids, err = dsp.Decode(buf.Bytes(), f.reqID, resp); !bids {
 			resp = nil
 		}
 	}
@@ -231,16 +236,16 @@ func (g *Gateway) call(ctx context.Context, c *call, i int, results chan<- int, 
 
 // collect waits for the calls' reports until all are in or ctx ends (the deadline), and
 // marks each call that reported in time answered.
-func (f *fanout) collect(ctx context.Context, calls []call) {
+func (f *fanout) collect(ctx context.Context) {
 	for got := 0; got < f.sent; got++ {
 		select {
 		case i := <-f.results:
-			calls[i].state = callAnswered
+			f.calls[i].state = callAnswered
 		case <-ctx.Done():
 			for { // take what is already there, then stop waiting
 				select {
 				case i := <-f.results:
-					calls[i].state = callAnswered
+					f.calls[i].state = callAnswered
 				default:
 					return
 				}
