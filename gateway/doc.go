@@ -5,27 +5,51 @@
 //
 // # One auction
 //
-//  1. Read the body (gzip allowed, size-limited), decode it once into openrtb2 types and
-//     validate what an auction needs. Bad input gets HTTP 400 (413 when too large) with a
-//     JSON body naming the field: {"error":"imp[1].id: duplicate","field":"imp[1].id"}.
-//  2. Eligibility per DSP: enabled, static targeting (formats per imp, channel, country),
-//     circuit breaker not open.
-//  3. Score every eligible (imp, DSP) pair of the DSPs in filter or shadow mode in one batch
-//     with the Scorer, and decide per DSP (decide in decision.go): the threshold in force
-//     is modelfile.DSP.OperatingThreshold of the model's calibration and the DSP's
-//     settings; a request whose score 1 - prod(1 - p_imp) reaches it is sent, one below it
-//     is explored with the exploration probability (a draw that is a pure function of
-//     shaping.seed, the request id and the DSP) or filtered. Shadow mode decides, logs and
-//     sends anyway. Without a model, when the model fails or is older than model.max_age,
-//     the auction fails open (every eligible DSP gets it), counted and logged.
-//  4. Admit: while a DSP's QPS cap binds, the requests sent on their score need its
-//     admission threshold (admission.go: the highest scores go first); then the DSP's
-//     token bucket (the hard limit) and its circuit breaker.
-//  5. Fan out: one goroutine per DSP, each with its own deadline, min(its timeout, the
-//     auction deadline = tmax capped at auction.max_tmax, minus auction.safety_margin).
-//     Collection stops at the last answer or the deadline, whichever comes first.
-//  6. Run the auction, answer 200 with the winners or 204, then fire notices and hand the
-//     bid-log rows to the BidLogSink, off the publisher's path.
+// An auction runs in stages, each in its own file with its own input and output; serve
+// (exchange.go) is the one place that orders them, and each call (call.go: one
+// (request, DSP) pair) carries its state as a field, from planned to withheld or
+// admitted, then sent, then answered.
+//
+//  1. Intake (exchange.go, request.go): read the body (gzip allowed, size-limited), decode
+//     it once into openrtb2 types and validate what an auction needs; work out the
+//     auction's currency, the floors in it and the tie-break seed. Bad input gets HTTP 400
+//     (413 when too large) with a JSON body naming the field:
+//     {"error":"imp[1].id: duplicate","field":"imp[1].id"}.
+//  2. Plan (plan.go, decision.go, admission.go): from the request, the state, the arrival
+//     and the deadline, one call per DSP with its state, in four steps. Eligibility:
+//     enabled, static targeting (formats per imp, channel, country); a DSP whose circuit
+//     breaker is open is withheld (breaker_open). Scores: every eligible (imp, DSP) pair
+//     of the DSPs in filter or shadow mode in one batch with the Scorer; without a
+//     model, when the model fails or is older than model.max_age, the auction fails open
+//     (every eligible DSP gets it), counted and logged. Decisions (decide): the threshold
+//     in force is modelfile.DSP.OperatingThreshold of the model's calibration and the
+//     DSP's settings; a request whose score 1 - prod(1 - p_imp) reaches it is sent, one
+//     below it is explored with the exploration probability (a draw that is a pure
+//     function of shaping.seed, the request id and the DSP, made with package rnd) or
+//     filtered; shadow mode decides, logs and sends anyway. Admission: while a DSP's QPS
+//     cap binds, the requests sent on their score need its admission threshold (the
+//     highest scores go first); then the DSP's token bucket (the hard limit) and its
+//     circuit breaker. Admission sets the call's state (admitted, throttled,
+//     breaker_open) and leaves the shaping decision as it was: the decision logged is the
+//     refusal when there was one, the shaping decision otherwise.
+//  3. Fan-out (fanout.go): one goroutine per admitted call, each with its own deadline,
+//     min(its timeout, the auction deadline = tmax capped at auction.max_tmax, minus
+//     auction.safety_margin), and the request encoded once per distinct set of imps and
+//     tmax. Collection stops at the last answer or the deadline, whichever comes first;
+//     each call is left sent (no answer in time) or answered.
+//  4. Settle (settle.go): the answered calls' bids go into the auction (a bid on an imp
+//     its DSP was not offered is refused as an unknown imp); its result gives the answer,
+//     200 with the winners or 204.
+//  5. Deliver (http.go): the answer is written and flushed; the publisher got it unless it
+//     hung up before.
+//  6. Record (record.go), off the publisher's path: notices (only when the publisher got
+//     the answer), the live figures, and the bid-log rows handed to the BidLogSink.
+//
+// A step that decides per DSP whether it is sent belongs to the plan, as a call state (and
+// a decision for the bid log) of its own; what changes the request a DSP is sent belongs to
+// the fan-out's encoding; what checks or completes the DSPs' bids belongs to settle, before
+// the auction runs; what reports on every DSP in the answer reads the calls' states and
+// answers in settle.
 //
 // # State and reloads
 //
