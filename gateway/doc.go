@@ -16,8 +16,9 @@
 //     (413 when too large) with a JSON body naming the field:
 //     {"error":"imp[1].id: duplicate","field":"imp[1].id"}.
 //  2. Plan (plan.go, decision.go, admission.go): from the request, the state, the arrival
-//     and the deadline, one call per DSP with its state, in four steps. Eligibility:
-//     enabled, static targeting (formats per imp, channel, country); a DSP whose circuit
+//     and the deadline, one call per DSP with its state, in four steps, after the
+//     features are extracted once per imp. Eligibility: enabled, static targeting
+//     (formats per imp; the channel and country of the features); a DSP whose circuit
 //     breaker is open is withheld (breaker_open). Scores: every eligible (imp, DSP) pair
 //     of the DSPs in filter or shadow mode in one batch with the Scorer; without a
 //     model, when the model fails or is older than model.max_age, the auction fails open
