@@ -80,7 +80,7 @@ func benchGatewayWith(b *testing.B, bidders int, sc Scorer, change func(*config.
 }
 
 // delivered is the deliverFunc of a publisher that gets every answer.
-func delivered(int, []byte) bool { return true }
+func delivered(reply) bool { return true }
 
 // BenchmarkAuction is one auction from request bytes to answer bytes (decode, validate,
 // plan, fan-out to 8 DSPs through a stubbed transport, decode their answers, auction,
@@ -95,8 +95,8 @@ func BenchmarkAuction(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			unsold := 0
 			for b.Loop() {
-				rerr := g.serve(context.Background(), st, time.Now(), body, func(status int, _ []byte) bool {
-					if (bidders > 0) != (status == http.StatusOK) {
+				rerr := g.serve(context.Background(), st, time.Now(), body, func(a reply) bool {
+					if (bidders > 0) != a.sold {
 						unsold++ // only when the process stalled past the 185 ms deadline
 					}
 					return true

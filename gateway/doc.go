@@ -40,7 +40,8 @@
 //     each call is left sent (no answer in time) or answered.
 //  4. Settle (settle.go): the answered calls' bids go into the auction (a bid on an imp
 //     its DSP was not offered is refused as an unknown imp); its result gives the answer,
-//     200 with the winners or 204.
+//     200 with the winners or, when nothing sold, the no-bid answer (nobid.go: 204, or
+//     for Prebid clients 200 with an empty seatbid, as auction.nobid says).
 //  5. Deliver (http.go): the answer is written and flushed; the publisher got it unless it
 //     hung up before.
 //  6. Record (record.go), off the publisher's path: notices (only when the publisher got

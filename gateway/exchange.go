@@ -26,9 +26,9 @@ type run struct {
 	set  settlement // settle.go: the bids and the auction's result
 }
 
-// deliverFunc hands the answer (HTTP status and body; no body for 204) to the publisher
-// and reports whether the publisher got it: notices are fired only then.
-type deliverFunc func(status int, body []byte) bool
+// deliverFunc hands the answer to the publisher and reports whether the publisher got it:
+// notices are fired only then.
+type deliverFunc func(reply) bool
 
 // serve runs one auction on st from the request's body (already read) to its record, and
 // is the one place that orders the stages: intake (decode, validate, the auction's
@@ -48,8 +48,7 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 			attribute.Int("bidsieve.dsps_sent", r.fan.sent), attribute.Int("bidsieve.bids", len(r.set.bids)),
 			attribute.Int("bidsieve.wins", len(r.set.res.Wins)))
 	}
-	status, out := g.answer(&r.set)
-	g.record(r, deliver(status, out))
+	g.record(r, deliver(g.answer(st.cfg.Auction.NoBid, &r.req, &r.set)))
 	return nil
 }
 

@@ -104,20 +104,21 @@ func FuzzRequest(f *testing.F) {
 		var req openrtb2.BidRequest
 		_ = json.Unmarshal(body, &req)
 		answers := 0
-		rerr := g.serve(context.Background(), st, time.Now(), body, func(status int, out []byte) bool {
+		rerr := g.serve(context.Background(), st, time.Now(), body, func(a reply) bool {
 			answers++
-			switch status {
-			case http.StatusNoContent:
+			out := a.body
+			switch {
+			case a.status == http.StatusNoContent && !a.sold:
 				if len(out) != 0 {
 					t.Fatalf("204 with a body: %s", out)
 				}
-			case http.StatusOK:
+			case a.status == http.StatusOK:
 				var resp openrtb2.BidResponse
 				if err := json.Unmarshal(out, &resp); err != nil {
 					t.Fatalf("answer is not a BidResponse: %v\n%s", err, out)
 				}
-				if resp.ID != req.ID || len(resp.SeatBid) == 0 {
-					t.Fatalf("answer %s for request %q", out, req.ID)
+				if resp.ID != req.ID || (len(resp.SeatBid) == 0) == a.sold {
+					t.Fatalf("answer %s (sold: %v) for request %q", out, a.sold, req.ID)
 				}
 				for _, sb := range resp.SeatBid {
 					for _, b := range sb.Bid {
@@ -127,7 +128,7 @@ func FuzzRequest(f *testing.F) {
 					}
 				}
 			default:
-				t.Fatalf("status %d", status)
+				t.Fatalf("status %d (sold: %v)", a.status, a.sold)
 			}
 			return true
 		})

@@ -74,8 +74,8 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	rerr := g.serve(ctx, st, start, buf.Bytes(), func(status int, body []byte) bool {
-		return g.deliver(ctx, c, span, start, status, body)
+	rerr := g.serve(ctx, st, start, buf.Bytes(), func(a reply) bool {
+		return g.deliver(ctx, c, span, start, a)
 	})
 	if rerr != nil {
 		g.refuse(c, start, span, rerr)
@@ -86,12 +86,11 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 // It reports whether the publisher got the answer: one that hung up before the answer
 // was ready never sees it (and gets no notices). After the answer is written a hang-up
 // is normal: the client closing its connection.
-func (g *Gateway) deliver(ctx context.Context, c *gin.Context, span trace.Span, start time.Time, status int, body []byte) bool {
+func (g *Gateway) deliver(ctx context.Context, c *gin.Context, span trace.Span, start time.Time, a reply) bool {
+	status, body := a.status, a.body
 	result := resultNoBid
-	if status == http.StatusOK {
+	if a.sold {
 		result = resultBid
-	} else {
-		status, body = r.noBidAnswer(st.cfg.Auction.NoBid)
 	}
 	delivered := c.Request.Context().Err() == nil
 	if !delivered {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
 // nbrTechnicalError is OpenRTB's no-bid reason 1, "technical error": every DSP called
@@ -24,12 +25,12 @@ type noBidBody struct {
 // noBidAnswer returns the status and body of an auction nothing won, as auction.nobid
 // says: 204 and no body, or 200 and {"id", "seatbid": [], "cur", "nbr" where known};
 // "auto" gives the 200 to requests from Prebid clients (they carry ext.prebid).
-func (r *run) noBidAnswer(mode string) (int, []byte) {
-	if mode == config.NoBid204 || (mode != config.NoBid200 && !hasPrebidExt(r.req.Ext)) {
+func (s *settlement) noBidAnswer(mode string, req *openrtb2.BidRequest) (int, []byte) {
+	if mode == config.NoBid204 || (mode != config.NoBid200 && !hasPrebidExt(req.Ext)) {
 		return http.StatusNoContent, nil
 	}
-	out := noBidBody{ID: r.req.ID, SeatBid: []struct{}{}, Cur: r.cur}
-	if r.allCallsFailed() {
+	out := noBidBody{ID: s.areq.ID, SeatBid: []struct{}{}, Cur: s.areq.Currency}
+	if allCallsFailed(s.calls) {
 		nbr := nbrTechnicalError
 		out.NBR = &nbr
 	}
@@ -53,15 +54,15 @@ func hasPrebidExt(ext json.RawMessage) bool {
 
 // allCallsFailed reports whether the auction called at least one DSP and every call
 // failed: an error, or no answer before the deadline.
-func (r *run) allCallsFailed() bool {
+func allCallsFailed(calls []call) bool {
 	sent := 0
-	for i := range r.calls {
-		c := &r.calls[i]
-		if c.done == nil {
+	for i := range calls {
+		c := &calls[i]
+		if !c.sent() {
 			continue
 		}
 		sent++
-		if c.reported && c.err == nil {
+		if c.answered() && c.ans.err == nil {
 			return false
 		}
 	}

@@ -114,18 +114,27 @@ func (s *settlement) macros(c *call, sb *openrtb2.SeatBid, b *openrtb2.Bid, pric
 	}
 }
 
-// answer is the publisher's answer: 200 with the winners' BidResponse, or 204 (no body)
-// when nothing sold.
-func (g *Gateway) answer(s *settlement) (int, []byte) {
-	if len(s.res.Wins) == 0 {
-		return http.StatusNoContent, nil
-	}
-	out, err := json.Marshal(s.response())
-	if err != nil { // cannot happen with openrtb2 types; never blame the publisher
+// reply is the publisher's answer: its HTTP status and body (none for 204), and whether
+// anything sold.
+type reply struct {
+	status int
+	body   []byte
+	sold   bool
+}
+
+// answer is the publisher's answer to req: 200 with the winners' BidResponse or, when
+// nothing sold, the no-bid answer that auction.nobid (mode) gives (noBidAnswer).
+func (g *Gateway) answer(mode string, req *openrtb2.BidRequest, s *settlement) reply {
+	if len(s.res.Wins) > 0 {
+		out, err := json.Marshal(s.response())
+		if err == nil {
+			return reply{status: http.StatusOK, body: out, sold: true}
+		}
+		// Cannot happen with openrtb2 types; never blame the publisher.
 		g.log.Error("encode bid response", "err", err)
-		return http.StatusNoContent, nil
 	}
-	return http.StatusOK, out
+	status, body := s.noBidAnswer(mode, req)
+	return reply{status: status, body: body}
 }
 
 // response builds the publisher's BidResponse: one seatbid per winning DSP (seat = the
