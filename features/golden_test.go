@@ -40,28 +40,55 @@ type goldenRow struct {
 	Raw  Raw    `json:"raw"`
 }
 
-// goldenRows extracts every imp of every fixture request, in file-name order.
-func goldenRows(t *testing.T) []goldenRow {
+// fixtureRequest is one request of testdata/requests.
+type fixtureRequest struct {
+	file string
+	req  *openrtb2.BidRequest
+}
+
+// fixtures reads the requests of testdata/requests in file-name order.
+func fixtures(t testing.TB) []fixtureRequest {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("testdata", "requests", "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no fixture requests: %v", err)
 	}
 	sort.Strings(paths)
-	var rows []goldenRow
+	var out []fixtureRequest
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var req openrtb2.BidRequest
-		if err := json.Unmarshal(data, &req); err != nil {
+		req := new(openrtb2.BidRequest)
+		if err := json.Unmarshal(data, req); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
+		out = append(out, fixtureRequest{file: filepath.Base(p), req: req})
+	}
+	return out
+}
+
+// fixtureRequests is fixtures without the file names.
+func fixtureRequests(t testing.TB) []*openrtb2.BidRequest {
+	t.Helper()
+	var reqs []*openrtb2.BidRequest
+	for _, f := range fixtures(t) {
+		reqs = append(reqs, f.req)
+	}
+	return reqs
+}
+
+// goldenRows extracts every imp of every fixture request, in file-name order.
+func goldenRows(t testing.TB) []goldenRow {
+	t.Helper()
+	var rows []goldenRow
+	for _, f := range fixtures(t) {
+		req := f.req
 		for i := range req.Imp {
 			rows = append(rows, goldenRow{
-				File: filepath.Base(p), Imp: req.Imp[i].ID,
-				Raw: Extract(&req, &req.Imp[i], goldenNow, goldenConv),
+				File: f.file, Imp: req.Imp[i].ID,
+				Raw: Extract(req, &req.Imp[i], goldenNow, goldenConv),
 			})
 		}
 	}
@@ -102,7 +129,7 @@ func TestGoldenExtract(t *testing.T) {
 
 // goldenSpec builds a spec from the fixture rows offered to two DSPs, with a minimum
 // count that leaves the values seen once out of the vocabularies.
-func goldenSpec(t *testing.T, rows []goldenRow) *Spec {
+func goldenSpec(t testing.TB, rows []goldenRow) *Spec {
 	t.Helper()
 	b := NewSpecBuilder()
 	for _, dsp := range []string{"alpha", "bravo"} {
