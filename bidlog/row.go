@@ -32,25 +32,9 @@ type Row struct {
 	ImpID     string `parquet:"imp_id,dict"`
 	DSP       string `parquet:"dsp,dict"`
 
-	// Features as extracted by features.Extract.
-	Country    string  `parquet:"country,dict"`
-	Region     string  `parquet:"region,dict"`
-	DeviceType string  `parquet:"device_type,dict"`
-	OS         string  `parquet:"os,dict"`
-	Browser    string  `parquet:"browser,dict"`
-	Connection string  `parquet:"connection,dict"`
-	Channel    string  `parquet:"channel,dict"`
-	Domain     string  `parquet:"domain,dict"`
-	Publisher  string  `parquet:"publisher,dict"`
-	Category   string  `parquet:"category,dict"`
-	Format     string  `parquet:"format,dict"`
-	Position   string  `parquet:"position,dict"`
-	UserID     bool    `parquet:"user_id"`
-	FloorCPM   float64 `parquet:"floor_cpm"`
-	HourUTC    int32   `parquet:"hour_utc"`
-	DayOfWeek  int32   `parquet:"day_of_week"`
-	ImpCount   int32   `parquet:"imp_count"`
-	TMaxMS     int32   `parquet:"tmax_ms"`
+	// The features as extracted by features.Extract, one column per field of features.Raw
+	// (country to tmax_ms, named by its parquet tags).
+	features.Raw
 
 	// Decision.
 	Decision     string  `parquet:"decision,dict"`
@@ -71,37 +55,10 @@ type Row struct {
 }
 
 // SetFeatures copies the raw features into the row.
-func (r *Row) SetFeatures(f *features.Raw) {
-	r.Country = f.Country
-	r.Region = f.Region
-	r.DeviceType = f.DeviceType
-	r.OS = f.OS
-	r.Browser = f.Browser
-	r.Connection = f.Connection
-	r.Channel = f.Channel
-	r.Domain = f.Domain
-	r.Publisher = f.Publisher
-	r.Category = f.Category
-	r.Format = f.Format
-	r.Position = f.Position
-	r.UserID = f.UserID
-	r.FloorCPM = f.FloorCPM
-	r.HourUTC = int32(f.HourUTC)
-	r.DayOfWeek = int32(f.DayOfWeek)
-	r.ImpCount = int32(f.ImpCount)
-	r.TMaxMS = int32(f.TMaxMS)
-}
+func (r *Row) SetFeatures(f *features.Raw) { r.Raw = *f }
 
 // Features returns the raw features stored in the row.
-func (r *Row) Features() features.Raw {
-	return features.Raw{
-		Country: r.Country, Region: r.Region, DeviceType: r.DeviceType, OS: r.OS,
-		Browser: r.Browser, Connection: r.Connection, Channel: r.Channel, Domain: r.Domain,
-		Publisher: r.Publisher, Category: r.Category, Format: r.Format, Position: r.Position,
-		UserID: r.UserID, FloorCPM: r.FloorCPM, HourUTC: int(r.HourUTC),
-		DayOfWeek: int(r.DayOfWeek), ImpCount: int(r.ImpCount), TMaxMS: int(r.TMaxMS),
-	}
-}
+func (r *Row) Features() features.Raw { return r.Raw }
 
 // Labelled reports whether the row carries a label a model can learn from: the request
 // reached the DSP (sent, explored, or sent to all in shadow or fail-open mode). Its label is

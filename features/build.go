@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 )
 
 // DefaultMinCount is the smallest weighted number of rows in which a categorical value must
@@ -28,27 +27,32 @@ type BuildOptions struct {
 // of every categorical feature and the moments of every continuous one. Add rows, then
 // Build. It is not safe for concurrent use; Merge combines builders filled in parallel.
 type SpecBuilder struct {
-	counts []map[string]float64 // per categorical feature
+	table  *Table
+	counts []map[string]float64 // per categorical input
 	// Weighted moments of the transformed continuous values.
 	sumW       float64
-	sum, sumSq [3]float64
-	shift      [3]float64 // first value seen, subtracted for numerical stability
+	sum, sumSq []float64
+	shift      []float64 // first value seen, subtracted for numerical stability
 	shiftSet   bool
+	x          []float64 // scratch: the continuous values of the row being added
 	rows       int64
-	intTok     [24]string
-	boolTok    [2]string
 }
 
-// NewSpecBuilder returns an empty builder.
-func NewSpecBuilder() *SpecBuilder {
-	b := &SpecBuilder{counts: make([]map[string]float64, len(CategoricalNames))}
+// NewSpecBuilder returns an empty builder for the default table.
+func NewSpecBuilder() *SpecBuilder { return std.NewSpecBuilder() }
+
+// NewSpecBuilder returns an empty builder for the table's inputs.
+func (t *Table) NewSpecBuilder() *SpecBuilder {
+	nk := len(t.cont)
+	b := &SpecBuilder{
+		table:  t,
+		counts: make([]map[string]float64, len(t.cat)),
+		sum:    make([]float64, nk), sumSq: make([]float64, nk),
+		shift: make([]float64, nk), x: make([]float64, nk),
+	}
 	for i := range b.counts {
 		b.counts[i] = make(map[string]float64)
 	}
-	for i := range b.intTok {
-		b.intTok[i] = strconv.Itoa(i)
-	}
-	b.boolTok = [2]string{"false", "true"}
 	return b
 }
 
@@ -59,31 +63,18 @@ func (b *SpecBuilder) Rows() int64 { return b.rows }
 // 1/propensity for an explored one).
 func (b *SpecBuilder) Add(r *Raw, dsp string, weight float64) {
 	b.rows++
-	c := b.counts
-	c[catDSP][dsp] += weight
-	c[catCountry][r.Country] += weight
-	c[catRegion][r.Region] += weight
-	c[catDeviceType][r.DeviceType] += weight
-	c[catOS][r.OS] += weight
-	c[catBrowser][r.Browser] += weight
-	c[catConnection][r.Connection] += weight
-	c[catChannel][r.Channel] += weight
-	c[catDomain][r.Domain] += weight
-	c[catPublisher][r.Publisher] += weight
-	c[catCategory][r.Category] += weight
-	c[catFormat][r.Format] += weight
-	c[catPosition][r.Position] += weight
-	if r.UserID {
-		c[catUserID][b.boolTok[1]] += weight
-	} else {
-		c[catUserID][b.boolTok[0]] += weight
+	defs := b.table.defs
+	b.counts[0][dsp] += weight
+	for i := 1; i < len(b.counts); i++ {
+		b.counts[i][defs[i].token(r)] += weight
 	}
-	c[catHour][b.tok(r.HourUTC)] += weight
-	c[catDay][b.tok(r.DayOfWeek)] += weight
-
-	x := ContinuousValues(r)
+	x := b.x
+	for j := range x {
+		x[j] = defs[len(b.counts)+j].Value(r)
+	}
 	if !b.shiftSet {
-		b.shift, b.shiftSet = x, true
+		copy(b.shift, x)
+		b.shiftSet = true
 	}
 	b.sumW += weight
 	for j := range x {
@@ -91,13 +82,6 @@ func (b *SpecBuilder) Add(r *Raw, dsp string, weight float64) {
 		b.sum[j] += weight * d
 		b.sumSq[j] += weight * d * d
 	}
-}
-
-func (b *SpecBuilder) tok(v int) string {
-	if v >= 0 && v < len(b.intTok) {
-		return b.intTok[v]
-	}
-	return strconv.Itoa(v)
 }
 
 // Merge adds the counts of o into b.
@@ -111,7 +95,8 @@ func (b *SpecBuilder) Merge(o *SpecBuilder) {
 		return
 	}
 	if !b.shiftSet {
-		b.shift, b.shiftSet = o.shift, true
+		copy(b.shift, o.shift)
+		b.shiftSet = true
 	}
 	// Re-centre o's sums on b's shift: sum (x - s_b) = sum (x - s_o) + W (s_o - s_b).
 	for j := range b.sum {
@@ -125,10 +110,8 @@ func (b *SpecBuilder) Merge(o *SpecBuilder) {
 
 // Count is the weighted number of rows in which the named categorical feature took value v.
 func (b *SpecBuilder) Count(feature string, v string) float64 {
-	for i, n := range CategoricalNames {
-		if n == feature {
-			return b.counts[i][v]
-		}
+	if i, ok := b.table.position[feature]; ok && i < len(b.counts) {
+		return b.counts[i][v]
 	}
 	return 0
 }
@@ -146,7 +129,7 @@ func (b *SpecBuilder) Build(opts BuildOptions) (*Spec, error) {
 		minCount = DefaultMinCount
 	}
 	for name, d := range opts.EmbDims {
-		if !isCategorical(name) {
+		if !b.table.isCategorical(name) {
 			return nil, fmt.Errorf("build feature spec: embedding size for %q: not a categorical feature", name)
 		}
 		if d <= 0 {
@@ -154,14 +137,14 @@ func (b *SpecBuilder) Build(opts BuildOptions) (*Spec, error) {
 		}
 	}
 	s := &Spec{Version: SpecVersion}
-	for i, name := range CategoricalNames {
+	for i, name := range b.table.cat {
 		type vc struct {
 			v string
 			c float64
 		}
 		var vals []vc
 		for v, c := range b.counts[i] {
-			if i == catDSP && c > 0 || c >= minCount {
+			if i == 0 && c > 0 || c >= minCount { // every DSP seen gets an entry
 				vals = append(vals, vc{v, c})
 			}
 		}
@@ -171,7 +154,7 @@ func (b *SpecBuilder) Build(opts BuildOptions) (*Spec, error) {
 			}
 			return vals[a].v < vals[z].v
 		})
-		if opts.MaxVocab > 0 && len(vals) > opts.MaxVocab && i != catDSP {
+		if opts.MaxVocab > 0 && len(vals) > opts.MaxVocab && i != 0 {
 			vals = vals[:opts.MaxVocab]
 		}
 		f := Feature{Name: name, Kind: Categorical, Vocab: make([]string, len(vals))}
@@ -184,7 +167,7 @@ func (b *SpecBuilder) Build(opts BuildOptions) (*Spec, error) {
 		}
 		s.Features = append(s.Features, f)
 	}
-	for j, name := range ContinuousNames {
+	for j, name := range b.table.cont {
 		mean := b.sum[j] / b.sumW
 		variance := b.sumSq[j]/b.sumW - mean*mean
 		std := math.Sqrt(math.Max(variance, 0))
@@ -193,17 +176,8 @@ func (b *SpecBuilder) Build(opts BuildOptions) (*Spec, error) {
 		}
 		s.Features = append(s.Features, Feature{Name: name, Kind: Continuous, Mean: mean + b.shift[j], Std: std})
 	}
-	if err := s.Validate(); err != nil {
+	if err := b.table.Validate(s); err != nil {
 		return nil, fmt.Errorf("build feature spec: %w", err)
 	}
 	return s, nil
-}
-
-func isCategorical(name string) bool {
-	for _, n := range CategoricalNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }

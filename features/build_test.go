@@ -8,7 +8,22 @@ import (
 
 func row(pub string, floor float64, hour int) Raw {
 	return Raw{Country: "USA", DeviceType: "phone", OS: "ios", Publisher: pub, Format: "300x250",
-		FloorCPM: floor, HourUTC: hour, DayOfWeek: 3, ImpCount: 1, TMaxMS: 200}
+		FloorCPM: floor, HourUTC: int32(hour), DayOfWeek: 3, ImpCount: 1, TMaxMS: 200}
+}
+
+// Positions of the inputs these tests look at, from the default table.
+var (
+	catDSP       = inputIndex("dsp")
+	catPublisher = inputIndex("publisher")
+)
+
+func inputIndex(name string) int {
+	for i, d := range DefaultDefs() {
+		if d.Name == name {
+			return i
+		}
+	}
+	panic("no input " + name)
 }
 
 func TestBuildVocabularyMinCountAndOrder(t *testing.T) {

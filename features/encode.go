@@ -2,75 +2,62 @@ package features
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 )
 
 // Encoder turns raw features into model inputs for one Spec. It is immutable after
 // NewEncoder and safe for concurrent use; Encode does not allocate.
 type Encoder struct {
 	spec  *Spec
-	index []map[string]int32 // per categorical feature: value -> index (0 = out of vocabulary)
-	// Precomputed indices for the integer and boolean features, so that Encode needs no
-	// string conversion.
-	hour    [24]int32
-	day     [7]int32
-	userID  [2]int32 // false, true
-	mean    [3]float32
-	invStd  [3]float32
-	dspFeat map[string]int32
+	table *Table
+	cats  []catInput // per categorical input, the DSP first
+	conts []contInput
 }
 
-// Positions of the categorical features in CategoricalNames.
-const (
-	catDSP = iota
-	catCountry
-	catRegion
-	catDeviceType
-	catOS
-	catBrowser
-	catConnection
-	catChannel
-	catDomain
-	catPublisher
-	catCategory
-	catFormat
-	catPosition
-	catUserID
-	catHour
-	catDay
-)
+// catInput is how the Encoder reads one categorical input: a vocabulary lookup of the
+// string token (Str), or the precomputed index of every token (Enum), so that Encode
+// needs no string conversion.
+type catInput struct {
+	str   func(r *Raw) string
+	enum  func(r *Raw) int
+	index map[string]int32 // value -> index (0 = out of vocabulary)
+	small []int32          // Enum: the index of Tokens[v]
+}
 
-// NewEncoder builds the lookup tables of s. It fails when s is not valid for this build.
-func NewEncoder(s *Spec) (*Encoder, error) {
-	if err := s.Validate(); err != nil {
+type contInput struct {
+	value        func(r *Raw) float64
+	mean, invStd float32
+}
+
+// NewEncoder builds the lookup tables of s for the default table. It fails when s is not
+// valid for this build.
+func NewEncoder(s *Spec) (*Encoder, error) { return std.NewEncoder(s) }
+
+// NewEncoder builds the lookup tables of s for the table's inputs. It fails when s does
+// not implement them.
+func (t *Table) NewEncoder(s *Spec) (*Encoder, error) {
+	if err := t.Validate(s); err != nil {
 		return nil, err
 	}
-	e := &Encoder{spec: s}
-	nc := len(CategoricalNames)
-	e.index = make([]map[string]int32, nc)
-	for i := 0; i < nc; i++ {
+	e := &Encoder{spec: s, table: t}
+	for i, d := range t.defs {
 		f := &s.Features[i]
+		if d.Kind == Continuous {
+			e.conts = append(e.conts, contInput{value: d.Value, mean: float32(f.Mean), invStd: float32(1 / f.Std)})
+			continue
+		}
 		m := make(map[string]int32, len(f.Vocab))
 		for j, v := range f.Vocab {
 			m[v] = int32(j + 1)
 		}
-		e.index[i] = m
+		c := catInput{str: d.Str, enum: d.Enum, index: m}
+		if d.Enum != nil {
+			c.small = make([]int32, len(d.Tokens))
+			for v, tok := range d.Tokens {
+				c.small[v] = m[tok]
+			}
+		}
+		e.cats = append(e.cats, c)
 	}
-	for h := 0; h < 24; h++ {
-		e.hour[h] = e.index[catHour][strconv.Itoa(h)]
-	}
-	for d := 0; d < 7; d++ {
-		e.day[d] = e.index[catDay][strconv.Itoa(d)]
-	}
-	e.userID[0] = e.index[catUserID]["false"]
-	e.userID[1] = e.index[catUserID]["true"]
-	for j := range ContinuousNames {
-		f := &s.Features[nc+j]
-		e.mean[j] = float32(f.Mean)
-		e.invStd[j] = float32(1 / f.Std)
-	}
-	e.dspFeat = e.index[catDSP]
 	return e, nil
 }
 
@@ -78,70 +65,51 @@ func NewEncoder(s *Spec) (*Encoder, error) {
 func (e *Encoder) Spec() *Spec { return e.spec }
 
 // DSPIndex is the vocabulary index of a DSP (0 when the model has not seen it).
-func (e *Encoder) DSPIndex(dsp string) int32 { return e.dspFeat[dsp] }
+func (e *Encoder) DSPIndex(dsp string) int32 { return e.cats[0].index[dsp] }
 
 // Encode writes the inputs of one (imp, DSP) pair: the vocabulary index of every
 // categorical feature into cats (length NumCategorical()) and the normalised continuous
 // values into conts (length NumContinuous()).
 func (e *Encoder) Encode(r *Raw, dsp string, cats []int32, conts []float32) {
 	e.EncodeShared(r, cats, conts)
-	cats[catDSP] = e.dspFeat[dsp]
+	cats[0] = e.cats[0].index[dsp]
 }
 
 // EncodeShared is Encode without the DSP: it leaves cats[0] (the DSP) untouched. Serving
 // encodes an imp once and sets cats[0] per DSP.
 func (e *Encoder) EncodeShared(r *Raw, cats []int32, conts []float32) {
-	_ = cats[catDay]
-	_ = conts[2]
-	cats[catCountry] = e.index[catCountry][r.Country]
-	cats[catRegion] = e.index[catRegion][r.Region]
-	cats[catDeviceType] = e.index[catDeviceType][r.DeviceType]
-	cats[catOS] = e.index[catOS][r.OS]
-	cats[catBrowser] = e.index[catBrowser][r.Browser]
-	cats[catConnection] = e.index[catConnection][r.Connection]
-	cats[catChannel] = e.index[catChannel][r.Channel]
-	cats[catDomain] = e.index[catDomain][r.Domain]
-	cats[catPublisher] = e.index[catPublisher][r.Publisher]
-	cats[catCategory] = e.index[catCategory][r.Category]
-	cats[catFormat] = e.index[catFormat][r.Format]
-	cats[catPosition] = e.index[catPosition][r.Position]
-	if r.UserID {
-		cats[catUserID] = e.userID[1]
-	} else {
-		cats[catUserID] = e.userID[0]
+	cats = cats[:len(e.cats)]
+	conts = conts[:len(e.conts)]
+	for i := 1; i < len(e.cats); i++ {
+		c := &e.cats[i]
+		if c.str != nil {
+			cats[i] = c.index[c.str(r)]
+			continue
+		}
+		cats[i] = 0
+		if v := c.enum(r); v >= 0 && v < len(c.small) {
+			cats[i] = c.small[v]
+		}
 	}
-	cats[catHour] = 0
-	if r.HourUTC >= 0 && r.HourUTC < 24 {
-		cats[catHour] = e.hour[r.HourUTC]
+	for j := range e.conts {
+		c := &e.conts[j]
+		conts[j] = (float32(c.value(r)) - c.mean) * c.invStd
 	}
-	cats[catDay] = 0
-	if r.DayOfWeek >= 0 && r.DayOfWeek < 7 {
-		cats[catDay] = e.day[r.DayOfWeek]
-	}
-	x := ContinuousValues(r)
-	for j := range x {
-		conts[j] = (float32(x[j]) - e.mean[j]) * e.invStd[j]
-	}
-}
-
-// ContinuousValues returns the transformed (not yet normalised) continuous inputs of r in
-// ContinuousNames order.
-func ContinuousValues(r *Raw) [3]float64 {
-	floor := r.FloorCPM
-	if !(floor > 0) || math.IsInf(floor, 0) {
-		floor = 0
-	}
-	return [3]float64{math.Log1p(floor), float64(r.ImpCount), float64(r.TMaxMS)}
 }
 
 // CategoricalValues returns the vocabulary tokens of r's categorical features (the DSP
 // included) in CategoricalNames order. Training uses it to build vocabularies; it allocates.
-func CategoricalValues(r *Raw, dsp string) []string {
-	return []string{
-		dsp, r.Country, r.Region, r.DeviceType, r.OS, r.Browser, r.Connection, r.Channel,
-		r.Domain, r.Publisher, r.Category, r.Format, r.Position, strconv.FormatBool(r.UserID),
-		strconv.Itoa(r.HourUTC), strconv.Itoa(r.DayOfWeek),
+func CategoricalValues(r *Raw, dsp string) []string { return std.CategoricalValues(r, dsp) }
+
+// CategoricalValues returns the vocabulary tokens of r's categorical inputs in the table's
+// order, the DSP first. It allocates.
+func (t *Table) CategoricalValues(r *Raw, dsp string) []string {
+	out := make([]string, len(t.cat))
+	out[0] = dsp
+	for i := 1; i < len(t.cat); i++ {
+		out[i] = t.defs[i].token(r)
 	}
+	return out
 }
 
 // String describes an encoded input for debugging and golden files.
@@ -152,10 +120,10 @@ func (e *Encoder) String(cats []int32, conts []float32) string {
 		if c > 0 {
 			v = e.spec.Features[i].Vocab[c-1]
 		}
-		s += fmt.Sprintf("%s=%s(%d) ", CategoricalNames[i], v, c)
+		s += fmt.Sprintf("%s=%s(%d) ", e.table.cat[i], v, c)
 	}
 	for j, x := range conts {
-		s += fmt.Sprintf("%s=%.6g ", ContinuousNames[j], x)
+		s += fmt.Sprintf("%s=%.6g ", e.table.cont[j], x)
 	}
 	return s
 }

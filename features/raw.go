@@ -15,30 +15,33 @@ import (
 const DefaultTMaxMS = 200
 
 // Raw holds the features of one (request, imp) pair exactly as they are written to the
-// bid log (docs/DESIGN.md, "Bid log"). Strings are normalised (lower case where the source is
-// free text) and empty when the request does not carry the field; the model's vocabularies
-// treat the empty string as a value of its own.
+// bid log (docs/DESIGN.md, "Bid log"): each field is a bid-log column, named by its parquet tag,
+// and bidlog.Row embeds Raw, so that the log's feature columns are these fields in this
+// order. The model inputs are computed from them as DefaultDefs declares. Strings are
+// normalised (lower case where the source is free text) and empty when the request does
+// not carry the field; the model's vocabularies treat the empty string as a value of its
+// own.
 //
 // The DSP is not part of Raw: the same Raw is shared by every DSP an imp is offered to.
 type Raw struct {
-	Country    string  // device.geo.country (else user.geo.country), upper-case ISO alpha-3
-	Region     string  // device.geo.region (else user.geo.region), upper-case
-	DeviceType string  // phone, tablet, desktop, ctv or other
-	OS         string  // android, ios, windows, macos or other
-	Browser    string  // from device.ua: chrome, safari, firefox, edge, samsung, opera, app or other; "" without a UA
-	Connection string  // ethernet, wifi, cell, 2g, 3g, 4g, 5g or "" when unknown
-	Channel    string  // site, app, dooh or ""
-	Domain     string  // site.domain (else the host of site.page) or app.bundle, lower case, without "www."
-	Publisher  string  // site/app publisher.id
-	Category   string  // first IAB category of the site or app (cat, else sectioncat/pagecat)
-	Format     string  // WxH of the first banner format, else video, native or audio
-	Position   string  // banner.pos or video.pos as a decimal string, "" when absent
-	UserID     bool    // user.id, user.buyeruid or device.ifa present
-	FloorCPM   float64 // imp.bidfloor in the base currency (CPM)
-	HourUTC    int     // UTC hour at which the request is handled, 0-23
-	DayOfWeek  int     // UTC day of the week, 0 = Sunday
-	ImpCount   int     // number of imps in the request
-	TMaxMS     int     // request tmax in ms, DefaultTMaxMS when absent
+	Country    string  `parquet:"country,dict"`     // device.geo.country (else user.geo.country), upper-case ISO alpha-3
+	Region     string  `parquet:"region,dict"`      // device.geo.region (else user.geo.region), upper-case
+	DeviceType string  `parquet:"device_type,dict"` // phone, tablet, desktop, ctv or other
+	OS         string  `parquet:"os,dict"`          // android, ios, windows, macos or other
+	Browser    string  `parquet:"browser,dict"`     // from device.ua: chrome, safari, firefox, edge, samsung, opera, app or other; "" without a UA
+	Connection string  `parquet:"connection,dict"`  // ethernet, wifi, cell, 2g, 3g, 4g, 5g or "" when unknown
+	Channel    string  `parquet:"channel,dict"`     // site, app, dooh or ""
+	Domain     string  `parquet:"domain,dict"`      // site.domain (else the host of site.page) or app.bundle, lower case, without "www."
+	Publisher  string  `parquet:"publisher,dict"`   // site/app publisher.id
+	Category   string  `parquet:"category,dict"`    // first IAB category of the site or app (cat, else sectioncat/pagecat)
+	Format     string  `parquet:"format,dict"`      // WxH of the first banner format, else video, native or audio
+	Position   string  `parquet:"position,dict"`    // banner.pos or video.pos as a decimal string, "" when absent
+	UserID     bool    `parquet:"user_id"`          // user.id, user.buyeruid or device.ifa present
+	FloorCPM   float64 `parquet:"floor_cpm"`        // imp.bidfloor in the base currency (CPM)
+	HourUTC    int32   `parquet:"hour_utc"`         // UTC hour at which the request is handled, 0-23
+	DayOfWeek  int32   `parquet:"day_of_week"`      // UTC day of the week, 0 = Sunday
+	ImpCount   int32   `parquet:"imp_count"`        // number of imps in the request
+	TMaxMS     int32   `parquet:"tmax_ms"`          // request tmax in ms, DefaultTMaxMS when absent (at most math.MaxInt32)
 }
 
 // Converter converts an amount in the given currency into the base currency. It reports
@@ -53,10 +56,10 @@ type Converter func(amount float64, currency string) (float64, bool)
 func Extract(req *openrtb2.BidRequest, imp *openrtb2.Imp, now time.Time, conv Converter) Raw {
 	var r Raw
 	now = now.UTC()
-	r.HourUTC = now.Hour()
-	r.DayOfWeek = int(now.Weekday())
-	r.ImpCount = len(req.Imp)
-	r.TMaxMS = int(req.TMax)
+	r.HourUTC = int32(now.Hour())
+	r.DayOfWeek = int32(now.Weekday())
+	r.ImpCount = int32(min(len(req.Imp), math.MaxInt32))
+	r.TMaxMS = int32(min(req.TMax, math.MaxInt32))
 	if r.TMaxMS <= 0 {
 		r.TMaxMS = DefaultTMaxMS
 	}

@@ -1,11 +1,6 @@
 package features
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // SpecVersion is the version of the feature definitions implemented by this package:
 // the names, kinds and transforms below and the meaning of Extract. Bump it whenever any of
@@ -22,16 +17,14 @@ const (
 	Continuous  Kind = "continuous"  // transformed, then normalised to zero mean, unit variance
 )
 
-// CategoricalNames are the categorical inputs in model order. "dsp" comes first: it is the
-// only input that differs between the DSPs an imp is offered to.
-var CategoricalNames = []string{
-	"dsp", "country", "region", "device_type", "os", "browser", "connection", "channel",
-	"domain", "publisher", "category", "format", "position", "user_id", "hour_utc", "day_of_week",
-}
+// CategoricalNames are the categorical inputs of the default table in model order. "dsp"
+// comes first: it is the only input that differs between the DSPs an imp is offered to.
+var CategoricalNames = std.CategoricalNames()
 
-// ContinuousNames are the continuous inputs in model order, after the categorical ones.
-// log_floor is ln(1 + floor_cpm); imp_count and tmax_ms are taken as they are.
-var ContinuousNames = []string{"log_floor", "imp_count", "tmax_ms"}
+// ContinuousNames are the continuous inputs of the default table in model order, after the
+// categorical ones. log_floor is ln(1 + floor_cpm); imp_count and tmax_ms are taken as
+// they are.
+var ContinuousNames = std.ContinuousNames()
 
 // Feature describes one model input in a Spec.
 type Feature struct {
@@ -63,9 +56,7 @@ type Spec struct {
 // DefinitionHash identifies the feature definitions this package implements: the version,
 // and the names and kinds in order. A model file records the hash of the definitions it was
 // trained with; serving refuses a file whose hash differs from DefinitionHash().
-func DefinitionHash() string {
-	return definitionHash(SpecVersion, CategoricalNames, ContinuousNames)
-}
+func DefinitionHash() string { return std.DefinitionHash() }
 
 // Hash is the definition hash of s (see DefinitionHash). It does not cover the
 // vocabularies, which the model file's own checksum protects.
@@ -81,19 +72,12 @@ func (s *Spec) Hash() string {
 	return definitionHash(s.Version, cat, cont)
 }
 
-func definitionHash(version int, cat, cont []string) string {
-	h := sha256.New()
-	_, _ = fmt.Fprintf(h, "bidsieve-features v%d\ncategorical:%s\ncontinuous:%s\n", version,
-		strings.Join(cat, ","), strings.Join(cont, ","))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // NumCategorical and NumContinuous are the lengths of the index and value vectors that
 // Encoder.Encode fills.
-func NumCategorical() int { return len(CategoricalNames) }
+func NumCategorical() int { return std.NumCategorical() }
 
 // NumContinuous is the number of continuous inputs.
-func NumContinuous() int { return len(ContinuousNames) }
+func NumContinuous() int { return std.NumContinuous() }
 
 // InputWidth is the width of the network's input: the embeddings side by side, then the
 // continuous values.
@@ -109,21 +93,24 @@ func (s *Spec) InputWidth() int {
 	return w
 }
 
-// Validate checks that s is complete and implemented by this package.
-func (s *Spec) Validate() error {
+// Validate checks that s is complete and implemented by this package (the default table).
+func (s *Spec) Validate() error { return std.Validate(s) }
+
+// Validate checks that s is complete and implements the table's inputs.
+func (t *Table) Validate(s *Spec) error {
 	if s.Version != SpecVersion {
 		return fmt.Errorf("feature spec version %d: this build implements version %d", s.Version, SpecVersion)
 	}
-	want := len(CategoricalNames) + len(ContinuousNames)
-	if len(s.Features) != want {
-		return fmt.Errorf("feature spec has %d features, want %d", len(s.Features), want)
+	if len(s.Features) != len(t.defs) {
+		return fmt.Errorf("feature spec has %d features, want %d", len(s.Features), len(t.defs))
 	}
 	for i, f := range s.Features {
-		switch {
-		case i < len(CategoricalNames):
-			if f.Name != CategoricalNames[i] || f.Kind != Categorical {
-				return fmt.Errorf("feature %d: got %s %q, want categorical %q", i, f.Kind, f.Name, CategoricalNames[i])
-			}
+		d := &t.defs[i]
+		if f.Name != d.Name || f.Kind != d.Kind {
+			return fmt.Errorf("feature %d: got %s %q, want %s %q", i, f.Kind, f.Name, d.Kind, d.Name)
+		}
+		switch d.Kind {
+		case Categorical:
 			if f.EmbDim <= 0 {
 				return fmt.Errorf("feature %q: embedding size %d must be positive", f.Name, f.EmbDim)
 			}
@@ -135,10 +122,6 @@ func (s *Spec) Validate() error {
 				seen[v] = struct{}{}
 			}
 		default:
-			j := i - len(CategoricalNames)
-			if f.Name != ContinuousNames[j] || f.Kind != Continuous {
-				return fmt.Errorf("feature %d: got %s %q, want continuous %q", i, f.Kind, f.Name, ContinuousNames[j])
-			}
 			if !(f.Std > 0) {
 				return fmt.Errorf("feature %q: standard deviation %v must be positive", f.Name, f.Std)
 			}

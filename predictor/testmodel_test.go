@@ -72,7 +72,7 @@ func randomRaw(rng *rand.Rand, vocab []int) features.Raw {
 		Category: pick(10), Format: pick(11), Position: pick(12),
 		UserID:   rng.IntN(2) == 1,
 		FloorCPM: math.Exp(rng.NormFloat64()) * 0.4,
-		HourUTC:  rng.IntN(24), DayOfWeek: rng.IntN(7),
-		ImpCount: 1 + rng.IntN(3), TMaxMS: 100 + rng.IntN(400),
+		HourUTC:  int32(rng.IntN(24)), DayOfWeek: int32(rng.IntN(7)),
+		ImpCount: int32(1 + rng.IntN(3)), TMaxMS: int32(100 + rng.IntN(400)),
 	}
 }

@@ -24,8 +24,8 @@ func randomRaws(n int, rng *rand.Rand) []features.Raw {
 			Browser: pick("chrome", "safari", "app", ""), Connection: pick("wifi", "4g", ""), Channel: pick("site", "app"),
 			Domain: "d" + strconv.Itoa(pub) + ".example", Publisher: "p" + strconv.Itoa(pub), Category: pick("IAB1", "IAB12", ""),
 			Format: pick("300x250", "320x50", "728x90", "video", "native"), Position: pick("", "1", "3"),
-			UserID: rng.IntN(3) > 0, FloorCPM: math.Exp(rng.NormFloat64() - 1), HourUTC: rng.IntN(24),
-			DayOfWeek: rng.IntN(7), ImpCount: 1 + rng.IntN(3), TMaxMS: 100 + 50*rng.IntN(5),
+			UserID: rng.IntN(3) > 0, FloorCPM: math.Exp(rng.NormFloat64() - 1), HourUTC: int32(rng.IntN(24)),
+			DayOfWeek: int32(rng.IntN(7)), ImpCount: int32(1 + rng.IntN(3)), TMaxMS: int32(100 + 50*rng.IntN(5)),
 		}
 	}
 	return raws

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/features"
 )
 
 // synthDSP is a DSP of the synthetic logs: its bid probability given the row.
@@ -62,10 +63,12 @@ func writeSynthLogs(t testing.TB, dir string, start time.Time, days, perDay int,
 			pub := rng.IntN(40)
 			base := bidlog.Row{
 				TS: ts.UnixMilli(), RequestID: fmt.Sprintf("r%d-%d-%d", seed, d, q),
-				Country: pick("USA", "GBR", "DEU"), DeviceType: pick("phone", "desktop"), OS: pick("ios", "android"),
-				Channel: pick("site", "app"), Publisher: fmt.Sprintf("pub%02d", pub), Domain: fmt.Sprintf("d%02d.example", pub),
-				UserID: rng.IntN(2) == 0, HourUTC: int32(ts.UTC().Hour()), DayOfWeek: int32(ts.UTC().Weekday()),
-				ImpCount: int32(nImp), TMaxMS: 200,
+				Raw: features.Raw{
+					Country: pick("USA", "GBR", "DEU"), DeviceType: pick("phone", "desktop"), OS: pick("ios", "android"),
+					Channel: pick("site", "app"), Publisher: fmt.Sprintf("pub%02d", pub), Domain: fmt.Sprintf("d%02d.example", pub),
+					UserID: rng.IntN(2) == 0, HourUTC: int32(ts.UTC().Hour()), DayOfWeek: int32(ts.UTC().Weekday()),
+					ImpCount: int32(nImp), TMaxMS: 200,
+				},
 			}
 			for i := 0; i < nImp; i++ {
 				imp := base

@@ -32,7 +32,7 @@ func writeModel(t testing.TB, f *modelfile.File) string {
 
 func raw(i int) features.Raw {
 	return features.Raw{Country: fmt.Sprintf("country-%d", i%4), DeviceType: "device_type-1", Format: fmt.Sprintf("format-%d", i%3),
-		UserID: i%2 == 0, FloorCPM: 0.1 * float64(i), HourUTC: i % 24, ImpCount: 2, TMaxMS: 200}
+		UserID: i%2 == 0, FloorCPM: 0.1 * float64(i), HourUTC: int32(i % 24), ImpCount: 2, TMaxMS: 200}
 }
 
 func TestScoreMatchesThePredictor(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 func draw(rng *rand.Rand) (features.Raw, string, bool) {
 	r := features.Raw{Country: []string{"USA", "GBR", "DEU"}[rng.IntN(3)],
 		Format: []string{"video", "300x250"}[rng.IntN(2)], Channel: []string{"app", "site"}[rng.IntN(2)],
-		Publisher: "p" + strconv.Itoa(rng.IntN(50)), HourUTC: rng.IntN(24), FloorCPM: rng.Float64()}
+		Publisher: "p" + strconv.Itoa(rng.IntN(50)), HourUTC: int32(rng.IntN(24)), FloorCPM: rng.Float64()}
 	dsp := []string{"alpha", "bravo"}[rng.IntN(2)]
 	p := 0.02
 	if dsp == "alpha" && r.Country == "USA" && r.Format == "video" || dsp == "bravo" && r.Channel == "app" {

@@ -71,49 +71,20 @@ type hasher struct {
 // part of the stored models' bucket layout, so it stays.
 const groupSalt = 0x9e3779b97f4a7c15
 
-// valueOf returns the appender of one named raw feature's value.
+// valueOf returns the appender of one named feature's value: an input of the feature
+// table (its token, or the decimal form of a continuous input), or floor_bucket, the log
+// floor rounded to quarters.
 func valueOf(name string) (func(r *features.Raw, buf []byte) []byte, bool) {
-	switch name {
-	case "country":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Country...) }, true
-	case "region":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Region...) }, true
-	case "device_type":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.DeviceType...) }, true
-	case "os":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.OS...) }, true
-	case "browser":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Browser...) }, true
-	case "connection":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Connection...) }, true
-	case "channel":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Channel...) }, true
-	case "domain":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Domain...) }, true
-	case "publisher":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Publisher...) }, true
-	case "category":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Category...) }, true
-	case "format":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Format...) }, true
-	case "position":
-		return func(r *features.Raw, b []byte) []byte { return append(b, r.Position...) }, true
-	case "user_id":
-		return func(r *features.Raw, b []byte) []byte { return strconv.AppendBool(b, r.UserID) }, true
-	case "hour_utc":
-		return func(r *features.Raw, b []byte) []byte { return strconv.AppendInt(b, int64(r.HourUTC), 10) }, true
-	case "day_of_week":
-		return func(r *features.Raw, b []byte) []byte { return strconv.AppendInt(b, int64(r.DayOfWeek), 10) }, true
-	case "imp_count":
-		return func(r *features.Raw, b []byte) []byte { return strconv.AppendInt(b, int64(r.ImpCount), 10) }, true
-	case "tmax_ms":
-		return func(r *features.Raw, b []byte) []byte { return strconv.AppendInt(b, int64(r.TMaxMS), 10) }, true
-	case "floor_bucket":
+	if name == "floor_bucket" {
 		return func(r *features.Raw, b []byte) []byte {
-			return strconv.AppendInt(b, int64(math.Round(4*features.ContinuousValues(r)[0])), 10)
+			return strconv.AppendInt(b, int64(math.Round(4*features.LogFloor(r))), 10)
 		}, true
 	}
-	return nil, false
+	d, ok := features.Default().Def(name)
+	if !ok || name == features.DSPInput {
+		return nil, false
+	}
+	return func(r *features.Raw, b []byte) []byte { return d.AppendValue(b, r) }, true
 }
 
 func newHasher(groups [][]string, bits int) (*hasher, error) {

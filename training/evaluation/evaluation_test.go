@@ -75,7 +75,7 @@ func writeLogs(t *testing.T, dir string, withTrueP bool) {
 		for _, dsp := range []string{"alpha", "bravo", "charlie"} {
 			p := 1 / (1 + math.Exp(-(3*math.Log1p(floor) - 2)))
 			r := bidlog.Row{TS: start.Add(time.Duration(q) * time.Second).UnixMilli(), RequestID: fmt.Sprint("r", q), ImpID: "1",
-				DSP: dsp, FloorCPM: floor, Decision: bidlog.DecisionSent, Propensity: 1, Outcome: bidlog.OutcomeNoBid}
+				DSP: dsp, Raw: features.Raw{FloorCPM: floor}, Decision: bidlog.DecisionSent, Propensity: 1, Outcome: bidlog.OutcomeNoBid}
 			if rng.Float64() < p {
 				r.Outcome = bidlog.OutcomeBid
 			}
