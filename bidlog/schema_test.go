@@ -93,22 +93,8 @@ func TestEveryFeatureColumnRoundTrips(t *testing.T) {
 	for i := range rows {
 		rows[i].SetFeatures(&raw)
 	}
-	dir := t.TempDir()
-	w, err := NewWriter(dir, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := readAll(t, r, 2)
+	_, files := writeLog(t, t.TempDir(), WriterOptions{}, rows, len(rows))
+	got := readAll(t, NewReader(files), 2)
 	equalRows(t, got, rows)
 	if f := got[0].Features(); f != raw {
 		t.Errorf("features read back %+v, want %+v", f, raw)
