@@ -70,7 +70,7 @@ func (b *SpecBuilder) Add(r *Raw, dsp string, weight float64) {
 	}
 	x := b.x
 	for j := range x {
-		x[j] = defs[len(b.counts)+j].Value(r)
+		x[j] = defs[len(b.counts)+j].value(r)
 	}
 	if !b.shiftSet {
 		copy(b.shift, x)

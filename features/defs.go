@@ -11,39 +11,26 @@ import (
 func DefaultDefs() []Def {
 	return []Def{
 		{Name: DSPInput, Kind: Categorical, Column: DSPInput},
-		str("country", func(r *Raw) string { return r.Country }),
-		str("region", func(r *Raw) string { return r.Region }),
-		str("device_type", func(r *Raw) string { return r.DeviceType }),
-		str("os", func(r *Raw) string { return r.OS }),
-		str("browser", func(r *Raw) string { return r.Browser }),
-		str("connection", func(r *Raw) string { return r.Connection }),
-		str("channel", func(r *Raw) string { return r.Channel }),
-		str("domain", func(r *Raw) string { return r.Domain }),
-		str("publisher", func(r *Raw) string { return r.Publisher }),
-		str("category", func(r *Raw) string { return r.Category }),
-		str("format", func(r *Raw) string { return r.Format }),
-		str("position", func(r *Raw) string { return r.Position }),
-		{Name: "user_id", Kind: Categorical, Column: "user_id", Tokens: boolTokens,
-			Enum: func(r *Raw) int { return boolIndex(r.UserID) }},
-		{Name: "hour_utc", Kind: Categorical, Column: "hour_utc", Tokens: IntTokens(24),
-			Enum: func(r *Raw) int { return int(r.HourUTC) }},
-		{Name: "day_of_week", Kind: Categorical, Column: "day_of_week", Tokens: IntTokens(7),
-			Enum: func(r *Raw) int { return int(r.DayOfWeek) }},
+		{Name: "country", Kind: Categorical, Column: "country"},
+		{Name: "region", Kind: Categorical, Column: "region"},
+		{Name: "device_type", Kind: Categorical, Column: "device_type"},
+		{Name: "os", Kind: Categorical, Column: "os"},
+		{Name: "browser", Kind: Categorical, Column: "browser"},
+		{Name: "connection", Kind: Categorical, Column: "connection"},
+		{Name: "channel", Kind: Categorical, Column: "channel"},
+		{Name: "domain", Kind: Categorical, Column: "domain"},
+		{Name: "publisher", Kind: Categorical, Column: "publisher"},
+		{Name: "category", Kind: Categorical, Column: "category"},
+		{Name: "format", Kind: Categorical, Column: "format"},
+		{Name: "position", Kind: Categorical, Column: "position"},
+		{Name: "user_id", Kind: Categorical, Column: "user_id", Tokens: []string{"false", "true"}},
+		{Name: "hour_utc", Kind: Categorical, Column: "hour_utc", Tokens: IntTokens(24)},
+		{Name: "day_of_week", Kind: Categorical, Column: "day_of_week", Tokens: IntTokens(7)},
 		{Name: "log_floor", Kind: Continuous, Column: "floor_cpm", Value: LogFloor},
-		{Name: "imp_count", Kind: Continuous, Column: "imp_count",
-			Value: func(r *Raw) float64 { return float64(r.ImpCount) }},
-		{Name: "tmax_ms", Kind: Continuous, Column: "tmax_ms",
-			Value: func(r *Raw) float64 { return float64(r.TMaxMS) }},
+		{Name: "imp_count", Kind: Continuous, Column: "imp_count"},
+		{Name: "tmax_ms", Kind: Continuous, Column: "tmax_ms"},
 	}
 }
-
-// str declares a categorical input whose token is a string column of the same name.
-func str(name string, f func(r *Raw) string) Def {
-	return Def{Name: name, Kind: Categorical, Column: name, Str: f}
-}
-
-// boolTokens are the tokens of a boolean Enum input: index 0 is false.
-var boolTokens = []string{"false", "true"}
 
 func boolIndex(b bool) int {
 	if b {

@@ -14,10 +14,12 @@
 //     tag, filled by Extract. bidlog.Row embeds Raw, so the log's feature columns are
 //     Raw's fields in Raw's order; nothing else lists them.
 //   - DefaultDefs (defs.go) is the model inputs, in model order: the DSP, the other
-//     categorical inputs, then the continuous ones. Each Def names the column it reads and
-//     how (Str, Enum with its Tokens, or Value). The spec (names, kinds, validation, the
-//     definition hash), SpecBuilder, the Encoder and the FTRL baseline's feature groups
-//     all read this table.
+//     categorical inputs, then the continuous ones. Each Def names the column it reads;
+//     an input that takes its column as it is needs nothing more (Tokens for a bool or
+//     int32 column read as a category), one computed from it gives Str, Enum or Value.
+//     The spec (names, kinds, validation, the definition hash), SpecBuilder, the Encoder
+//     and the FTRL baseline's feature groups all read this table; NewTable checks it
+//     against Raw (a column Raw lacks, or of a type the input cannot read, is an error).
 //
 // # Adding a model input
 //
@@ -28,18 +30,19 @@
 //     update bidlog/testdata/schema.golden (TestSchemaIsTheContract prints the new one).
 //     Old log files lack the column and read it as the zero value, so train on days
 //     logged after the change.
-//  2. Add one Def to DefaultDefs: at the end of the categorical inputs (before log_floor)
-//     or at the end of the continuous ones. An input computed from existing columns
-//     (like log_floor from floor_cpm) needs this step only.
+//  2. Add one Def to DefaultDefs. Each kind keeps column order, so the Def goes after the
+//     inputs of its kind that read earlier columns: for a new last column, at the end of
+//     the categorical inputs (before log_floor) or at the end of the continuous ones. An
+//     input computed from existing columns (like log_floor from floor_cpm) needs this
+//     step only.
 //  3. Bump SpecVersion (spec.go) and update specHashV1 in table_test.go, renaming it
 //     for the new version.
 //  4. Regenerate the golden files (go test ./features -run Golden -update) and read the
 //     diff: only the new input may appear.
 //  5. Retrain: serving refuses every model file trained before the change (see below).
 //
-// TestTableAgreesWithRaw fails when a Def reads a column Raw lacks, reads another column
-// than it declares, uses an accessor of the wrong type or comes out of column order, or
-// when a column is read by no input; TestAddedInputFlowsThrough shows an input added to
+// TestTableAgreesWithRaw fails when an input reads another column than it declares or
+// comes out of column order, or when a column is read by no input; TestAddedInputFlowsThrough shows an input added to
 // the table alone reaching the spec, the encoder, the bid log and the model file.
 //
 // # The spec version and the definition hash

@@ -59,7 +59,7 @@ func Extract(req *openrtb2.BidRequest, imp *openrtb2.Imp, now time.Time, conv Co
 	r.HourUTC = int32(now.Hour())
 	r.DayOfWeek = int32(now.Weekday())
 	r.ImpCount = int32(min(len(req.Imp), math.MaxInt32))
-	r.TMaxMS = int32(min(req.TMax, math.MaxInt32))
+	r.TMaxMS = int32(min(max(req.TMax, 0), math.MaxInt32))
 	if r.TMaxMS <= 0 {
 		r.TMaxMS = DefaultTMaxMS
 	}

@@ -3,9 +3,10 @@ package features
 import "fmt"
 
 // SpecVersion is the version of the feature definitions implemented by this package:
-// the names, kinds and transforms below and the meaning of Extract. Bump it whenever any of
-// them changes meaning; the definition hash changes with it and serving then refuses model
-// files trained on the old definitions.
+// the inputs of DefaultDefs (names, kinds, transforms, tokens) and the meaning of Extract.
+// Bump it whenever any of them changes; the definition hash changes with it and serving
+// then refuses model files trained on the old definitions (doc.go says when the hash
+// changes by itself).
 const SpecVersion = 1
 
 // Kind is the kind of a model input.

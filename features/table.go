@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -12,19 +11,23 @@ import (
 // Raw field (bid-log column) it is computed from, and how. The inputs of a Table are its
 // Defs in model order; DefaultDefs is the table of this build.
 //
-// A categorical input reads its token with exactly one of Str (the token is the string)
-// or Enum (the token is Tokens[v], for a small integer v; a v outside Tokens is written
-// as its decimal string by SpecBuilder and is out of vocabulary for the Encoder). A
-// continuous input reads Value, the transformed value before normalisation. The DSP
-// input, first in every table, reads nothing: the DSP is not part of Raw.
+// Most inputs take their column as it is and need no function: a categorical input of a
+// string column (the token is the string), a categorical input of a bool or int32 column
+// with Tokens (the token is Tokens[v]; false is 0), a continuous input of an int32 or
+// float64 column (the value is the number). An input computed from its column gives one
+// function instead: Str (categorical, the token), Enum (categorical, an index into Tokens)
+// or Value (continuous, the transformed value before normalisation). For an index v
+// outside Tokens, SpecBuilder counts the token strconv.Itoa(v) and the Encoder gives the
+// out-of-vocabulary index. The DSP input, first in every table, reads nothing: the DSP is
+// not part of Raw.
 type Def struct {
 	Name   string
 	Kind   Kind
 	Column string // the bid-log column (Raw field's parquet name) the input is computed from
 
+	Tokens []string
 	Str    func(r *Raw) string
 	Enum   func(r *Raw) int
-	Tokens []string
 	Value  func(r *Raw) float64
 }
 
@@ -34,7 +37,7 @@ const DSPInput = "dsp"
 // Table is a validated list of Defs: the DSP, the other categorical inputs, then the
 // continuous ones. It is immutable and safe for concurrent use.
 type Table struct {
-	defs     []Def
+	defs     []input // defs[0], the DSP, has no column
 	cat      []string // categorical names in model order, the DSP first
 	cont     []string // continuous names in model order
 	defHash  string   // definitionHash(SpecVersion, cat, cont)
@@ -43,19 +46,21 @@ type Table struct {
 
 // NewTable checks defs and builds a Table from them (defs is copied).
 func NewTable(defs []Def) (*Table, error) {
-	t := &Table{defs: append([]Def(nil), defs...), position: make(map[string]int, len(defs))}
+	t := &Table{position: make(map[string]int, len(defs))}
 	if len(defs) == 0 || defs[0].Name != DSPInput || defs[0].Kind != Categorical {
 		return nil, fmt.Errorf("feature table: the first input must be the categorical %q", DSPInput)
 	}
-	for i := range t.defs {
-		d := &t.defs[i]
+	for i := range defs {
+		d := &defs[i]
 		if _, dup := t.position[d.Name]; dup || d.Name == "" {
 			return nil, fmt.Errorf("feature table: input %d: name %q empty or used twice", i, d.Name)
 		}
 		t.position[d.Name] = i
-		if err := d.check(i == 0); err != nil {
+		in, err := d.check(i == 0)
+		if err != nil {
 			return nil, fmt.Errorf("feature table: input %q: %w", d.Name, err)
 		}
+		t.defs = append(t.defs, in)
 		switch {
 		case d.Kind == Categorical && len(t.cont) > 0:
 			return nil, fmt.Errorf("feature table: categorical input %q after a continuous one", d.Name)
@@ -69,76 +74,55 @@ func NewTable(defs []Def) (*Table, error) {
 	return t, nil
 }
 
-// check reports what is missing or contradictory in one Def.
-func (d *Def) check(dsp bool) error {
-	reads := 0
+// check reports what is missing or contradictory in one Def, and resolves its column.
+func (d *Def) check(dsp bool) (input, error) {
+	funcs := 0
 	for _, set := range []bool{d.Str != nil, d.Enum != nil, d.Value != nil} {
 		if set {
-			reads++
+			funcs++
 		}
 	}
 	switch {
 	case dsp:
-		if reads != 0 {
-			return fmt.Errorf("the DSP input reads nothing from Raw")
+		if funcs != 0 || len(d.Tokens) != 0 {
+			return input{}, fmt.Errorf("the DSP input reads nothing from Raw")
 		}
-		return nil
-	case d.Column == "":
-		return fmt.Errorf("no column")
-	case d.Kind == Categorical && (reads != 1 || d.Value != nil):
-		return fmt.Errorf("a categorical input needs exactly one of Str and Enum")
-	case d.Kind == Categorical && d.Enum != nil && len(d.Tokens) == 0:
-		return fmt.Errorf("an Enum input needs its Tokens")
-	case d.Kind == Continuous && (reads != 1 || d.Value == nil):
-		return fmt.Errorf("a continuous input needs Value and nothing else")
+		return input{Def: *d}, nil
 	case d.Kind != Categorical && d.Kind != Continuous:
-		return fmt.Errorf("unknown kind %q", d.Kind)
+		return input{}, fmt.Errorf("unknown kind %q", d.Kind)
+	case funcs > 1:
+		return input{}, fmt.Errorf("more than one of Str, Enum and Value")
+	case d.Kind == Categorical && d.Value != nil, d.Kind == Continuous && (d.Str != nil || d.Enum != nil):
+		return input{}, fmt.Errorf("a %s input cannot have that function", d.Kind)
+	case d.Enum != nil && len(d.Tokens) == 0:
+		return input{}, fmt.Errorf("an Enum input needs its Tokens")
+	case d.Kind == Continuous && len(d.Tokens) != 0, d.Str != nil && len(d.Tokens) != 0:
+		return input{}, fmt.Errorf("Tokens are for inputs read as an index")
 	}
-	return nil
-}
-
-// token is the vocabulary token of categorical input d in r (not the DSP).
-func (d *Def) token(r *Raw) string {
-	if d.Str != nil {
-		return d.Str(r)
-	}
-	v := d.Enum(r)
-	if v >= 0 && v < len(d.Tokens) {
-		return d.Tokens[v]
-	}
-	return strconv.Itoa(v)
-}
-
-// AppendValue appends input d's value in r to b: the token of a categorical input, the
-// shortest decimal form (no exponent) of a continuous one's Value, so an integer input
-// is written as an integer. Hashing models (the FTRL baseline) use it; it does not
-// allocate when b has room.
-func (d *Def) AppendValue(b []byte, r *Raw) []byte {
-	switch {
-	case d.Str != nil:
-		return append(b, d.Str(r)...)
-	case d.Enum != nil:
-		v := d.Enum(r)
-		if v >= 0 && v < len(d.Tokens) {
-			return append(b, d.Tokens[v]...)
-		}
-		return strconv.AppendInt(b, int64(v), 10)
-	case d.Value != nil:
-		return strconv.AppendFloat(b, d.Value(r), 'f', -1, 64)
-	}
-	return b
+	return d.resolve()
 }
 
 // Defs returns a copy of the table's inputs in model order.
-func (t *Table) Defs() []Def { return append([]Def(nil), t.defs...) }
-
-// Def returns the named input.
-func (t *Table) Def(name string) (Def, bool) {
-	i, ok := t.position[name]
-	if !ok {
-		return Def{}, false
+func (t *Table) Defs() []Def {
+	defs := make([]Def, len(t.defs))
+	for i := range t.defs {
+		defs[i] = t.defs[i].Def
 	}
-	return t.defs[i], true
+	return defs
+}
+
+// Appender returns a function that appends the named input's value in r to b: the token
+// of a categorical input, the shortest decimal form (no exponent) of a continuous one's
+// value, so that an integer input is written as an integer. Hashing models (the FTRL
+// baseline) use it; it does not allocate when b has room. The DSP is not in Raw: asking
+// for it, or for a name not in the table, gives false.
+func (t *Table) Appender(name string) (func(r *Raw, b []byte) []byte, bool) {
+	i, ok := t.position[name]
+	if !ok || i == 0 {
+		return nil, false
+	}
+	in := &t.defs[i]
+	return func(r *Raw, b []byte) []byte { return in.appendValue(b, r) }, true
 }
 
 // CategoricalNames returns the names of the categorical inputs in model order, the DSP first.

@@ -23,74 +23,39 @@ func TestDefinitionHashIsStable(t *testing.T) {
 	}
 }
 
-// rawColumn is one field of Raw: its bid-log column name and Go type.
-type rawColumn struct {
-	field  int
-	column string
-	kind   reflect.Kind
-}
-
-func rawColumns(t *testing.T) []rawColumn {
-	t.Helper()
-	rt := reflect.TypeFor[Raw]()
-	var cols []rawColumn
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
-		if name == "" {
-			t.Fatalf("Raw.%s has no parquet column name", f.Name)
-		}
-		cols = append(cols, rawColumn{i, name, f.Type.Kind()})
-	}
-	return cols
-}
-
-// TestTableAgreesWithRaw checks the table against the Raw struct, which is also the
-// bid log's feature columns: every input reads a column that exists, with an accessor of
-// the column's type, and reads that column and no other; the inputs of each kind follow
-// the column order; and no column goes unread.
+// TestTableAgreesWithRaw checks the default table against the Raw struct, which is also
+// the bid log's feature columns: every input reads the column it declares and no other;
+// the inputs of each kind follow the column order; and no column goes unread.
+// (NewTable has already refused a column Raw lacks or one of the wrong type.)
 func TestTableAgreesWithRaw(t *testing.T) {
-	cols := rawColumns(t)
-	byName := map[string]rawColumn{}
-	for _, c := range cols {
-		byName[c.column] = c
-	}
+	rt := reflect.TypeFor[Raw]()
 	read := map[string]bool{}
 	last := map[Kind]int{Categorical: -1, Continuous: -1}
-	for _, d := range DefaultDefs()[1:] {
-		c, ok := byName[d.Column]
-		if !ok {
-			t.Errorf("input %q reads column %q, which Raw does not have", d.Name, d.Column)
-			continue
-		}
+	for i := 1; i < len(std.defs); i++ {
+		d := &std.defs[i]
 		read[d.Column] = true
-		if c.field < last[d.Kind] {
+		if d.col.pos < last[d.Kind] {
 			t.Errorf("input %q (column %q) comes before the %s input of an earlier column", d.Name, d.Column, d.Kind)
 		}
-		last[d.Kind] = c.field
-		want := map[reflect.Kind]string{reflect.String: "Str", reflect.Bool: "Enum", reflect.Int32: "Enum or Value", reflect.Float64: "Value"}[c.kind]
-		switch {
-		case d.Str != nil && c.kind != reflect.String,
-			d.Enum != nil && c.kind != reflect.Bool && c.kind != reflect.Int32,
-			d.Value != nil && c.kind != reflect.Float64 && c.kind != reflect.Int32:
-			t.Errorf("input %q reads %s column %q with the wrong accessor (want %s)", d.Name, c.kind, d.Column, want)
-			continue
-		}
+		last[d.Kind] = d.col.pos
 		// Set each column in turn: the input's value changes for its own column only.
-		for _, other := range cols {
+		for f := 0; f < rt.NumField(); f++ {
 			var zero Raw
 			marked := zero
-			mark(reflect.ValueOf(&marked).Elem().Field(other.field))
-			changed := inputValue(&d, &marked) != inputValue(&d, &zero)
-			if changed != (other.column == d.Column) {
-				t.Errorf("input %q: setting column %q changes its value: %v", d.Name, other.column, changed)
+			mark(reflect.ValueOf(&marked).Elem().Field(f))
+			changed := string(d.appendValue(nil, &marked)) != string(d.appendValue(nil, &zero))
+			if own := f == d.col.pos; changed != own {
+				t.Errorf("input %q: setting Raw.%s changes its value: %v", d.Name, rt.Field(f).Name, changed)
 			}
 		}
 	}
-	for _, c := range cols {
-		if !read[c.column] {
-			t.Errorf("column %q is logged but no input reads it", c.column)
+	for name, c := range rawColumns {
+		if !read[name] {
+			t.Errorf("column %q (Raw.%s) is logged but no input reads it", name, rt.Field(c.pos).Name)
 		}
+	}
+	if len(rawColumns) != rt.NumField() {
+		t.Errorf("Raw has %d fields but %d column names", rt.NumField(), len(rawColumns))
 	}
 }
 
@@ -108,25 +73,27 @@ func mark(v reflect.Value) {
 	}
 }
 
-func inputValue(d *Def, r *Raw) string { return string(d.AppendValue(nil, r)) }
-
 func TestNewTableRefusesBadTables(t *testing.T) {
 	good := DefaultDefs()
 	if _, err := NewTable(good); err != nil {
 		t.Fatalf("default table refused: %v", err)
 	}
-	country := good[1]
-	floor := good[len(good)-3]
+	dsp, country, floor := good[0], good[1], good[len(good)-3]
+	str := func(r *Raw) string { return r.Country }
 	cases := map[string][]Def{
 		"no dsp first":            good[1:],
 		"name twice":              append(DefaultDefs(), floor),
 		"categorical after cont.": append(DefaultDefs(), country),
-		"no accessor":             {good[0], {Name: "x", Kind: Categorical, Column: "x"}},
-		"two accessors":           {good[0], {Name: "x", Kind: Categorical, Column: "x", Str: country.Str, Enum: good[13].Enum, Tokens: boolTokens}},
-		"enum without tokens":     {good[0], {Name: "x", Kind: Categorical, Column: "x", Enum: good[13].Enum}},
-		"continuous with Str":     {good[0], {Name: "x", Kind: Continuous, Column: "x", Str: country.Str}},
-		"no column":               {good[0], {Name: "x", Kind: Continuous, Value: floor.Value}},
-		"unknown kind":            {good[0], {Name: "x", Kind: "ordinal", Column: "x", Value: floor.Value}},
+		"no such column":          {dsp, {Name: "x", Kind: Categorical, Column: "nosuch"}},
+		"string column, Tokens":   {dsp, {Name: "x", Kind: Categorical, Column: "country", Tokens: []string{"a"}}},
+		"int column, no Tokens":   {dsp, {Name: "x", Kind: Categorical, Column: "hour_utc"}},
+		"continuous of a string":  {dsp, {Name: "x", Kind: Continuous, Column: "country"}},
+		"two functions":           {dsp, {Name: "x", Kind: Categorical, Column: "country", Str: str, Enum: func(*Raw) int { return 0 }, Tokens: []string{"a"}}},
+		"enum without tokens":     {dsp, {Name: "x", Kind: Categorical, Column: "country", Enum: func(*Raw) int { return 0 }}},
+		"continuous with Str":     {dsp, {Name: "x", Kind: Continuous, Column: "country", Str: str}},
+		"categorical with Value":  {dsp, {Name: "x", Kind: Categorical, Column: "floor_cpm", Value: floor.Value}},
+		"unknown kind":            {dsp, {Name: "x", Kind: "ordinal", Column: "floor_cpm", Value: floor.Value}},
+		"dsp with tokens":         {{Name: DSPInput, Kind: Categorical, Tokens: []string{"a"}}},
 	}
 	for name, defs := range cases {
 		if _, err := NewTable(defs); err == nil || !strings.HasPrefix(err.Error(), "feature table: ") {

@@ -80,11 +80,7 @@ func valueOf(name string) (func(r *features.Raw, buf []byte) []byte, bool) {
 			return strconv.AppendInt(b, int64(math.Round(4*features.LogFloor(r))), 10)
 		}, true
 	}
-	d, ok := features.Default().Def(name)
-	if !ok || name == features.DSPInput {
-		return nil, false
-	}
-	return func(r *features.Raw, b []byte) []byte { return d.AppendValue(b, r) }, true
+	return features.Default().Appender(name)
 }
 
 func newHasher(groups [][]string, bits int) (*hasher, error) {
