@@ -37,7 +37,7 @@ const DSPInput = "dsp"
 // Table is a validated list of Defs: the DSP, the other categorical inputs, then the
 // continuous ones. It is immutable and safe for concurrent use.
 type Table struct {
-	defs     []input // defs[0], the DSP, has no column
+	defs     []input  // defs[0], the DSP, has no column
 	cat      []string // categorical names in model order, the DSP first
 	cont     []string // continuous names in model order
 	defHash  string   // definitionHash(SpecVersion, cat, cont)
