@@ -66,7 +66,12 @@ func (b *SpecBuilder) Add(r *Raw, dsp string, weight float64) {
 	defs := b.table.defs
 	b.counts[0][dsp] += weight
 	for i := 1; i < len(b.counts); i++ {
-		b.counts[i][defs[i].token(r)] += weight
+		in := &defs[i]
+		if in.read == readColumnStr { // the common case, without a call
+			b.counts[i][in.col.str(r)] += weight
+		} else {
+			b.counts[i][in.token(r)] += weight
+		}
 	}
 	x := b.x
 	for j := range x {

@@ -3,6 +3,7 @@ package features
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -13,7 +14,6 @@ import (
 // input; the offsets come from reflect and each read checks nothing, so only readers of
 // a column of the matching kind are ever built (NewTable checks the kinds).
 type column struct {
-	name string
 	kind reflect.Kind
 	off  uintptr
 	pos  int // field index in Raw
@@ -27,7 +27,7 @@ func columnsOf(t reflect.Type) map[string]column {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
-		cols[name] = column{name: name, kind: f.Type.Kind(), off: f.Offset, pos: i}
+		cols[name] = column{kind: f.Type.Kind(), off: f.Offset, pos: i}
 	}
 	return cols
 }
@@ -81,6 +81,7 @@ func (d *Def) resolve() (input, error) {
 		return input{}, fmt.Errorf("column %q is not a field of Raw", d.Column)
 	}
 	in := input{Def: *d, col: col}
+	in.Tokens = slices.Clone(d.Tokens) // the table owns what it reads
 	switch {
 	case d.Str != nil:
 		in.read = readStr

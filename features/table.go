@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ type Table struct {
 	position map[string]int
 }
 
-// NewTable checks defs and builds a Table from them (defs is copied).
+// NewTable checks defs and builds a Table from them (defs and their Tokens are copied).
 func NewTable(defs []Def) (*Table, error) {
 	t := &Table{position: make(map[string]int, len(defs))}
 	if len(defs) == 0 || defs[0].Name != DSPInput || defs[0].Kind != Categorical {
@@ -107,6 +108,7 @@ func (t *Table) Defs() []Def {
 	defs := make([]Def, len(t.defs))
 	for i := range t.defs {
 		defs[i] = t.defs[i].Def
+		defs[i].Tokens = slices.Clone(defs[i].Tokens)
 	}
 	return defs
 }
