@@ -16,7 +16,7 @@ import (
 
 // TestSchemaIsTheContract pins the Parquet schema of Row, column names, types, encodings
 // and order, to testdata/schema.golden: the bid-log columns are a contract with training
-// and with every log already written (DESIGN.md, "Bid log").
+// and with every log already written (docs/DESIGN.md, "Bid log").
 func TestSchemaIsTheContract(t *testing.T) {
 	got := schemaText(parquet.SchemaOf(Row{}))
 	want, err := os.ReadFile(filepath.Join("testdata", "schema.golden"))

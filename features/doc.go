@@ -26,7 +26,7 @@
 //  1. If the input needs a value the log does not have yet, add a field to Raw, with its
 //     parquet tag (`dict` for a string; the types are string, bool, int32 and float64), at
 //     the place its column should take in the log, and fill it in Extract. Adding a column
-//     changes the bid-log schema: record it in the "Bid log" contract of DESIGN.md and
+//     changes the bid-log schema: record it in docs/DESIGN.md, "Bid log", and
 //     update bidlog/testdata/schema.golden (TestSchemaIsTheContract prints the new one).
 //     Old log files lack the column and read it as the zero value, so train on days
 //     logged after the change.
