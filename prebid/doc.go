@@ -46,7 +46,7 @@
 //     (bidsieve has no cache); the key prefix and account-level truncation are not
 //     supported.
 //   - seatnonbid. The codes are the community extension's, as PBS Java names them
-//     (0, 100-104, 200-205, 300-357). The value belongs at BidResponse.ext.seatnonbid,
+//     (0, 100-103, 200-204, 300-356). The value belongs at BidResponse.ext.seatnonbid,
 //     where the extension, PBS Java and Prebid.js (which reads it only when
 //     s2sConfig.extPrebid.returnallbidstatus is set) have it; PBS Go writes
 //     ext.prebid.seatnonbid. "Withheld by the model" is 203 (request blocked, optimized:

@@ -13,7 +13,7 @@ const (
 	MediaVideo  MediaType = MediaType(openrtb2.MarkupVideo)
 	MediaAudio  MediaType = MediaType(openrtb2.MarkupAudio)
 	MediaNative MediaType = MediaType(openrtb2.MarkupNative)
-	numMedia = MediaNative + 1
+	numMedia              = MediaNative + 1
 )
 
 var mediaNames = [numMedia]string{"", "banner", "video", "audio", "native"}

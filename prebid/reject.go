@@ -6,18 +6,18 @@ type Rejection uint8
 
 // Rejections.
 const (
-	RejectNone               Rejection = iota // the bid is valid
-	RejectMissingID                           // no bid.id
-	RejectMissingImpID                        // no bid.impid
-	RejectUnknownImp                          // bid.impid names no imp of the request
-	RejectMissingCrID                         // no bid.crid: Prebid.js drops such a bid
-	RejectInvalidExt                          // bid.ext is not a JSON object
-	RejectInvalidMediaType                    // mtype outside 1-4, or ext.prebid.type not banner/video/audio/native
-	RejectMediaTypeConflict                   // mtype and ext.prebid.type disagree
-	RejectMediaTypeNotOffered                 // the bid's media type is not one the imp offers
-	RejectAmbiguousMediaType                  // no media type given and the imp offers several
-	RejectMissingSize                         // a banner bid with no w/h on an imp of several sizes
-	RejectVideoWithoutAdM                     // a video bid with neither adm nor nurl
+	RejectNone                Rejection = iota // the bid is valid
+	RejectMissingID                            // no bid.id
+	RejectMissingImpID                         // no bid.impid
+	RejectUnknownImp                           // bid.impid names no imp of the request
+	RejectMissingCrID                          // no bid.crid: Prebid.js drops such a bid
+	RejectInvalidExt                           // bid.ext is not a JSON object
+	RejectInvalidMediaType                     // mtype outside 1-4, or ext.prebid.type not banner/video/audio/native
+	RejectMediaTypeConflict                    // mtype and ext.prebid.type disagree
+	RejectMediaTypeNotOffered                  // the bid's media type is not one the imp offers
+	RejectAmbiguousMediaType                   // no media type given and the imp offers several
+	RejectMissingSize                          // a banner bid with no w/h on an imp of several sizes
+	RejectVideoWithoutAdM                      // a video bid with neither adm nor nurl
 	numRejections
 )
 

@@ -38,7 +38,9 @@ func TestComplete(t *testing.T) {
 		mtype   openrtb2.MarkupType
 		wantExt string
 	}{
-		{"complete bid is kept", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) { b.W, b.H, b.MType, b.Ext = 300, 250, 1, json.RawMessage(`{"prebid":{"type":"banner"}}`) }, RejectNone, 300, 250, 1, `{"prebid":{"type":"banner"}}`},
+		{"complete bid is kept", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) {
+			b.W, b.H, b.MType, b.Ext = 300, 250, 1, json.RawMessage(`{"prebid":{"type":"banner"}}`)
+		}, RejectNone, 300, 250, 1, `{"prebid":{"type":"banner"}}`},
 		{"missing id", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) { b.ID = "" }, RejectMissingID, 0, 0, 0, ""},
 		{"missing impid", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) { b.ImpID = "" }, RejectMissingImpID, 0, 0, 0, ""},
 		{"unknown imp", nil, nil, RejectUnknownImp, 0, 0, 0, ""},
