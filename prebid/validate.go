@@ -25,9 +25,10 @@ var typeValues = [numMedia][]byte{
 //     imp's one media type, and a bid on an imp offering several is rejected;
 //   - the media type must be one the imp offers;
 //   - a video bid needs adm or nurl;
-//   - a bid with neither w nor h gets the imp's one size for its media type (a banner's
-//     only format, or its w and h when it lists none; a video's w and h); a banner bid
-//     on an imp of several sizes that names none is rejected (Prebid.js would drop it);
+//   - a bid without a whole size (w or h missing) gets the imp's one size for its media
+//     type (a banner's only format, or its w and h when it lists none; a video's w and
+//     h); a banner bid without one on an imp of several sizes is rejected (Prebid.js
+//     would drop it);
 //   - mtype and ext.prebid.type are set when missing; the rest of ext is kept byte for
 //     byte.
 //
@@ -66,9 +67,12 @@ func Complete(bid *openrtb2.Bid, imp *openrtb2.Imp) Rejection {
 		return RejectVideoWithoutAdM
 	}
 	w, h := bid.W, bid.H
-	if w == 0 && h == 0 {
-		var ok bool
-		if w, h, ok = impSize(imp, m); !ok && m == MediaBanner {
+	if w <= 0 || h <= 0 {
+		iw, ih, ok := impSize(imp, m)
+		switch {
+		case ok:
+			w, h = iw, ih
+		case m == MediaBanner:
 			return RejectMissingSize
 		}
 	}

@@ -49,6 +49,8 @@ func TestComplete(t *testing.T) {
 		{"banner w/h without formats", bannerWH, nil, RejectNone, 728, 90, 1, `{"prebid":{"type":"banner"}}`},
 		{"multi-format banner with the bid's own size", bannerImp([2]int64{300, 250}, [2]int64{300, 600}), func(b *openrtb2.Bid) { b.W, b.H = 300, 600 }, RejectNone, 300, 600, 1, `{"prebid":{"type":"banner"}}`},
 		{"multi-format banner, bid without size", bannerImp([2]int64{300, 250}, [2]int64{300, 600}), nil, RejectMissingSize, 0, 0, 0, ""},
+		{"half a size is completed from the imp", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) { b.W = 320 }, RejectNone, 300, 250, 1, `{"prebid":{"type":"banner"}}`},
+		{"half a size on a multi-size imp", bannerImp([2]int64{300, 250}, [2]int64{300, 600}), func(b *openrtb2.Bid) { b.H = 600 }, RejectMissingSize, 0, 600, 0, ""},
 		{"bid's own size is kept on a single-size imp", bannerImp([2]int64{300, 250}), func(b *openrtb2.Bid) { b.W, b.H = 320, 50 }, RejectNone, 320, 50, 1, `{"prebid":{"type":"banner"}}`},
 		{"video: player size filled", video, func(b *openrtb2.Bid) { b.AdM = "<VAST/>" }, RejectNone, 640, 480, 2, `{"prebid":{"type":"video"}}`},
 		{"video with nurl only", video, func(b *openrtb2.Bid) { b.AdM, b.NURL = "", "https://dsp/vast" }, RejectNone, 640, 480, 2, `{"prebid":{"type":"video"}}`},
