@@ -16,7 +16,7 @@ const (
 	RejectMediaTypeConflict                    // mtype and ext.prebid.type disagree
 	RejectMediaTypeNotOffered                  // the bid's media type is not one the imp offers
 	RejectAmbiguousMediaType                   // no media type given and the imp offers several
-	RejectMissingSize                          // a banner bid without w and h on an imp of several sizes
+	RejectMissingSize                          // a banner bid lacking w or h on an imp of several sizes
 	RejectVideoWithoutAdM                      // a video bid with neither adm nor nurl
 	numRejections
 )
