@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.AchievedQPS = float64(res.Answered) / min(res.Elapsed, res.Duration).Seconds()
 	}
 	if err == nil && (cfg.Metrics != "" || cfg.DSPStats != "") {
-		err = waitUntil(ctx, time.Now().Add(settle))
+		err = waitUntil(ctx, time.Now().Add(settle), 0)
 	}
 	if err == nil {
 		after, serr := sc.read(ctx)

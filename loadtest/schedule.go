@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 // the scheduling goroutine.
 func schedule(ctx context.Context, cfg *Config, client *http.Client, m *meter, res *Result, total int64) error {
 	interval := float64(time.Second) / cfg.QPS
+	spin := min(maxSpin, time.Duration(interval/10))
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	next := cfg.Source.Stream(cfg.Seed)
@@ -52,7 +54,7 @@ func schedule(ctx context.Context, cfg *Config, client *http.Client, m *meter, r
 	}()
 	for i := range total {
 		due := start.Add(time.Duration(float64(i) * interval))
-		if err = waitUntil(ctx, due); err != nil {
+		if err = waitUntil(ctx, due, spin); err != nil {
 			return err
 		}
 		var r Request
@@ -83,20 +85,28 @@ func schedule(ctx context.Context, cfg *Config, client *http.Client, m *meter, r
 	return nil
 }
 
-// waitUntil sleeps until due, or returns the context's error.
-func waitUntil(ctx context.Context, due time.Time) error {
-	wait := time.Until(due)
-	if wait <= 0 {
-		return ctx.Err()
+// maxSpin is the longest a schedule yields in a loop before a request's due time
+// instead of sleeping: a timer wakes up to a millisecond late on Linux, and that lateness
+// would count in every latency. A schedule spins at most a tenth of its interval, so at
+// most a tenth of a core.
+const maxSpin = time.Millisecond
+
+// waitUntil sleeps until spin before due, yields until due, or returns the context's
+// error.
+func waitUntil(ctx context.Context, due time.Time, spin time.Duration) error {
+	if wait := time.Until(due) - spin; wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for time.Now().Before(due) {
+		runtime.Gosched()
 	}
+	return ctx.Err()
 }
 
 // progressEvery is how often a run reports its progress.
