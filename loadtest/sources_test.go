@@ -100,9 +100,9 @@ func checkReplayed(t *testing.T, dir string, c *Corpus, got []map[string]any, ti
 func TestCorpusReplaysEachFile(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"a.json": `{"id": "same", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}], "tmax": 120, "ext": {"x": "<&>"}}`,
-		"b.json": `{"id": "same", "imp": [{"id": "1", "video": {"mimes": ["video/mp4"]}}], "app": {"bundle": "b"}}`,
-		"c.json": `{"imp": [{"id": "9", "native": {"request": "{}"}}], "site": {"page": "https://p/"}, "unknown_field": [1, 2]}`,
+		"a.json":   `{"id": "same", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}], "tmax": 120, "ext": {"x": "<&>"}}`,
+		"b.json":   `{"id": "same", "imp": [{"id": "1", "video": {"mimes": ["video/mp4"]}}], "app": {"bundle": "b"}}`,
+		"c.json":   `{"imp": [{"id": "9", "native": {"request": "{}"}}], "site": {"page": "https://p/"}, "unknown_field": [1, 2]}`,
 		"note.txt": "not a request",
 	}
 	for name, body := range files {
