@@ -3,7 +3,6 @@ package loadtest
 import (
 	"context"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,14 +84,15 @@ func schedule(ctx context.Context, cfg *Config, client *http.Client, m *meter, r
 	return nil
 }
 
-// maxSpin is the longest a schedule yields in a loop before a request's due time
+// maxSpin is the longest a schedule waits in a busy loop before a request's due time
 // instead of sleeping: a timer wakes up to a millisecond late on Linux, and that lateness
 // would count in every latency. A schedule spins at most a tenth of its interval, so at
 // most a tenth of a core.
 const maxSpin = time.Millisecond
 
-// waitUntil sleeps until spin before due, yields until due, or returns the context's
-// error.
+// waitUntil sleeps until spin before due, then waits in a busy loop until due (yielding
+// would put the schedule behind every runnable goroutine, such as a burst of answers),
+// or returns the context's error.
 func waitUntil(ctx context.Context, due time.Time, spin time.Duration) error {
 	if wait := time.Until(due) - spin; wait > 0 {
 		t := time.NewTimer(wait)
@@ -104,7 +104,7 @@ func waitUntil(ctx context.Context, due time.Time, spin time.Duration) error {
 		}
 	}
 	for time.Now().Before(due) {
-		runtime.Gosched()
+		// a busy wait
 	}
 	return ctx.Err()
 }
