@@ -43,7 +43,7 @@ func writeBid(w http.ResponseWriter) {
 	_ = json.NewEncoder(w).Encode(openrtb2.BidResponse{ID: "x", SeatBid: []openrtb2.SeatBid{{Seat: "a", Bid: []openrtb2.Bid{{ID: "b", ImpID: "1", Price: 1}}}}})
 }
 
-// The ramp finds the knee of a server that slows down past 400 requests a second (its
+// The ramp finds the knee of a server that slows down past 200 requests a second (its
 // answers late past the 150 ms bound), and of one that stops bidding past it.
 func TestRampFindsTheKnee(t *testing.T) {
 	p := loadTraffic(t)
@@ -57,25 +57,25 @@ func TestRampFindsTheKnee(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			noLeaks(t)
 			attempts(t, 3, func() error {
-				srv := rateServer(400, c.over)
+				srv := rateServer(200, c.over)
 				defer srv.Close()
 				var lines []string
 				rr, err := RunRamp(context.Background(), Config{
 					Targets: []string{srv.URL}, Duration: 600 * time.Millisecond, Traffic: p.Traffic, Seed: 7,
 					LatencyBound: 150 * time.Millisecond,
-				}, Ramp{From: 100, To: 900, Step: 200}, func(s Step) { lines = append(lines, s.Line()) })
+				}, Ramp{From: 50, To: 450, Step: 100}, func(s Step) { lines = append(lines, s.Line()) })
 				if err != nil {
 					return err
 				}
 				all := strings.Join(lines, "\n")
-				if rr.Best != 300 || rr.Knee != 500 || len(rr.Steps) != 3 || len(lines) != 3 {
-					return fmt.Errorf("best %g, knee %g, %d steps: want 300, 500 and 3 steps\n%s", rr.Best, rr.Knee, len(rr.Steps), all)
+				if rr.Best != 150 || rr.Knee != 250 || len(rr.Steps) != 3 || len(lines) != 3 {
+					return fmt.Errorf("best %g, knee %g, %d steps: want 150, 250 and 3 steps\n%s", rr.Best, rr.Knee, len(rr.Steps), all)
 				}
 				if !strings.Contains(rr.Steps[2].Why, c.why) || !strings.Contains(lines[2], "fails: ") || !strings.HasSuffix(lines[1], "holds") {
 					return fmt.Errorf("the failing step says %q, want %q:\n%s", rr.Steps[2].Why, c.why, all)
 				}
 				var out strings.Builder
-				if err := rr.Print(&out); err != nil || !strings.Contains(out.String(), "highest rate that holds: 300/s; 500/s fails") {
+				if err := rr.Print(&out); err != nil || !strings.Contains(out.String(), "highest rate that holds: 150/s; 250/s fails") {
 					return fmt.Errorf("answer %q (%v)", out.String(), err)
 				}
 				return nil
