@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/dspserver"
 	"github.com/prebid/openrtb/v19/openrtb2"
+	"go.uber.org/goleak"
 )
 
 func loadTraffic(t *testing.T) *sim.Profiles {
@@ -28,17 +28,11 @@ func loadTraffic(t *testing.T) *sim.Profiles {
 	return p
 }
 
+// noLeaks checks, once the test and its deferred closes are done, that no goroutine it
+// started is left.
 func noLeaks(t *testing.T) {
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > base {
-			t.Errorf("%d goroutines left, %d before", n, base)
-		}
-	})
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }
 
 func TestCountsStatusesAndBids(t *testing.T) {

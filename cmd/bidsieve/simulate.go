@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/offline"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // runSimulate writes labelled bid logs from simulator profiles, without network.
@@ -46,16 +44,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Start: day, Days: *days, Seed: *seed,
 	}
 	var bar *progressbar.ProgressBar
-	if simStderrIsTerminal(stderr) {
-		bar = progressbar.NewOptions64(int64(*requests)*int64(*days),
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("simulate"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("req"),
-			progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
+	if isTerminal(stderr) {
+		bar = newProgressBar(stderr, int64(*requests)*int64(*days), "simulate", "req")
 		cfg.Progress = func(done, _ int64) { _ = bar.Set64(done) }
 	}
 	sum, err := offline.Run(ctx, cfg)
@@ -69,11 +59,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("interrupted: the rows written so far are published")
 	}
 	return err
-}
-
-func simStderrIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func printSimSummary(w io.Writer, dir string, s *offline.Summary) {
