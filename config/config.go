@@ -16,6 +16,8 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	Auth     Auth     `yaml:"auth"`
 	CORS     CORS     `yaml:"cors"`
+	Privacy  Privacy  `yaml:"privacy"`
+	SChain   SChain   `yaml:"schain"`
 
 	// Operator keys.
 	Log     Log     `yaml:"log"`
@@ -193,6 +195,14 @@ type DSP struct {
 	BidAdjustment float64       `yaml:"bid_adjustment"` // multiplies its prices before ranking; default 1
 	NoticeHosts   []string      `yaml:"notice_hosts"`   // hosts its nurl/lurl may reach; "*.example.com" allowed
 	Targeting     Targeting     `yaml:"targeting"`
+
+	// Privacy (package privacy). GVLID is the DSP's IAB Global Vendor List id, 0 for none
+	// (withheld whenever GDPR applies). ThirdParty (default true) marks a DSP that a US
+	// sale/share opt-out (GPP, us_privacy) applies to; false only for a contracted service
+	// provider. ORTB is where it reads regs, consent and schain: "", "2.5" or "2.6".
+	GVLID      int    `yaml:"gvl_id"`
+	ThirdParty bool   `yaml:"third_party"`
+	ORTB       string `yaml:"ortb"`
 
 	// Shaping overrides; nil inherits the global shaping section. Threshold, when set,
 	// replaces the model's threshold for the recall target.

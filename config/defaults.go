@@ -46,12 +46,13 @@ func Defaults() *Config {
 			RateDecrease: 0.5, RateFloor: 0.05, RateRecovery: 0.1, MaxRetryAfter: 10 * time.Second,
 		},
 		Notices: Notices{Workers: 16, Queue: 4096, Timeout: 2 * time.Second},
+		SChain:  SChain{HP: 1},
 	}
 }
 
 // DefaultDSP returns a DSP entry's defaults, applied to every key an entry omits.
 func DefaultDSP() DSP {
-	return DSP{Enabled: true, Timeout: 150 * time.Millisecond, BidAdjustment: 1}
+	return DSP{Enabled: true, Timeout: 150 * time.Millisecond, BidAdjustment: 1, ThirdParty: true}
 }
 
 // Default returns the embedded default configuration, environment not applied.

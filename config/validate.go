@@ -77,6 +77,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	v.privacy(c)
 	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
 
 	if c.Model.MaxAge < 0 {
@@ -292,6 +293,7 @@ func (v *validator) dsp(i int, d *DSP, c *Config, names map[string]int) {
 			v.add(fmt.Sprintf("%s.targeting.countries[%d]", p, j), "must be an upper-case ISO 3166-1 alpha-3 code, got %q", co)
 		}
 	}
+	v.dspPrivacy(p, d)
 	if d.Mode != nil {
 		v.oneOf(p+".mode", *d.Mode, ModeFilter, ModeShadow, ModeOff)
 	}

@@ -1,0 +1,189 @@
+package privacy
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/prebid/openrtb/v19/openrtb2"
+)
+
+// regsFor returns regs with gdpr, us_privacy, gpp and gpp_sid where place puts them:
+// the request's own Regs when they are there already. Built once per auction and
+// placement, shared by the DSPs' requests.
+func (a *Auction) regsFor(place Placement) *openrtb2.Regs {
+	in := a.req.Regs
+	if in == nil || place == AsReceived {
+		return in
+	}
+	a.regsOnce[place].Do(func() { a.regs[place] = a.buildRegs(in, place) })
+	return a.regs[place]
+}
+
+func (a *Auction) buildRegs(in *openrtb2.Regs, place Placement) *openrtb2.Regs {
+	r := *in
+	if place == ORTB26 {
+		if !hasKey(in.Ext, "gdpr") && !hasKey(in.Ext, "us_privacy") && !hasKey(in.Ext, "gpp") && !hasKey(in.Ext, "gpp_sid") {
+			return in
+		}
+		r.GDPR, r.USPrivacy = a.gdprFlag, a.usPrivacy
+		var e struct {
+			GPP    string `json:"gpp"`
+			GPPSID []int8 `json:"gpp_sid"`
+		}
+		_ = json.Unmarshal(in.Ext, &e) // a malformed ext leaves them empty
+		if r.GPP == "" {
+			r.GPP, r.GPPSID = e.GPP, e.GPPSID
+		}
+		r.Ext = editObject(in.Ext, nil, "gdpr", "us_privacy", "gpp", "gpp_sid")
+		return &r
+	}
+	if in.GDPR == nil && in.USPrivacy == "" && in.GPP == "" && in.GPPSID == nil {
+		return in
+	}
+	set := map[string]any{}
+	if a.gdprFlag != nil {
+		set["gdpr"] = *a.gdprFlag
+	}
+	if a.usPrivacy != "" {
+		set["us_privacy"] = a.usPrivacy
+	}
+	if in.GPP != "" {
+		set["gpp"] = in.GPP
+	}
+	if in.GPPSID != nil {
+		set["gpp_sid"] = in.GPPSID
+	}
+	r.GDPR, r.USPrivacy, r.GPP, r.GPPSID = nil, "", "", nil
+	r.Ext = editObject(in.Ext, set)
+	return &r
+}
+
+// userExtFor returns user.ext with consent where place puts it, and whether it differs
+// from the request's. Built once per auction and placement.
+func (a *Auction) userExtFor(place Placement) (json.RawMessage, bool) {
+	u := a.req.User
+	if u == nil {
+		return nil, false
+	}
+	switch {
+	case place == ORTB25 && u.Consent != "":
+	case place == ORTB26 && hasKey(u.Ext, "consent"):
+	default:
+		return u.Ext, false
+	}
+	a.userExtOnce[place].Do(func() {
+		if place == ORTB25 {
+			a.userExt[place] = editObject(u.Ext, map[string]any{"consent": u.Consent})
+		} else {
+			a.userExt[place] = editObject(u.Ext, nil, "consent")
+		}
+	})
+	return a.userExt[place], true
+}
+
+// sourceFor returns source with the supply chain (the publisher's plus bidsieve's node)
+// where place puts it. Built once per auction and placement.
+func (a *Auction) sourceFor(place Placement) *openrtb2.Source {
+	node := a.policy.opt.Node
+	if place == AsReceived {
+		if node == nil {
+			return a.req.Source
+		}
+		place = ORTB26
+		if a.chainIn25 {
+			place = ORTB25
+		}
+	}
+	if node == nil && a.chain == nil || node == nil && a.chainIn25 == (place == ORTB25) {
+		return a.req.Source
+	}
+	a.srcOnce[place].Do(func() { a.src[place] = a.buildSource(place) })
+	return a.src[place]
+}
+
+func (a *Auction) buildSource(place Placement) *openrtb2.Source {
+	var s openrtb2.Source
+	if a.req.Source != nil {
+		s = *a.req.Source
+	}
+	chain := a.chainWithNode()
+	if place == ORTB26 {
+		s.SChain = chain
+		if hasKey(s.Ext, "schain") {
+			s.Ext = editObject(s.Ext, nil, "schain")
+		}
+		return &s
+	}
+	s.SChain = nil
+	s.Ext = editObject(s.Ext, map[string]any{"schain": chain})
+	return &s
+}
+
+// chainWithNode is the publisher's chain with bidsieve's node appended (not twice: a
+// chain whose last node is bidsieve's already is kept), or a new incomplete chain of
+// bidsieve's node alone: bidsieve cannot vouch for the nodes before it.
+func (a *Auction) chainWithNode() *openrtb2.SupplyChain {
+	node := a.policy.opt.Node
+	if node == nil {
+		return a.chain
+	}
+	if a.chain == nil {
+		return &openrtb2.SupplyChain{Complete: 0, Ver: "1.0", Nodes: []openrtb2.SupplyChainNode{*node}}
+	}
+	c := *a.chain
+	if n := len(c.Nodes); n > 0 && c.Nodes[n-1].ASI == node.ASI && c.Nodes[n-1].SID == node.SID {
+		return &c
+	}
+	c.Nodes = append(slices.Clip(c.Nodes), *node)
+	if c.Ver == "" {
+		c.Ver = "1.0"
+	}
+	return &c
+}
+
+// hasKey reports whether the JSON object ext has the key at its top level.
+func hasKey(ext json.RawMessage, key string) bool {
+	if len(ext) == 0 {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(ext, &m) != nil {
+		return false
+	}
+	_, ok := m[key]
+	return ok
+}
+
+// deleteKey returns ext without the top-level key (ext itself when it has none).
+func deleteKey(ext json.RawMessage, key string) json.RawMessage {
+	if !hasKey(ext, key) {
+		return ext
+	}
+	return editObject(ext, nil, key)
+}
+
+// editObject returns a copy of the JSON object ext with the keys of set set and the keys
+// del removed; a missing or non-object ext counts as {}. nil when the result is empty.
+func editObject(ext json.RawMessage, set map[string]any, del ...string) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if len(ext) > 0 && json.Unmarshal(ext, &m) != nil {
+		m = map[string]json.RawMessage{}
+	}
+	for _, k := range del {
+		delete(m, k)
+	}
+	for k, v := range set {
+		b, err := json.Marshal(v)
+		if err == nil {
+			m[k] = b
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return out
+}
