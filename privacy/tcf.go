@@ -71,13 +71,16 @@ func (a *Auction) tcfDecide(id uint16, act *Action) Reason {
 func legalBasis(c tcfConsent, v api.Vendor, id uint16, p consentconstants.Purpose) bool {
 	consent := c.PurposeAllowed(p) && c.VendorConsent(id)
 	li := p != purposeStorage && c.PurposeLITransparency(p) && c.VendorLegitInterest(id)
+	// go-gdpr's Purpose and LegitimateInterest include flexiblePurposes, the Strict ones
+	// do not; a purpose is in purposes or legIntPurposes, never both, so both answering
+	// yes means flexible.
 	switch {
+	case v.Purpose(p) && v.LegitimateInterest(p):
+		return consent || li
 	case v.PurposeStrict(p):
 		return consent
 	case v.LegitimateInterestStrict(p):
 		return li
-	case v.Purpose(p): // flexible
-		return consent || li
 	}
 	return false
 }
