@@ -49,9 +49,7 @@ func gppString(t *testing.T, secs ...gpp.Section) string {
 func TestUSOptOut(t *testing.T) {
 	p := New(Options{})
 	regs := func(r openrtb2.Regs) *openrtb2.BidRequest { q := baseRequest(); q.Regs = &r; return q }
-	optedOut := func(reason string) map[string]outcome {
-		return map[string]outcome{"third": sent(seenOptOut), "service": sent(seenAll)}
-	}
+	optedOut := map[string]outcome{"third": sent(seenOptOut), "service": sent(seenAll)}
 	untouched := map[string]outcome{"third": sent(seenAll), "service": sent(seenAll)}
 	tests := []struct {
 		name   string
@@ -59,21 +57,21 @@ func TestUSOptOut(t *testing.T) {
 		want   map[string]outcome
 		reason Reason
 	}{
-		{"us_privacy 1YYN opts out of sale", regs(openrtb2.Regs{USPrivacy: "1YYN"}), optedOut("us_privacy"), ReasonUSPrivacy},
+		{"us_privacy 1YYN opts out of sale", regs(openrtb2.Regs{USPrivacy: "1YYN"}), optedOut, ReasonUSPrivacy},
 		{"us_privacy 1YNN", regs(openrtb2.Regs{USPrivacy: "1YNN"}), untouched, ReasonNone},
 		{"us_privacy 1---", regs(openrtb2.Regs{USPrivacy: "1---"}), untouched, ReasonNone},
-		{"us_privacy malformed is an opt-out", regs(openrtb2.Regs{USPrivacy: "yes please"}), optedOut("us_privacy"), ReasonUSPrivacy},
-		{"regs.ext.us_privacy (2.5) 1YYN", regs(openrtb2.Regs{Ext: json.RawMessage(`{"us_privacy":"1YYN"}`)}), optedOut("us_privacy"), ReasonUSPrivacy},
-		{"GPP national: sale opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(1, 2, 2)), GPPSID: []int8{7}}), optedOut("gpp"), ReasonGPP},
-		{"GPP national: sharing opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(2, 1, 2)), GPPSID: []int8{7}}), optedOut("gpp"), ReasonGPP},
-		{"GPP national: targeted advertising opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(2, 2, 1)), GPPSID: []int8{7}}), optedOut("gpp"), ReasonGPP},
+		{"us_privacy malformed is an opt-out", regs(openrtb2.Regs{USPrivacy: "yes please"}), optedOut, ReasonUSPrivacy},
+		{"regs.ext.us_privacy (2.5) 1YYN", regs(openrtb2.Regs{Ext: json.RawMessage(`{"us_privacy":"1YYN"}`)}), optedOut, ReasonUSPrivacy},
+		{"GPP national: sale opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(1, 2, 2)), GPPSID: []int8{7}}), optedOut, ReasonGPP},
+		{"GPP national: sharing opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(2, 1, 2)), GPPSID: []int8{7}}), optedOut, ReasonGPP},
+		{"GPP national: targeted advertising opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(2, 2, 1)), GPPSID: []int8{7}}), optedOut, ReasonGPP},
 		{"GPP national: no opt-out", regs(openrtb2.Regs{GPP: gppString(t, nat(2, 2, 2)), GPPSID: []int8{7}}), untouched, ReasonNone},
 		{"GPP national opt-out, gpp_sid says it does not apply", regs(openrtb2.Regs{GPP: gppString(t, nat(1, 1, 1)), GPPSID: []int8{8}}), untouched, ReasonNone},
-		{"GPP national opt-out, no gpp_sid", regs(openrtb2.Regs{GPP: gppString(t, nat(1, 2, 2))}), optedOut("gpp"), ReasonGPP},
-		{"GPP US Privacy section 1YYN", regs(openrtb2.Regs{GPP: gppString(t, plainSection{constants.SectionUSPV1, "1YYN"}), GPPSID: []int8{6}}), optedOut("gpp"), ReasonGPP},
+		{"GPP national opt-out, no gpp_sid", regs(openrtb2.Regs{GPP: gppString(t, nat(1, 2, 2))}), optedOut, ReasonGPP},
+		{"GPP US Privacy section 1YYN", regs(openrtb2.Regs{GPP: gppString(t, plainSection{constants.SectionUSPV1, "1YYN"}), GPPSID: []int8{6}}), optedOut, ReasonGPP},
 		{"GPP US Privacy section 1YNN", regs(openrtb2.Regs{GPP: gppString(t, plainSection{constants.SectionUSPV1, "1YNN"}), GPPSID: []int8{6}}), untouched, ReasonNone},
-		{"GPP malformed is an opt-out", regs(openrtb2.Regs{GPP: "DBABLA~!!!", GPPSID: []int8{7}}), optedOut("gpp"), ReasonGPP},
-		{"GPP garbage header is an opt-out", regs(openrtb2.Regs{GPP: "not gpp"}), optedOut("gpp"), ReasonGPP},
+		{"GPP malformed is an opt-out", regs(openrtb2.Regs{GPP: "DBABLA~!!!", GPPSID: []int8{7}}), optedOut, ReasonGPP},
+		{"GPP garbage header is an opt-out", regs(openrtb2.Regs{GPP: "not gpp"}), optedOut, ReasonGPP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
