@@ -2,7 +2,9 @@ package privacy
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
@@ -115,7 +117,11 @@ func (a *Auction) buildSource(place Placement) *openrtb2.Source {
 		return &s
 	}
 	s.SChain = nil
-	s.Ext = editObject(s.Ext, map[string]any{"schain": chain})
+	if len(s.Ext) == 0 && chain == a.policy.ownChain {
+		s.Ext = a.policy.ownChainExt
+	} else {
+		s.Ext = editObject(s.Ext, map[string]any{"schain": chain})
+	}
 	return &s
 }
 
@@ -128,7 +134,7 @@ func (a *Auction) chainWithNode() *openrtb2.SupplyChain {
 		return a.chain
 	}
 	if a.chain == nil {
-		return &openrtb2.SupplyChain{Complete: 0, Ver: "1.0", Nodes: []openrtb2.SupplyChainNode{*node}}
+		return a.policy.ownChain
 	}
 	c := *a.chain
 	if n := len(c.Nodes); n > 0 && c.Nodes[n-1].ASI == node.ASI && c.Nodes[n-1].SID == node.SID {
@@ -164,6 +170,7 @@ func deleteKey(ext json.RawMessage, key string) json.RawMessage {
 
 // editObject returns a copy of the JSON object ext with the keys of set set and the keys
 // del removed; a missing or non-object ext counts as {}. nil when the result is empty.
+// Keys come out sorted.
 func editObject(ext json.RawMessage, set map[string]any, del ...string) json.RawMessage {
 	m := map[string]json.RawMessage{}
 	if len(ext) > 0 && json.Unmarshal(ext, &m) != nil {
@@ -173,17 +180,37 @@ func editObject(ext json.RawMessage, set map[string]any, del ...string) json.Raw
 		delete(m, k)
 	}
 	for k, v := range set {
-		b, err := json.Marshal(v)
-		if err == nil {
+		if b := marshalValue(v); b != nil {
 			m[k] = b
 		}
 	}
 	if len(m) == 0 {
 		return nil
 	}
-	out, err := json.Marshal(m)
+	out := []byte{'{'}
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, k)
+		out = append(out, ':')
+		out = append(out, m[k]...)
+	}
+	return append(out, '}')
+}
+
+// marshalValue encodes the values the placements move; nil when it cannot.
+func marshalValue(v any) []byte {
+	switch x := v.(type) {
+	case int8:
+		return strconv.AppendInt(nil, int64(x), 10)
+	case string:
+		b, _ := json.Marshal(x) // JSON string escaping, which strconv.Quote is not
+		return b
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil
 	}
-	return out
+	return b
 }

@@ -45,10 +45,21 @@ func DSPFrom(d *config.DSP) DSP {
 // Policy holds the rules of one configuration. It is immutable and safe for concurrent use.
 type Policy struct {
 	opt Options
+	// ownChain is the chain of bidsieve's node alone, for requests that bring none, and
+	// ownChainExt the source.ext of a 2.5 DSP then: built once, shared read-only.
+	ownChain    *openrtb2.SupplyChain
+	ownChainExt json.RawMessage
 }
 
 // New returns the Policy of the options.
-func New(opt Options) *Policy { return &Policy{opt: opt} }
+func New(opt Options) *Policy {
+	p := &Policy{opt: opt}
+	if opt.Node != nil {
+		p.ownChain = &openrtb2.SupplyChain{Complete: 0, Ver: "1.0", Nodes: []openrtb2.SupplyChainNode{*opt.Node}}
+		p.ownChainExt = editObject(nil, map[string]any{"schain": p.ownChain})
+	}
+	return p
+}
 
 // Auction is one request's privacy signals, parsed once (Policy.Parse), from which each
 // DSP's Action is decided.

@@ -48,8 +48,8 @@ func (a *Auction) tcfDecide(id uint16, act *Action) Reason {
 	if id == 0 {
 		return ReasonNoGVLID
 	}
-	v := a.policy.opt.VendorList.vendor(id)
-	if v == nil || a.tcf == nil || !legalBasis(a.tcf, v, id, purposeBasicAds) {
+	v, listed := a.policy.opt.VendorList.vendor(id)
+	if !listed || a.tcf == nil || !legalBasis(a.tcf, v, id, purposeBasicAds) {
 		return ReasonNoConsent
 	}
 	switch {
@@ -67,20 +67,11 @@ func (a *Auction) tcfDecide(id uint16, act *Action) Reason {
 // its vendor-list entry requires: consent (purpose consent and vendor consent) for a
 // purpose in purposes, legitimate interest (purpose transparency and the vendor's LI bit)
 // for one in legIntPurposes, either for one in flexiblePurposes; a purpose the vendor
-// does not declare has none. Publisher restrictions are not read.
-func legalBasis(c tcfConsent, v api.Vendor, id uint16, p consentconstants.Purpose) bool {
-	consent := c.PurposeAllowed(p) && c.VendorConsent(id)
-	li := p != purposeStorage && c.PurposeLITransparency(p) && c.VendorLegitInterest(id)
-	// go-gdpr's Purpose and LegitimateInterest include flexiblePurposes, the Strict ones
-	// do not; a purpose is in purposes or legIntPurposes, never both, so both answering
-	// yes means flexible.
-	switch {
-	case v.Purpose(p) && v.LegitimateInterest(p):
-		return consent || li
-	case v.PurposeStrict(p):
-		return consent
-	case v.LegitimateInterestStrict(p):
-		return li
-	}
-	return false
+// does not declare has none. Purpose 1 has no legitimate interest (TCF policy).
+// Publisher restrictions are not read.
+func legalBasis(c tcfConsent, v vendorDecl, id uint16, p consentconstants.Purpose) bool {
+	bit := uint32(1) << p
+	byConsent := (v.consent|v.flexible)&bit != 0 && c.PurposeAllowed(p) && c.VendorConsent(id)
+	byLI := (v.li|v.flexible)&bit != 0 && p != purposeStorage && c.PurposeLITransparency(p) && c.VendorLegitInterest(id)
+	return byConsent || byLI
 }
