@@ -42,18 +42,18 @@ func (a *Auction) buildRegs(in *openrtb2.Regs, place Placement) *openrtb2.Regs {
 	if in.GDPR == nil && in.USPrivacy == "" && in.GPP == "" && in.GPPSID == nil {
 		return in
 	}
-	set := map[string]any{}
+	var set []member // in key order
 	if a.gdprFlag != nil {
-		set["gdpr"] = *a.gdprFlag
-	}
-	if a.usPrivacy != "" {
-		set["us_privacy"] = a.usPrivacy
+		set = append(set, member{"gdpr", strconv.AppendInt(nil, int64(*a.gdprFlag), 10)})
 	}
 	if in.GPP != "" {
-		set["gpp"] = in.GPP
+		set = append(set, member{"gpp", jsonValue(in.GPP)})
 	}
 	if in.GPPSID != nil {
-		set["gpp_sid"] = in.GPPSID
+		set = append(set, member{"gpp_sid", jsonValue(in.GPPSID)})
+	}
+	if a.usPrivacy != "" {
+		set = append(set, member{"us_privacy", jsonValue(a.usPrivacy)})
 	}
 	r.GDPR, r.USPrivacy, r.GPP, r.GPPSID = nil, "", "", nil
 	r.Ext = editObject(in.Ext, set)
@@ -75,7 +75,7 @@ func (a *Auction) userExtFor(place Placement) (json.RawMessage, bool) {
 	}
 	a.userExtOnce[place].Do(func() {
 		if place == ORTB25 {
-			a.userExt[place] = editObject(u.Ext, map[string]any{"consent": u.Consent})
+			a.userExt[place] = editObject(u.Ext, []member{{"consent", jsonValue(u.Consent)}})
 		} else {
 			a.userExt[place] = editObject(u.Ext, nil, "consent")
 		}
@@ -120,7 +120,7 @@ func (a *Auction) buildSource(place Placement) *openrtb2.Source {
 	if len(s.Ext) == 0 && chain == a.policy.ownChain {
 		s.Ext = a.policy.ownChainExt
 	} else {
-		s.Ext = editObject(s.Ext, map[string]any{"schain": chain})
+		s.Ext = editObject(s.Ext, []member{{"schain", jsonValue(chain)}})
 	}
 	return &s
 }
@@ -168,21 +168,38 @@ func deleteKey(ext json.RawMessage, key string) json.RawMessage {
 	return editObject(ext, nil, key)
 }
 
-// editObject returns a copy of the JSON object ext with the keys of set set and the keys
-// del removed; a missing or non-object ext counts as {}. nil when the result is empty.
-// Keys come out sorted.
-func editObject(ext json.RawMessage, set map[string]any, del ...string) json.RawMessage {
+// member is one key and JSON value to set in an object.
+type member struct {
+	key string
+	val []byte
+}
+
+// editObject returns a copy of the JSON object ext with the members set (in key order)
+// set and the keys del removed; a missing or non-object ext counts as {}. nil when the
+// result is empty. Keys come out sorted.
+func editObject(ext json.RawMessage, set []member, del ...string) json.RawMessage {
+	if len(ext) == 0 { // the common case: build it directly
+		if len(set) == 0 {
+			return nil
+		}
+		out := []byte{'{'}
+		for i, m := range set {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = appendMember(out, m.key, m.val)
+		}
+		return append(out, '}')
+	}
 	m := map[string]json.RawMessage{}
-	if len(ext) > 0 && json.Unmarshal(ext, &m) != nil {
+	if json.Unmarshal(ext, &m) != nil {
 		m = map[string]json.RawMessage{}
 	}
 	for _, k := range del {
 		delete(m, k)
 	}
-	for k, v := range set {
-		if b := marshalValue(v); b != nil {
-			m[k] = b
-		}
+	for _, kv := range set {
+		m[kv.key] = kv.val
 	}
 	if len(m) == 0 {
 		return nil
@@ -192,25 +209,20 @@ func editObject(ext json.RawMessage, set map[string]any, del ...string) json.Raw
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = strconv.AppendQuote(out, k)
-		out = append(out, ':')
-		out = append(out, m[k]...)
+		out = appendMember(out, k, m[k])
 	}
 	return append(out, '}')
 }
 
-// marshalValue encodes the values the placements move; nil when it cannot.
-func marshalValue(v any) []byte {
-	switch x := v.(type) {
-	case int8:
-		return strconv.AppendInt(nil, int64(x), 10)
-	case string:
-		b, _ := json.Marshal(x) // JSON string escaping, which strconv.Quote is not
-		return b
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
+func appendMember(out []byte, key string, val []byte) []byte {
+	out = strconv.AppendQuote(out, key)
+	out = append(out, ':')
+	return append(out, val...)
+}
+
+// jsonValue encodes a value the placements move (a string, a slice of int8, a supply
+// chain): a nil for a value encoding/json refuses, which none of those is.
+func jsonValue(v any) []byte {
+	b, _ := json.Marshal(v)
 	return b
 }

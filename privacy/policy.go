@@ -56,7 +56,7 @@ func New(opt Options) *Policy {
 	p := &Policy{opt: opt}
 	if opt.Node != nil {
 		p.ownChain = &openrtb2.SupplyChain{Complete: 0, Ver: "1.0", Nodes: []openrtb2.SupplyChainNode{*opt.Node}}
-		p.ownChainExt = editObject(nil, map[string]any{"schain": p.ownChain})
+		p.ownChainExt = editObject(nil, []member{{"schain", jsonValue(p.ownChain)}})
 	}
 	return p
 }
