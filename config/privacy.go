@@ -60,5 +60,7 @@ func (v *validator) dspPrivacy(p string, d *DSP) {
 	if d.GVLID < 0 || d.GVLID > MaxGVLID {
 		v.add(p+".gvl_id", "must be in [0, %d] (0: no IAB vendor id), got %d", MaxGVLID, d.GVLID)
 	}
-	v.oneOf(p+".ortb", d.ORTB, ORTBAsReceived, ORTB25, ORTB26)
+	if d.ORTB != ORTBAsReceived && d.ORTB != ORTB25 && d.ORTB != ORTB26 {
+		v.add(p+".ortb", `must be "2.5", "2.6" or empty (as the publisher sent them), got %q`, d.ORTB)
+	}
 }
