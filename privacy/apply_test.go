@@ -156,7 +156,7 @@ func TestNothingAppliesSendsThePublishersRequest(t *testing.T) {
 
 func TestApplyCopiesOnlyWhatChanges(t *testing.T) {
 	p := New(Options{VendorList: testVendorList(t)})
-	r := gdprRequest(tcf{consent: []int{1, 2}, vendors: allVendors}.String())
+	r := gdprRequest(tcf{consent: []int{1, 2}, vendors: allVendors, geo: true}.String())
 	a := p.Parse(r)
 	out := a.Apply(a.Decide(dspConsent)) // user ids go, the device stays
 	if out == r || out.User == r.User {

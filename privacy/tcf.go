@@ -12,6 +12,7 @@ type tcfConsent interface {
 	api.VendorConsents
 	PurposeLITransparency(id consentconstants.Purpose) bool
 	VendorLegitInterest(id uint16) bool
+	SpecialFeatureOptIn(id uint16) bool
 }
 
 // TCF 2 purposes the rules read.
@@ -51,6 +52,11 @@ func (a *Auction) tcfDecide(id uint16, act *Action) Reason {
 	v, listed := a.policy.opt.VendorList.vendor(id)
 	if !listed || a.tcf == nil || !legalBasis(a.tcf, v, id, purposeBasicAds) {
 		return ReasonNoConsent
+	}
+	if !v.preciseGeo || !a.tcf.SpecialFeatureOptIn(1) {
+		// special feature 1 (precise geolocation): the vendor declares it and the user opts in
+		act.Scrub |= GeoCoarse
+		act.Why = act.Why.with(ReasonNoConsent)
 	}
 	switch {
 	case !legalBasis(a.tcf, v, id, purposeStorage):

@@ -18,7 +18,7 @@ func gdprRequest(consent string) *openrtb2.BidRequest {
 
 var (
 	allVendors = []uint16{10, 20, 30, 40}
-	fullTCF    = tcf{consent: []int{1, 2, 3, 4, 7}, liPurpose: []int{2, 7}, vendors: allVendors, liVendors: allVendors}
+	fullTCF    = tcf{consent: []int{1, 2, 3, 4, 7}, liPurpose: []int{2, 7}, vendors: allVendors, liVendors: allVendors, geo: true}
 )
 
 func TestTCF(t *testing.T) {
@@ -36,29 +36,30 @@ func TestTCF(t *testing.T) {
 		{"no consent string", gdprRequest(""), allBlocked},
 		{"a string consenting to nothing", gdprRequest(tcf{}.String()), allBlocked},
 		{"full consent", gdprRequest(fullTCF.String()), map[string]outcome{
-			"consent": sent(seenAll), "interest": sent(seenAll), "flexible": sent(seenAll),
+			// interest does not declare special feature 1 (precise geolocation)
+			"consent": sent(seenAll), "interest": sent(coarse(seenAll)), "flexible": sent(seenAll),
 			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(seenAll),
 		}},
 		{"purpose 1 only", gdprRequest(tcf{consent: []int{1}, vendors: allVendors, liVendors: allVendors}.String()), allBlocked},
 		{"purpose 2 without purpose 1: no user or device ids", gdprRequest(tcf{consent: []int{2, 3, 4}, vendors: allVendors}.String()), map[string]outcome{
-			"consent": sent(seenNoIDs), "interest": blocked("no_consent"), "flexible": sent(seenNoIDs),
-			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(seenNoIDs),
+			"consent": sent(coarse(seenNoIDs)), "interest": blocked("no_consent"), "flexible": sent(coarse(seenNoIDs)),
+			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(coarse(seenNoIDs)),
 		}},
 		{"purposes 1 and 2 without 3 and 4: no user ids", gdprRequest(tcf{consent: []int{1, 2}, vendors: allVendors}.String()), map[string]outcome{
-			"consent": sent(seenNoUserIDs), "interest": blocked("no_consent"), "flexible": sent(seenNoUserIDs),
-			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(seenNoUserIDs),
+			"consent": sent(coarse(seenNoUserIDs)), "interest": blocked("no_consent"), "flexible": sent(coarse(seenNoUserIDs)),
+			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(coarse(seenNoUserIDs)),
 		}},
 		{"purposes 1-4 without purpose 4", gdprRequest(tcf{consent: []int{1, 2, 3}, vendors: allVendors}.String()), map[string]outcome{
-			"consent": sent(seenNoUserIDs), "interest": blocked("no_consent"), "flexible": sent(seenNoUserIDs),
-			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(seenNoUserIDs),
+			"consent": sent(coarse(seenNoUserIDs)), "interest": blocked("no_consent"), "flexible": sent(coarse(seenNoUserIDs)),
+			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(coarse(seenNoUserIDs)),
 		}},
 		{"vendor absent from the string's vendor consents", gdprRequest(tcf{consent: []int{1, 2, 3, 4}, vendors: []uint16{30}}.String()), map[string]outcome{
-			"consent": blocked("no_consent"), "interest": blocked("no_consent"), "flexible": sent(seenAll),
+			"consent": blocked("no_consent"), "interest": blocked("no_consent"), "flexible": sent(coarse(seenAll)),
 			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": blocked("no_consent"),
 		}},
-		{"legitimate interest only", gdprRequest(tcf{liPurpose: []int{2, 7}, liVendors: allVendors}.String()), map[string]outcome{
+		{"legitimate interest only (and no precise geolocation)", gdprRequest(tcf{liPurpose: []int{2, 7}, liVendors: allVendors}.String()), map[string]outcome{
 			// interest declares 2 by LI but 1 by consent; flexible accepts LI for 2.
-			"consent": blocked("no_consent"), "interest": sent(seenNoIDs), "flexible": sent(seenNoIDs),
+			"consent": blocked("no_consent"), "interest": sent(coarse(seenNoIDs)), "flexible": sent(coarse(seenNoIDs)),
 			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": blocked("no_consent"),
 		}},
 		{"LI transparency without the vendor's LI bit", gdprRequest(tcf{consent: []int{1, 3, 4}, liPurpose: []int{2}, vendors: allVendors}.String()), allBlocked},
@@ -75,8 +76,8 @@ func TestTCF(t *testing.T) {
 			r.User.Ext = json.RawMessage(`{"consent":"` + tcf{consent: []int{1, 2}, vendors: allVendors}.String() + `"}`)
 			return r
 		}(), map[string]outcome{
-			"consent": sent(seenNoUserIDs), "interest": blocked("no_consent"), "flexible": sent(seenNoUserIDs),
-			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(seenNoUserIDs),
+			"consent": sent(coarse(seenNoUserIDs)), "interest": blocked("no_consent"), "flexible": sent(coarse(seenNoUserIDs)),
+			"unlisted": blocked("no_consent"), "noid": blocked("no_gvl_id"), "service": sent(coarse(seenNoUserIDs)),
 		}},
 	}
 	for _, tt := range tests {
@@ -87,6 +88,9 @@ func TestTCF(t *testing.T) {
 		})
 	}
 }
+
+// coarse is s with lat/lon rounded to 2 decimals: no opt-in to precise geolocation.
+func coarse(s seen) seen { s.Lat, s.Lon = 48.86, 2.35; return s }
 
 func TestGDPRDefault(t *testing.T) {
 	vl := testVendorList(t)

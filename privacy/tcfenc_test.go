@@ -22,6 +22,7 @@ type tcf struct {
 	liPurpose []int    // purposes with legitimate-interest transparency
 	vendors   []uint16 // vendors with consent
 	liVendors []uint16 // vendors with legitimate interest
+	geo       bool     // special feature 1 (precise geolocation) opted in
 }
 
 type bitWriter struct {
@@ -83,7 +84,11 @@ func (c tcf) String() string {
 	w.put(5, 6)   // TCF policy version
 	w.put(1, 1)   // service specific
 	w.put(0, 1)   // non-standard stacks
-	w.put(0, 12)  // special feature opt-ins
+	sf := uint64(0)
+	if c.geo {
+		sf = 1 << 11 // special feature 1 is the first of 12 bits
+	}
+	w.put(sf, 12) // special feature opt-ins
 	w.set(c.consent, 24)
 	w.set(c.liPurpose, 24)
 	w.put(0, 1) // purpose one treatment
@@ -99,7 +104,7 @@ func (c tcf) String() string {
 }
 
 func TestTCFEncoderRoundTrips(t *testing.T) {
-	c := tcf{consent: []int{1, 2, 4}, liPurpose: []int{2, 7}, vendors: []uint16{10, 30}, liVendors: []uint16{20}}
+	c := tcf{consent: []int{1, 2, 4}, liPurpose: []int{2, 7}, vendors: []uint16{10, 30}, liVendors: []uint16{20}, geo: true}
 	vc, err := tcf2.ParseString(c.String())
 	if err != nil {
 		t.Fatalf("go-gdpr rejects the test encoder's string %s: %v", c, err)
@@ -122,6 +127,9 @@ func TestTCFEncoderRoundTrips(t *testing.T) {
 		if got, want := m.VendorLegitInterest(id), id == 20; got != want {
 			t.Errorf("vendor %d LI = %v, want %v", id, got, want)
 		}
+	}
+	if !m.SpecialFeatureOptIn(1) || m.SpecialFeatureOptIn(2) {
+		t.Errorf("special features 1, 2 = %v, %v; want true, false", m.SpecialFeatureOptIn(1), m.SpecialFeatureOptIn(2))
 	}
 	if m.VendorListVersion() != 71 {
 		t.Errorf("vendor list version = %d, want 71", m.VendorListVersion())

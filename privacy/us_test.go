@@ -94,7 +94,7 @@ func TestGPPCarriesTCF(t *testing.T) {
 	r := baseRequest()
 	r.Regs = &openrtb2.Regs{GDPR: int8p(1), GPP: gppString(t, plainSection{constants.SectionTCFEU2, fullTCF.String()}), GPPSID: []int8{2}}
 	got := runAuction(t, p, r, map[string]DSP{"consent": dspConsent, "unlisted": dspUnlisted})
-	want := map[string]outcome{"consent": sent(seenAll), "unlisted": blocked("no_consent")}
+	want := map[string]outcome{"consent": sent(seenAll), "unlisted": blocked("no_consent")} // fullTCF opts in to precise geo
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}

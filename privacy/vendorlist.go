@@ -24,6 +24,7 @@ type VendorList struct {
 // read from go-gdpr's parsed list once, so that deciding allocates nothing.
 type vendorDecl struct {
 	consent, li, flexible uint32
+	preciseGeo            bool // special feature 1
 }
 
 // maxPurpose is the highest TCF 2 purpose id (a consent string has 24 purpose bits).
@@ -78,6 +79,7 @@ func declOf(v api.Vendor) vendorDecl {
 	if v == nil {
 		return d
 	}
+	d.preciseGeo = v.SpecialFeature(1)
 	for p := 1; p <= maxPurpose; p++ {
 		id, bit := consentconstants.Purpose(p), uint32(1)<<p
 		switch {
