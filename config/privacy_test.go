@@ -2,16 +2,10 @@ package config
 
 import (
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestValidatePrivacy(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
-	}{
+	checkValidate(t, []validateCase{
 		{"gdpr default without a vendor list", func(c *Config) { c.Privacy.GDPRDefault = true },
 			[]string{"privacy.gvl_file: must be set when privacy.gdpr_default is true (without it every DSP is withheld from every request)"}},
 		{"gdpr default with a vendor list", func(c *Config) { c.Privacy = Privacy{GVLFile: "gvl/vendor-list.json", GDPRDefault: true} }, nil},
@@ -31,16 +25,7 @@ func TestValidatePrivacy(t *testing.T) {
 			`dsps[2].ortb: must be "2.5", "2.6" or empty (as the publisher sent them), got "3.0"`,
 			"dsps[3].gvl_id: must be in [0, 65535] (0: no IAB vendor id), got -1",
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := Default()
-			tt.change(c)
-			if diff := cmp.Diff(tt.want, messages(c.Validate())); diff != "" {
-				t.Errorf("Validate (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 func TestParsePrivacyKeys(t *testing.T) {

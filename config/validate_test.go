@@ -12,11 +12,7 @@ import (
 func TestValidate(t *testing.T) {
 	ptr := func(f float64) *float64 { return &f }
 	str := func(s string) *string { return &s }
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string // exactly these messages, in order
-	}{
+	tests := []validateCase{
 		{"default is valid", func(*Config) {}, nil},
 		{"empty listen", func(c *Config) { c.Listen = "" }, []string{"listen: must not be empty"}},
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }, []string{`listen: must be host:port or :port, got "localhost"`}},
@@ -151,6 +147,18 @@ func TestValidate(t *testing.T) {
 			"dsps[2].timeout: must be > 0",
 		}},
 	}
+	checkValidate(t, tests)
+}
+
+// validateCase is a change to the default configuration and the messages Validate gives.
+type validateCase struct {
+	name   string
+	change func(c *Config)
+	want   []string // exactly these messages, in order
+}
+
+func checkValidate(t *testing.T, tests []validateCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()
