@@ -209,3 +209,33 @@ func TestVendorListErrors(t *testing.T) {
 		t.Errorf("version = %d, want 71", vl.Version())
 	}
 }
+
+// TestConcurrentApply: the DSPs of one auction may be applied from their own goroutines
+// (the lazily built regs, user.ext and source are built once); run with -race.
+func TestConcurrentApply(t *testing.T) {
+	p := New(Options{VendorList: testVendorList(t), Node: node()})
+	r := gdprRequest(fullTCF.String())
+	r.Regs.USPrivacy = "1YNN"
+	a := p.Parse(r)
+	outs := make([]*openrtb2.BidRequest, 8)
+	done := make(chan struct{})
+	for i := range outs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			d := dspConsent
+			d.Placement = Placement(i % int(numPlacements))
+			outs[i] = a.Apply(a.Decide(d))
+		}()
+	}
+	for range outs {
+		<-done
+	}
+	for i, o := range outs {
+		if o == nil || o.Source == nil || (o.Source.SChain == nil && len(o.Source.Ext) == 0) {
+			t.Errorf("DSP %d: no supply chain in %+v", i, o)
+		}
+	}
+	if outs[1].Source != outs[4].Source {
+		t.Error("two 2.5 DSPs of one auction got different source copies: built twice")
+	}
+}
