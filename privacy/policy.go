@@ -150,9 +150,11 @@ func (p *Policy) Parse(req *openrtb2.BidRequest) *Auction {
 	if a.consent == "" {
 		a.consent = gppConsent
 	}
-	if a.gdprFlag != nil {
-		a.gdpr = *a.gdprFlag == 1
-	} else {
+	switch {
+	case a.gdprFlag != nil && *a.gdprFlag == 1:
+		a.gdpr = true
+	case a.gdprFlag != nil && *a.gdprFlag == 0:
+	default: // absent, or a value that is neither 0 nor 1: unknown
 		a.gdpr = p.opt.GDPRDefault
 	}
 	if a.gdpr {

@@ -104,6 +104,11 @@ func TestGDPRDefault(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got["consent"]); diff != "" {
 			t.Errorf("gdpr_default %v: (-want +got)\n%s", tt.dflt, diff)
 		}
+		r.Regs = &openrtb2.Regs{GDPR: int8p(2)} // neither 0 nor 1: unknown too
+		got = runAuction(t, p, r, map[string]DSP{"consent": dspConsent})
+		if diff := cmp.Diff(tt.want, got["consent"]); diff != "" {
+			t.Errorf("gdpr 2, gdpr_default %v: (-want +got)\n%s", tt.dflt, diff)
+		}
 	}
 }
 
