@@ -26,13 +26,34 @@ func (a *Auction) Apply(act Action) *openrtb2.BidRequest {
 	}
 	out := *req
 	out.Regs, out.Source = regs, src
-	if user {
-		out.User = a.scrubUser(req.User, act, uext)
-	}
-	if dev {
-		out.Device = scrubDevice(req.Device, act.Scrub)
+	if user || dev {
+		out.User, out.Device = a.scrubbedParts(act, user, dev, uext)
 	}
 	return &out
+}
+
+// scrubbedParts returns the user and device of act, shared by the auction's DSPs whose
+// scrubs and placement are the same (the first eight such pairs).
+func (a *Auction) scrubbedParts(act Action, user, dev bool, uext []byte) (*openrtb2.User, *openrtb2.Device) {
+	a.memoMu.Lock()
+	defer a.memoMu.Unlock()
+	for _, m := range a.memo[:a.memoN] {
+		if m.scrub == act.Scrub && m.place == act.place {
+			return m.user, m.dev
+		}
+	}
+	m := scrubbed{scrub: act.Scrub, place: act.place, user: a.req.User, dev: a.req.Device}
+	if user {
+		m.user = a.scrubUser(a.req.User, act, uext)
+	}
+	if dev {
+		m.dev = scrubDevice(a.req.Device, act.Scrub)
+	}
+	if a.memoN < len(a.memo) {
+		a.memo[a.memoN] = m
+		a.memoN++
+	}
+	return m.user, m.dev
 }
 
 func needUser(u *openrtb2.User, act Action, extChanged bool) bool {

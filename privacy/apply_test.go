@@ -239,3 +239,18 @@ func TestConcurrentApply(t *testing.T) {
 		t.Error("two 2.5 DSPs of one auction got different source copies: built twice")
 	}
 }
+
+func TestSameScrubsShareOneCopy(t *testing.T) {
+	p := New(Options{})
+	r := baseRequest()
+	r.Regs = &openrtb2.Regs{USPrivacy: "1YYN"}
+	a := p.Parse(r)
+	x, y := a.Apply(a.Decide(DSP{GVLID: 1, ThirdParty: true})), a.Apply(a.Decide(DSP{GVLID: 2, ThirdParty: true}))
+	if x == y || x.User != y.User || x.Device != y.Device {
+		t.Errorf("two DSPs with the same scrubs: requests %p %p, users %p %p, devices %p %p; want two requests sharing one user and device",
+			x, y, x.User, y.User, x.Device, y.Device)
+	}
+	if z := a.Apply(a.Decide(DSP{ThirdParty: false})); z != r {
+		t.Error("a service provider got a copy, want the publisher's request")
+	}
+}

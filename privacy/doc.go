@@ -14,7 +14,8 @@
 //
 // A Policy (and its VendorList) is immutable and safe for concurrent use. An Auction may
 // be used from several goroutines at once (its lazily built pieces are guarded by
-// sync.Once), and the requests Apply returns share those pieces: treat them as read-only.
+// sync.Once, the scrubbed user and device of DSPs with the same scrubs by a mutex), and
+// the requests Apply returns share those pieces: treat them as read-only.
 //
 // docs/PRIVACY.md has the table of what each signal does to each field.
 package privacy

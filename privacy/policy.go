@@ -88,6 +88,19 @@ type Auction struct {
 	userExt     [numPlacements]json.RawMessage
 	srcOnce     [numPlacements]sync.Once
 	src         [numPlacements]*openrtb2.Source
+
+	// DSPs with the same scrubs and placement share one scrubbed user and device.
+	memoMu sync.Mutex
+	memo   [8]scrubbed
+	memoN  int
+}
+
+// scrubbed is the user and device of one (scrubs, placement), nil where unchanged.
+type scrubbed struct {
+	scrub Fields
+	place Placement
+	user  *openrtb2.User
+	dev   *openrtb2.Device
 }
 
 // the 2.5 ext placements read once per auction.
