@@ -42,6 +42,7 @@ auth:
 dsps:
   - name: alpha
     endpoint: http://127.0.0.1:9001/bid/alpha
+    aliases: [alphaMedia]
     notice_hosts: [127.0.0.1]
     targeting: {formats: [video], channels: [app], countries: [USA]}
     mode: shadow

@@ -18,6 +18,7 @@ type Config struct {
 	CORS     CORS     `yaml:"cors"`
 	Privacy  Privacy  `yaml:"privacy"`
 	SChain   SChain   `yaml:"schain"`
+	Debug    Debug    `yaml:"debug"`
 
 	// Operator keys.
 	Log     Log     `yaml:"log"`
@@ -59,6 +60,13 @@ type CORS struct {
 	// allowed to call; empty allows any origin, as Prebid Server does. A request from an
 	// origin not listed is refused with 403.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// Debug gates the auction's debug output: a request with test: 1 or ext.prebid.debug: true
+// gets ext.debug in its answer (per DSP the decision, score and threshold, and the
+// request sent and the answer received) only while Allow is set.
+type Debug struct {
+	Allow bool `yaml:"allow"` // false (the default) ignores requests for debug output
 }
 
 // Currency holds the base currency and the conversion rates.
@@ -187,7 +195,11 @@ type Notices struct {
 
 // DSP is one demand partner.
 type DSP struct {
-	Name          string        `yaml:"name"` // [a-z0-9_-]+, used in URLs and metric labels
+	Name string `yaml:"name"` // [a-z0-9_-]+, used in URLs and metric labels
+	// Aliases are other bidder codes publishers may name the DSP by in an imp's bidder list
+	// (imp.ext.prebid.bidder, or the legacy imp.ext.{code}); unique across DSPs and names,
+	// compared without regard to case.
+	Aliases       []string      `yaml:"aliases"`
 	Endpoint      string        `yaml:"endpoint"`
 	Enabled       bool          `yaml:"enabled"`        // default true
 	Timeout       time.Duration `yaml:"timeout"`        // per call, inside the auction deadline

@@ -376,3 +376,28 @@ func TestNoBidAndCORSKeys(t *testing.T) {
 		t.Errorf("BIDSIEVE_AUCTION_NOBID=200: nobid %q, err %v", c.Auction.NoBid, err)
 	}
 }
+
+func TestDebugAndAliasKeys(t *testing.T) {
+	if Defaults().Debug.Allow || Default().Debug.Allow {
+		t.Error("debug.allow is on by default; want off")
+	}
+	c, err := Parse([]byte("debug: {allow: true}\ndsps: [{name: alpha, endpoint: 'http://127.0.0.1:1/', aliases: [alphaMedia, a2]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Debug.Allow || !slices.Equal(c.DSPs[0].Aliases, []string{"alphaMedia", "a2"}) {
+		t.Errorf("parsed debug.allow %v, aliases %q", c.Debug.Allow, c.DSPs[0].Aliases)
+	}
+	n := c.Clone()
+	n.DSPs[0].Aliases[0] = "changed"
+	if c.DSPs[0].Aliases[0] != "alphaMedia" {
+		t.Error("changing the clone's aliases changed the original")
+	}
+	if err := c.ApplyEnv([]string{"BIDSIEVE_DEBUG_ALLOW=false", "BIDSIEVE_DSPS_ALPHA_ALIASES=x1,x2"}); err != nil || c.Debug.Allow ||
+		!slices.Equal(c.DSPs[0].Aliases, []string{"x1", "x2"}) {
+		t.Errorf("env: debug.allow %v, aliases %q, err %v", c.Debug.Allow, c.DSPs[0].Aliases, err)
+	}
+}

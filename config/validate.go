@@ -24,6 +24,7 @@ const (
 
 var (
 	dspNameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	aliasRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 	formatRE   = regexp.MustCompile(`^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$`)
 	countryRE  = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -148,6 +149,7 @@ func (c *Config) Validate() error {
 	for i := range c.DSPs {
 		v.dsp(i, &c.DSPs[i], c, names)
 	}
+	v.aliases(c.DSPs)
 	return errors.Join(v.errs...)
 }
 
@@ -314,4 +316,43 @@ func validOrigin(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
 		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "#")
+}
+
+// ReservedImpExtKeys are the keys of imp.ext that are never a bidder's name (Prebid
+// Server's list: openrtb_ext.IsPotentialBidder): the legacy bidder list, imp.ext.{code},
+// is every other key that names a DSP. No alias may be one of them.
+var ReservedImpExtKeys = []string{"prebid", "data", "context", "gpid", "tid", "skadn", "ae", "igs", "all", "general"}
+
+// IsReservedImpExtKey reports whether k is one of ReservedImpExtKeys (case-insensitively).
+func IsReservedImpExtKey(k string) bool {
+	for _, r := range ReservedImpExtKeys {
+		if strings.EqualFold(k, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// aliases checks every DSP's aliases: well formed, not reserved, and unique across the
+// DSPs' names and aliases without regard to case.
+func (v *validator) aliases(dsps []DSP) {
+	owner := map[string]string{} // lower-case code -> "dsps[i].name" or "dsps[i].aliases[j]"
+	for i := range dsps {
+		owner[strings.ToLower(dsps[i].Name)] = fmt.Sprintf("dsps[%d].name", i)
+	}
+	for i := range dsps {
+		for j, a := range dsps[i].Aliases {
+			key := fmt.Sprintf("dsps[%d].aliases[%d]", i, j)
+			switch low := strings.ToLower(a); {
+			case !aliasRE.MatchString(a):
+				v.add(key, "must match [A-Za-z0-9][A-Za-z0-9_-]* (at most 63 characters), got %q", a)
+			case IsReservedImpExtKey(a):
+				v.add(key, "%q is reserved in imp.ext (%s)", a, strings.Join(ReservedImpExtKeys, ", "))
+			case owner[low] != "":
+				v.add(key, "%q is already taken by %s", a, owner[low])
+			default:
+				owner[low] = key
+			}
+		}
+	}
 }

@@ -112,6 +112,17 @@ func TestValidate(t *testing.T) {
 		{"DSP timeout above max tmax", func(c *Config) { c.DSPs[2].Timeout = 2 * time.Second }, []string{"dsps[2].timeout: must be <= auction.max_tmax (1s)"}},
 		{"negative qps", func(c *Config) { c.DSPs[0].QPSLimit = -1 }, []string{"dsps[0].qps_limit: must be >= 0 (0: no cap)"}},
 		{"zero bid adjustment", func(c *Config) { c.DSPs[0].BidAdjustment = 0 }, []string{"dsps[0].bid_adjustment: must be in (0, 10], got 0"}},
+		{"aliases", func(c *Config) {
+			c.DSPs[0].Aliases = []string{"alphaX", "Bravo", "gpid", "bad code", "ALPHAX"}
+			c.DSPs[1].Aliases = []string{"alphax", "bravo2"}
+		}, []string{
+			`dsps[0].aliases[1]: "Bravo" is already taken by dsps[1].name`,
+			`dsps[0].aliases[2]: "gpid" is reserved in imp.ext (prebid, data, context, gpid, tid, skadn, ae, igs, all, general)`,
+			`dsps[0].aliases[3]: must match [A-Za-z0-9][A-Za-z0-9_-]* (at most 63 characters), got "bad code"`,
+			`dsps[0].aliases[4]: "ALPHAX" is already taken by dsps[0].aliases[0]`,
+			`dsps[1].aliases[0]: "alphax" is already taken by dsps[0].aliases[0]`,
+		}},
+		{"distinct aliases are valid", func(c *Config) { c.DSPs[0].Aliases = []string{"alphaMedia", "alpha_2"} }, nil},
 		{"bad notice host", func(c *Config) { c.DSPs[0].NoticeHosts = []string{"ok.example", "http://x/"} }, []string{`dsps[0].notice_hosts[1]: must be a host name, an IP address or *.domain, got "http://x/"`}},
 		{"bad targeting", func(c *Config) {
 			c.DSPs[0].Targeting = Targeting{Formats: []string{"300x250", "big"}, Channels: []string{"web"}, Countries: []string{"US"}}
