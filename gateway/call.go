@@ -12,6 +12,7 @@ import (
 type impSet [2]uint64
 
 func (s *impSet) add(i int)     { s[i>>6] |= 1 << (i & 63) }
+func (s *impSet) del(i int)     { s[i>>6] &^= 1 << (i & 63) }
 func (s impSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
 func (s impSet) empty() bool    { return s[0]|s[1] == 0 }
 

@@ -48,7 +48,7 @@ func putBuf(b *bytes.Buffer) {
 // fanOut sends the request to every admitted call's DSP, each on its own goroutine under
 // its own deadline, and waits for the answers until all are in or the auction deadline
 // passes.
-func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []call, deadline time.Time, f *fanout) {
+func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, bids *bidderList, calls []call, deadline time.Time, f *fanout) {
 	admitted := 0
 	for i := range calls {
 		if calls[i].state == callAdmitted {
@@ -60,7 +60,7 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []
 	}
 	actx, cancel := context.WithDeadline(ctx, deadline)
 	f.calls, f.reqID, f.results = calls, req.ID, make(chan int, admitted)
-	g.start(actx, req, deadline, f)
+	g.start(actx, req, bids, deadline, f)
 	f.collect(actx)
 	cancel()
 	for _, c := range f.cancels {
@@ -69,7 +69,7 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, calls []
 }
 
 // start starts one goroutine per admitted call.
-func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, deadline time.Time, f *fanout) {
+func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bidderList, deadline time.Time, f *fanout) {
 	all := fullSet(len(req.Imp))
 	var cache []encoded
 	// DSPs with the same timeout share one context: their own deadlines are the same
@@ -101,7 +101,7 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, deadline 
 			cctx = owns[k].ctx
 		}
 		tmax := min(c.d.timeout, deadline.Sub(now)).Milliseconds()
-		b, err := bodyFor(&cache, req, c.imps, all, max(tmax, 1))
+		b, err := bodyFor(&cache, req, bids, c.imps, all, bids.bodyKey(c.d.idx, c.imps), max(tmax, 1))
 		if err != nil { // cannot happen with openrtb2 types
 			g.log.Error("encode bid request", "err", err)
 			c.done(errNotCounted)
@@ -115,21 +115,24 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, deadline 
 	}
 }
 
-// encoded is the request encoded for one set of imps and one tmax.
+// encoded is the request encoded for one set of imps, one DSP's parameters and one tmax.
 type encoded struct {
 	imps impSet
+	dsp  int // the DSP whose parameters are in it (bidderList.bodyKey), -1 for none
 	tmax int64
 	json []byte // with tmax; empty until built
 	base []byte // without tmax, shared by every tmax of the same imps
 }
 
 // bodyFor returns the body of req for a DSP offered imps with the given tmax: the request
-// encoded once per distinct set of imps, with the tmax spliced in front, once per distinct
-// tmax. DSPs with the same imps and timeout share one body (read-only).
-func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, imps, all impSet, tmaxMS int64) ([]byte, error) {
+// encoded once per distinct set of imps and DSP parameters (dsp, bidderList.bodyKey: -1
+// unless some imp's bidder list names the DSP, whose imp.ext then carries its own
+// parameters), with the tmax spliced in front, once per distinct tmax. DSPs with the same
+// imps, no parameters and the same timeout share one body (read-only).
+func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, bids *bidderList, imps, all impSet, dsp int, tmaxMS int64) ([]byte, error) {
 	var base []byte
 	for _, e := range *cache {
-		if e.imps == imps {
+		if e.imps == imps && e.dsp == dsp {
 			if e.tmax == tmaxMS {
 				return e.json, nil
 			}
@@ -139,11 +142,14 @@ func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, imps, all impSet, tmaxM
 	if base == nil {
 		sub := *req
 		sub.TMax = 0 // spliced in below
-		if imps != all {
+		if imps != all || dsp >= 0 {
 			sub.Imp = make([]openrtb2.Imp, 0, len(req.Imp))
 			for i := range req.Imp {
 				if imps.has(i) {
 					sub.Imp = append(sub.Imp, req.Imp[i])
+					if dsp >= 0 && bids.listed.has(i) {
+						sub.Imp[len(sub.Imp)-1].Ext = bids.impExt(i, dsp)
+					}
 				}
 			}
 		}
@@ -161,7 +167,7 @@ func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, imps, all impSet, tmaxM
 	} else {
 		out = append(out, '}')
 	}
-	*cache = append(*cache, encoded{imps: imps, tmax: tmaxMS, json: out, base: base})
+	*cache = append(*cache, encoded{imps: imps, dsp: dsp, tmax: tmaxMS, json: out, base: base})
 	return out, nil
 }
 

@@ -17,6 +17,7 @@ import (
 type planInput struct {
 	st       *state
 	req      *openrtb2.BidRequest // decoded and validated
+	bids     *bidderList          // the imps' bidder lists: which DSPs each imp may be offered to
 	start    time.Time            // arrival, real clock: the model's age, the admission windows
 	now      time.Time            // arrival, the gateway's clock: the features
 	deadline time.Time            // the auction's deadline: nothing is admitted once it has passed
@@ -68,9 +69,10 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 }
 
 // eligible makes the calls: one per DSP that is enabled and whose targeting matches the
-// request (its features' channel and country) and at least one of its imps (those imps
-// are the ones it is offered). A DSP whose breaker is open is withheld at once. It
-// reports whether some call wants a score.
+// request (its features' channel and country) and at least one of the imps the bidder
+// lists let it be offered (those imps are the ones it is offered; a DSP offered none is
+// not considered, and has no bid-log row). A DSP whose breaker is open is withheld at
+// once. It reports whether some call wants a score.
 func (p *plan) eligible(in *planInput) (wanted bool) {
 	req := in.req
 	all := fullSet(len(req.Imp))
@@ -79,17 +81,16 @@ func (p *plan) eligible(in *planInput) (wanted bool) {
 		if !d.enabled || !d.target.matchesRequest(&p.feats[0]) {
 			continue
 		}
-		set := all
+		set := in.bids.offered(d.idx, all)
 		if !d.target.anyFormat {
-			set = impSet{}
 			for i := range req.Imp {
-				if d.target.matchesImp(&req.Imp[i]) {
-					set.add(i)
+				if set.has(i) && !d.target.matchesImp(&req.Imp[i]) {
+					set.del(i)
 				}
 			}
-			if set.empty() {
-				continue
-			}
+		}
+		if set.empty() {
+			continue
 		}
 		c := call{d: d, imps: set}
 		if d.rt.breaker.State() == gobreaker.StateOpen {

@@ -27,6 +27,7 @@ type state struct {
 	seed    uint64           // auction n uses seed and n for its tie-breaks
 	explore uint64           // seed of the exploration draws
 	conv    features.Converter
+	codes   []bidderCode // the codes imps' bidder lists may name the DSPs by (bidders.go)
 
 	scorer  Scorer          // PassThrough without a model
 	scoring bool            // scorer is not PassThrough
@@ -116,6 +117,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 	}
 	base := cfg.Currency.Base
 	st.conv = func(amount float64, cur string) (float64, bool) { return rates.ConvertFloat(amount, cur, base) }
+	st.codes = bidderCodes(cfg)
 	next := make(map[string]*dspRuntime, len(cfg.DSPs))
 	for i := range cfg.DSPs {
 		d := &cfg.DSPs[i]
