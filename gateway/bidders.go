@@ -55,8 +55,8 @@ type bidderParams struct {
 	params   json.RawMessage
 }
 
-// bidderList is the bidder lists of one auction's imps, read once at intake. Its zero
-// value is an auction in which no imp names a DSP.
+// bidderList is the bidder lists of one auction's imps, read once at intake. A nil
+// *bidderList is an auction in which no imp names a DSP.
 type bidderList struct {
 	listed impSet         // the imps that name at least one DSP
 	named  []impSet       // per DSP (state.dsps index): the listed imps that name it
@@ -81,21 +81,22 @@ func reservedKey(k []byte) bool {
 // passedPrebidExt are the members of imp.ext.prebid passed on beside the list.
 var passedPrebidExt = []string{"is_rewarded_inventory", "options"}
 
-// readBidders reads the bidder lists of req's imps into b. It allocates only for imps
-// that name a DSP.
-func readBidders(req *openrtb2.BidRequest, st *state, b *bidderList) {
+// readBidders reads the bidder lists of req's imps: nil when no imp names a DSP, which
+// allocates nothing.
+func readBidders(req *openrtb2.BidRequest, st *state) *bidderList {
+	var b *bidderList
 	for i := range req.Imp {
 		ext := req.Imp[i].Ext
 		if len(ext) == 0 || !st.namesDSP(ext) {
 			continue
 		}
-		if b.named == nil {
-			b.named = make([]impSet, len(st.dsps))
-			b.exts = make([][]byte, len(req.Imp))
+		if b == nil {
+			b = &bidderList{named: make([]impSet, len(st.dsps)), exts: make([][]byte, len(req.Imp))}
 		}
 		b.listed.add(i)
 		b.readImp(i, ext, st)
 	}
+	return b
 }
 
 // namesDSP reports whether an imp's ext names at least one DSP, without allocating.
@@ -203,7 +204,7 @@ func appendMember(out []byte, key string, val []byte) []byte {
 // offered returns the imps DSP d may be offered: those without a list and those whose
 // list names it.
 func (b *bidderList) offered(d int, all impSet) impSet {
-	if b.named == nil {
+	if b == nil {
 		return all
 	}
 	return impSet{all[0]&^b.listed[0] | b.named[d][0], all[1]&^b.listed[1] | b.named[d][1]}
@@ -212,7 +213,7 @@ func (b *bidderList) offered(d int, all impSet) impSet {
 // bodyKey is the DSP whose own body a call offered imps needs (its parameters are in it),
 // or -1 when the body is that of any DSP offered the same imps.
 func (b *bidderList) bodyKey(d int, imps impSet) int {
-	if imps[0]&b.listed[0]|imps[1]&b.listed[1] == 0 {
+	if b == nil || imps[0]&b.listed[0]|imps[1]&b.listed[1] == 0 {
 		return -1
 	}
 	return d

@@ -226,13 +226,12 @@ func TestBodiesSharedWithoutParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bl bidderList
-	readBidders(req, st, &bl)
+	bl := readBidders(req, st)
 	all := fullSet(2)
 	var cache []encoded
 	body := func(d int) string {
 		imps := bl.offered(d, all)
-		b, err := bodyFor(&cache, req, &bl, imps, all, bl.bodyKey(d, imps), 100)
+		b, err := bodyFor(&cache, req, bl, imps, all, bl.bodyKey(d, imps), 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,9 +261,7 @@ func TestReadBiddersWithoutListAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		var bl bidderList
-		readBidders(&req, st, &bl)
-		if bl.named != nil {
+		if readBidders(&req, st) != nil {
 			t.Fatal("the bench request (bidder x only) read as naming a DSP")
 		}
 	})

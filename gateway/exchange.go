@@ -20,7 +20,7 @@ type run struct {
 	now   time.Time // arrival, the gateway's clock (Options.Now): features, bid-log ts
 	req   openrtb2.BidRequest
 	areq  auction.Request // the request as the auction sees it: currency, floors, tie-break seed
-	bids  bidderList      // the imps' bidder lists (bidders.go)
+	bids  *bidderList     // the imps' bidder lists (bidders.go); nil when no imp names a DSP
 
 	plan plan       // plan.go: the calls, withheld or admitted
 	fan  fanout     // fanout.go: the calls sent and answered
@@ -41,8 +41,8 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		return rerr
 	}
 	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
-	g.plan(ctx, &planInput{st: st, req: &r.req, bids: &r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
-	g.fanOut(ctx, &r.req, &r.bids, r.plan.calls, deadline, &r.fan)
+	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
+	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, deadline, &r.fan)
 	g.settle(st, &r.areq, r.plan.calls, &r.set)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.SetAttributes(attribute.String("openrtb.request_id", r.req.ID), attribute.Int("openrtb.imps", len(r.req.Imp)),
@@ -63,7 +63,7 @@ func (g *Gateway) intake(r *run, body []byte) *RequestError {
 	if rerr := ValidateRequest(&r.req, r.st.rates); rerr != nil {
 		return rerr
 	}
-	readBidders(&r.req, r.st, &r.bids)
+	r.bids = readBidders(&r.req, r.st)
 	return prepare(&r.req, r.st, auctionSeed(r.st.seed, g.seq.Add(1)), &r.areq)
 }
 
