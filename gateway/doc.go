@@ -10,16 +10,20 @@
 // (request, DSP) pair) carries its state as a field, from planned to withheld or
 // admitted, then sent, then answered.
 //
-//  1. Intake (exchange.go, request.go): read the body (gzip allowed, size-limited), decode
-//     it once into openrtb2 types and validate what an auction needs; work out the
-//     auction's currency, the floors in it and the tie-break seed. Bad input gets HTTP 400
-//     (413 when too large) with a JSON body naming the field:
+//  1. Intake (exchange.go, request.go, bidders.go): read the body (gzip allowed,
+//     size-limited), decode it once into openrtb2 types and validate what an auction
+//     needs; read the imps' bidder lists (imp.ext.prebid.bidder or the legacy
+//     imp.ext.{code}: the DSPs, by name or alias, an imp may be offered to, with their
+//     parameters); work out the auction's currency, the floors in it and the tie-break
+//     seed. Bad input gets HTTP 400 (413 when too large) with a JSON body naming the field:
 //     {"error":"imp[1].id: duplicate","field":"imp[1].id"}.
 //  2. Plan (plan.go, decision.go, admission.go): from the request, the state, the arrival
 //     and the deadline, one call per DSP with its state, in four steps, after the
-//     features are extracted once per imp. Eligibility: enabled, static targeting
-//     (formats per imp; the channel and country of the features); a DSP whose circuit
-//     breaker is open is withheld (breaker_open). Scores: every eligible (imp, DSP) pair
+//     features are extracted once per imp. Eligibility: enabled, the bidder lists (an imp
+//     that names DSPs is offered only to them; a DSP offered no imp is not considered and
+//     has no bid-log row), static targeting (formats per imp; the channel and country of
+//     the features); a DSP whose circuit breaker is open is withheld (breaker_open).
+//     Scores: every eligible (imp, DSP) pair
 //     of the DSPs in filter or shadow mode in one batch with the Scorer; without a
 //     model, when the model fails or is older than model.max_age, the auction fails open
 //     (every eligible DSP gets it), counted and logged. Decisions (decide): the threshold
@@ -36,12 +40,17 @@
 //  3. Fan-out (fanout.go): one goroutine per admitted call, each with its own deadline,
 //     min(its timeout, the auction deadline = tmax capped at auction.max_tmax, minus
 //     auction.safety_margin), and the request encoded once per distinct set of imps and
-//     tmax. Collection stops at the last answer or the deadline, whichever comes first;
-//     each call is left sent (no answer in time) or answered.
+//     tmax (and, for a DSP an imp's bidder list names, its own parameters at
+//     imp.ext.bidder and nothing of the others'). Collection stops at the last answer or
+//     the deadline, whichever comes first; each call is left sent (no answer in time) or
+//     answered.
 //  4. Settle (settle.go): the answered calls' bids go into the auction (a bid on an imp
 //     its DSP was not offered is refused as an unknown imp); its result gives the answer,
 //     200 with the winners or, when nothing sold, the no-bid answer (nobid.go: 204, or
 //     for Prebid clients 200 with an empty seatbid, as auction.nobid says).
+//     A request that asks for debug output (test: 1 or ext.prebid.debug: true) where
+//     debug.allow is set gets ext.debug (debug.go): per DSP the decision, outcome, score,
+//     threshold and imps, and the calls as sent and answered (httpcalls).
 //  5. Deliver (http.go): the answer is written and flushed; the publisher got it unless it
 //     hung up before.
 //  6. Record (record.go), off the publisher's path: notices (only when the publisher got

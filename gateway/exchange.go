@@ -21,6 +21,7 @@ type run struct {
 	req   openrtb2.BidRequest
 	areq  auction.Request // the request as the auction sees it: currency, floors, tie-break seed
 	bids  *bidderList     // the imps' bidder lists (bidders.go); nil when no imp names a DSP
+	debug bool            // the answer carries ext.debug (debug.go)
 
 	plan plan       // plan.go: the calls, withheld or admitted
 	fan  fanout     // fanout.go: the calls sent and answered
@@ -41,6 +42,8 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		return rerr
 	}
 	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
+	r.debug = st.cfg.Debug.Allow && debugWanted(&r.req)
+	r.fan.debug = r.debug
 	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
 	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, deadline, &r.fan)
 	g.settle(st, &r.areq, r.plan.calls, &r.set)
@@ -49,7 +52,11 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 			attribute.Int("bidsieve.dsps_sent", r.fan.sent), attribute.Int("bidsieve.bids", len(r.set.bids)),
 			attribute.Int("bidsieve.wins", len(r.set.res.Wins)))
 	}
-	g.record(r, deliver(g.answer(st.cfg.Auction.NoBid, &r.req, &r.set)))
+	rep := g.answer(st.cfg.Auction.NoBid, &r.req, &r.set)
+	if r.debug {
+		rep = r.withDebug(rep)
+	}
+	g.record(r, deliver(rep))
 	return nil
 }
 

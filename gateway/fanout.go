@@ -28,6 +28,7 @@ type fanout struct {
 	results chan int // call goroutines report their index here; buffered for all of them
 	cancels []context.CancelFunc
 	sent    int
+	debug   bool // keep the answers' bodies for ext.debug (debug.go)
 }
 
 var (
@@ -108,7 +109,7 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 			c.state = callUnsent
 			continue
 		}
-		c.state = callSent
+		c.state, c.body = callSent, b
 		f.sent++
 		g.calls.Add(1)
 		go g.call(cctx, f, i, b, full)
@@ -200,6 +201,10 @@ func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full 
 	buf := getBuf()
 	status, err := g.transport.Post(ctx, d.endpoint, body, buf)
 	var resp *openrtb2.BidResponse
+	var raw []byte
+	if f.debug {
+		raw = bytes.Clone(buf.Bytes())
+	}
 	if err == nil && status == http.StatusOK {
 		resp = new(openrtb2.BidResponse)
 		var bids bool
@@ -237,7 +242,7 @@ func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full 
 		}
 		span.End()
 	}
-	c.ans = callAnswer{status: status, err: err, latency: latency, resp: resp}
+	c.ans = callAnswer{status: status, err: err, latency: latency, resp: resp, raw: raw}
 }
 
 // collect waits for the calls' reports until all are in or ctx ends (the deadline), and

@@ -45,8 +45,10 @@ config="$DEMO/bidsieve.yaml"
   echo "auth: {tokens: [{name: demo, role: admin, sha256: \"$sha\"}]}"
 } > "$config"
 
-# The demo listens on loopback only: the admin page holds an admin token.
-export BIDSIEVE_LISTEN=127.0.0.1:8080 BIDSIEVE_ADMIN_LISTEN=127.0.0.1:8081
+# The demo listens on loopback only: the admin page holds an admin token. Debug output is
+# allowed (debug.allow, off in config/default.yaml): a request with test: 1 or
+# ext.prebid.debug: true gets ext.debug, why each DSP was or was not called.
+export BIDSIEVE_LISTEN=127.0.0.1:8080 BIDSIEVE_ADMIN_LISTEN=127.0.0.1:8081 BIDSIEVE_DEBUG_ALLOW=true
 
 # The processes started in the background, stopped together (SIGTERM: graceful stops).
 pids=()
