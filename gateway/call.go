@@ -52,7 +52,6 @@ type call struct {
 	score   float64     // the request's score for the DSP: 1 - prod(1 - p_imp)
 	scored  bool        // score is the model's
 	done    func(error) // the breaker slot's outcome callback, from admission to the call's end
-	body    []byte      // the request sent, once sent (the fan-out's, shared and read-only)
 	ans     callAnswer
 }
 
@@ -62,7 +61,6 @@ type callAnswer struct {
 	err     error
 	latency time.Duration
 	resp    *openrtb2.BidResponse // nil without bids
-	raw     []byte                // the answer's body, kept only for debug output (debug.go)
 }
 
 // decision is the call's decision as the bid log and the metrics name it: the refusal of

@@ -17,9 +17,9 @@ import (
 // the outcome, the score and threshold, the imps offered; ext.debug.httpcalls has, per DSP
 // sent, the call as Prebid Server reports its own (uri, requestbody, responsebody,
 // status). No header is reported (a DSP's credentials would be), and an endpoint's user
-// information is left out. With debug off nothing is recorded: the request bodies are
-// the fan-out's own (shared, never copied) and an answer's body is copied only for a debug
-// auction.
+// information is left out. With debug off nothing is recorded (fanout.dbg is nil); in a
+// debug auction the request bodies kept are the fan-out's own (shared, never copied) and
+// each answer's body is copied.
 
 // debugWanted reports whether req asks for debug output: test: 1 or ext.prebid.debug: true.
 func debugWanted(req *openrtb2.BidRequest) bool {
@@ -90,10 +90,10 @@ func (r *run) debugOut() *debugOut {
 			}
 		}
 		if c.sent() {
-			hc := debugHTTPCall{URI: redactURL(c.d.endpoint), RequestBody: string(c.body)}
+			hc := debugHTTPCall{URI: redactURL(c.d.endpoint), RequestBody: string(r.fan.dbg.bodies[i])}
 			if c.answered() {
 				d.LatencyMS = float64(c.ans.latency.Microseconds()) / 1000
-				hc.ResponseBody, hc.Status = string(c.ans.raw), c.ans.status
+				hc.ResponseBody, hc.Status = string(r.fan.dbg.answers[i]), c.ans.status
 				if c.ans.err != nil {
 					d.Error = c.ans.err.Error()
 				}

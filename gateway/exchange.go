@@ -21,7 +21,6 @@ type run struct {
 	req   openrtb2.BidRequest
 	areq  auction.Request // the request as the auction sees it: currency, floors, tie-break seed
 	bids  *bidderList     // the imps' bidder lists (bidders.go); nil when no imp names a DSP
-	debug bool            // the answer carries ext.debug (debug.go)
 
 	plan plan       // plan.go: the calls, withheld or admitted
 	fan  fanout     // fanout.go: the calls sent and answered
@@ -42,8 +41,9 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		return rerr
 	}
 	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
-	r.debug = st.cfg.Debug.Allow && debugWanted(&r.req)
-	r.fan.debug = r.debug
+	if st.cfg.Debug.Allow && debugWanted(&r.req) {
+		r.fan.dbg = new(fanDebug) // the answer carries ext.debug (debug.go)
+	}
 	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
 	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, deadline, &r.fan)
 	g.settle(st, &r.areq, r.plan.calls, &r.set)
@@ -53,7 +53,7 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 			attribute.Int("bidsieve.wins", len(r.set.res.Wins)))
 	}
 	rep := g.answer(st.cfg.Auction.NoBid, &r.req, &r.set)
-	if r.debug {
+	if r.fan.dbg != nil {
 		rep = r.withDebug(rep)
 	}
 	g.record(r, deliver(rep))

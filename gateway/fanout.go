@@ -28,7 +28,14 @@ type fanout struct {
 	results chan int // call goroutines report their index here; buffered for all of them
 	cancels []context.CancelFunc
 	sent    int
-	debug   bool // keep the answers' bodies for ext.debug (debug.go)
+	dbg     *fanDebug // what ext.debug needs (debug.go); nil unless the auction is a debug one
+}
+
+// fanDebug is what a debug auction's fan-out keeps for ext.debug, per call (index in
+// calls): the request sent (the fan-out's own, shared and read-only) and a copy of the
+// answer's body, written by the call's goroutine before it reports.
+type fanDebug struct {
+	bodies, answers [][]byte
 }
 
 var (
@@ -61,6 +68,9 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, bids *bi
 	}
 	actx, cancel := context.WithDeadline(ctx, deadline)
 	f.calls, f.reqID, f.results = calls, req.ID, make(chan int, admitted)
+	if f.dbg != nil {
+		f.dbg.bodies, f.dbg.answers = make([][]byte, len(calls)), make([][]byte, len(calls))
+	}
 	g.start(actx, req, bids, deadline, f)
 	f.collect(actx)
 	cancel()
@@ -109,7 +119,10 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 			c.state = callUnsent
 			continue
 		}
-		c.state, c.body = callSent, b
+		c.state = callSent
+		if f.dbg != nil {
+			f.dbg.bodies[i] = b
+		}
 		f.sent++
 		g.calls.Add(1)
 		go g.call(cctx, f, i, b, full)
@@ -201,9 +214,8 @@ func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full 
 	buf := getBuf()
 	status, err := g.transport.Post(ctx, d.endpoint, body, buf)
 	var resp *openrtb2.BidResponse
-	var raw []byte
-	if f.debug {
-		raw = bytes.Clone(buf.Bytes())
+	if f.dbg != nil {
+		f.dbg.answers[i] = bytes.Clone(buf.Bytes())
 	}
 	if err == nil && status == http.StatusOK {
 		resp = new(openrtb2.BidResponse)
@@ -242,7 +254,7 @@ func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full 
 		}
 		span.End()
 	}
-	c.ans = callAnswer{status: status, err: err, latency: latency, resp: resp, raw: raw}
+	c.ans = callAnswer{status: status, err: err, latency: latency, resp: resp}
 }
 
 // collect waits for the calls' reports until all are in or ctx ends (the deadline), and
