@@ -57,6 +57,8 @@ func fuzzGateway(f *testing.F) *Gateway {
 	cfg.DSPs[1].Targeting.Formats = []string{"video", "300x250"}
 	cfg.DSPs[2].Targeting.Channels = []string{"app"}
 	cfg.DSPs[2].BidAdjustment = 0.8
+	cfg.DSPs[2].Aliases = []string{"cee"}
+	cfg.Debug.Allow = true // test: 1 or ext.prebid.debug gets ext.debug
 	g, err := New(cfg, Options{Transport: echoTransport{}, NoticeTransport: http.DefaultTransport})
 	if err != nil {
 		f.Fatal(err)
@@ -79,6 +81,8 @@ func FuzzRequest(f *testing.F) {
 		`{"id":"r","imp":[{"id":"1","banner":{},"bidfloor":-1}]}`,
 		`{"id":"r","imp":[{"id":"1","banner":{},"bidfloor":1e300}]}`,
 		`{"id":"r","imp":[{"id":"1","banner":{}}],"tmax":9223372036854775807}`,
+		`{"id":"r","test":1,"imp":[{"id":"1","banner":{},"ext":{"prebid":{"bidder":{"a":{"p":1},"CEE":{}},"options":{}},"b":{"x":1},"gpid":"g"}},{"id":"2","banner":{}}]}`,
+		`{"id":"r","ext":{"prebid":{"debug":true}},"imp":[{"id":"1","banner":{},"ext":{"zz":{},"prebid":{"bidder":{"q":1}}}}]}`,
 		`[]`, `null`, `{}`, ``,
 	}
 	for _, s := range seeds {

@@ -37,7 +37,9 @@ func (m *members) next() (key, val []byte, ok bool) {
 		return nil, nil, false
 	}
 	start := m.i + 1
-	m.skipString()
+	if !m.skipString() {
+		return nil, nil, false
+	}
 	key = m.b[start : m.i-1]
 	m.skipSpace()
 	if m.i >= len(m.b) || m.b[m.i] != ':' {
@@ -61,17 +63,20 @@ func (m *members) skipSpace() {
 	}
 }
 
-// skipString skips the string that starts at m.i (on its opening quote).
-func (m *members) skipString() {
+// skipString skips the string that starts at m.i (on its opening quote) and reports
+// whether it was closed.
+func (m *members) skipString() bool {
 	for m.i++; m.i < len(m.b); m.i++ {
 		switch m.b[m.i] {
 		case '\\':
 			m.i++
 		case '"':
 			m.i++
-			return
+			return true
 		}
 	}
+	m.i = len(m.b)
+	return false
 }
 
 // skipValue skips one value: a string, an object or array (to its matching end), or a

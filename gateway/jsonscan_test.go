@@ -16,6 +16,12 @@ func TestMembers(t *testing.T) {
 		{`[1,2]`, nil},
 		{`"s"`, nil},
 		{``, nil},
+		// Not JSON (never in a decoded request): no panic, no member past the damage.
+		{`{"a`, nil},
+		{`{"a":"`, []string{`a="`}},
+		{`{"a":{"b":"\`, []string{`a={"b":"\`}},
+		{`{"a"`, nil},
+		{`{"`, nil},
 	}
 	for _, tt := range tests {
 		var got []string
