@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -267,5 +268,21 @@ func TestReadBiddersWithoutListAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per request without a list of ours, want 0", allocs)
+	}
+}
+
+// BenchmarkAuctionBidderList is BenchmarkAuction's 1-bid auction with the imp naming four
+// of the eight DSPs, each with its parameters: what reading the list and encoding one
+// body per named DSP cost.
+func BenchmarkAuctionBidderList(b *testing.B) {
+	g := benchGateway(b, 1)
+	body := []byte(strings.Replace(benchRequest, `"bidder":{"x":{"placementId":12345}}`,
+		`"bidder":{"dsp0":{"placementId":1},"dsp1":{"placementId":2},"dsp2":{"placementId":3},"dsp3":{"placementId":4}}`, 1))
+	st := g.state.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
+			b.Fatal(rerr)
+		}
 	}
 }
