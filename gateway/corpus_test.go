@@ -108,9 +108,13 @@ func TestCorpusValidRequests(t *testing.T) {
 		status, body := tg.post(t, raw)
 		switch status {
 		case http.StatusOK:
-			ok200++
 			var req openrtb2.BidRequest
 			_ = json.Unmarshal(raw, &req)
+			if isPrebidNoBid(t, name, &req, body) {
+				ok204++ // auction.nobid auto: a Prebid client's no-bid is a 200 with no seatbid
+				continue
+			}
+			ok200++
 			checkResponse(t, name, &req, body)
 		case http.StatusNoContent:
 			ok204++
@@ -199,4 +203,29 @@ func TestCorpusInvalidRequests(t *testing.T) {
 		t.Errorf("the DSP got %d invalid requests", n)
 	}
 	t.Logf("corpus: %d invalid requests answered 400 naming the field", len(files))
+}
+
+// isPrebidNoBid reports whether body is the no-bid answer a Prebid client gets (HTTP 200,
+// the request's id, an empty seatbid), failing the test when such an answer goes to a
+// request that carries no ext.prebid or names another id.
+func isPrebidNoBid(t *testing.T, name string, req *openrtb2.BidRequest, body []byte) bool {
+	t.Helper()
+	var resp struct {
+		ID      string            `json:"id"`
+		SeatBid []json.RawMessage `json:"seatbid"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || len(resp.SeatBid) > 0 {
+		return false
+	}
+	var ext struct {
+		Prebid json.RawMessage `json:"prebid"`
+	}
+	_ = json.Unmarshal(req.Ext, &ext)
+	if len(ext.Prebid) == 0 {
+		t.Errorf("%s: a 200 with no seatbid for a request without ext.prebid", name)
+	}
+	if resp.ID != req.ID {
+		t.Errorf("%s: no-bid answer id %q, want %q", name, resp.ID, req.ID)
+	}
+	return true
 }
