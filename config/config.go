@@ -4,9 +4,12 @@ import "time"
 
 // Config is the whole configuration. The yaml tags are the key names of docs/DESIGN.md ("Configuration").
 type Config struct {
-	Listen          string        `yaml:"listen"`           // auction endpoint, /metrics, /healthz, /readyz
-	AdminListen     string        `yaml:"admin_listen"`     // admin API and web UI; "" disables them
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // how long a graceful stop may take
+	Listen      string `yaml:"listen"`       // auction endpoint, /metrics, /healthz, /readyz
+	AdminListen string `yaml:"admin_listen"` // admin API and web UI; "" disables them
+	// ShutdownTimeout is the old name of server.drain_timeout: setting it is an error
+	// that says so (the key is kept so that the message can be clear).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Server          Server        `yaml:"server"`
 
 	Auction  Auction  `yaml:"auction"`
 	Currency Currency `yaml:"currency"`
@@ -139,6 +142,16 @@ const (
 	RoleAdmin   = "admin"
 )
 
+// Server configures the gateway's graceful stop (drain) on SIGTERM or SIGINT: /readyz
+// answers 503 at once and the auction endpoint keeps serving for DrainDelay, so that load
+// balancers take the replica out before its listener closes; then in-flight auctions
+// finish, pending notices are fired and the bid log is flushed, all by DrainTimeout after
+// the signal (Kubernetes' terminationGracePeriodSeconds should be at least that).
+type Server struct {
+	DrainDelay   time.Duration `yaml:"drain_delay"`   // keep serving, not ready, this long; 0: stop at once
+	DrainTimeout time.Duration `yaml:"drain_timeout"` // from the signal to the exit, drain delay included
+}
+
 // Log configures the process logger (log/slog).
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn or error
@@ -147,9 +160,28 @@ type Log struct {
 
 // Tracing configures OpenTelemetry traces: a span per auction, a child per DSP call.
 type Tracing struct {
-	Exporter    string  `yaml:"exporter"`     // none or stdout
-	SampleRatio float64 `yaml:"sample_ratio"` // share of auctions traced, in [0, 1]
+	Exporter string `yaml:"exporter"` // none, stdout or otlp
+	// Endpoint is the collector's OTLP/HTTP traces URL (otlp only), such as
+	// http://otel-collector:4318/v1/traces; http:// sends in clear, https:// over TLS.
+	Endpoint string `yaml:"endpoint"`
+	// Headers are sent with every export (otlp only): an API key, a tenant.
+	Headers map[string]string `yaml:"headers"`
+	// SampleRatio is the share of auctions traced, in [0, 1], when the caller sent no
+	// trace context; an auction whose caller sampled (traceparent) follows its caller.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName is the resource's service.name; service.version is the binary's.
+	ServiceName string `yaml:"service_name"`
+	// Replica is the resource's service.instance.id, naming the replica whose spans these
+	// are; "" takes the host name (a pod's name under Kubernetes).
+	Replica string `yaml:"replica"`
 }
+
+// Tracing exporters (tracing.exporter).
+const (
+	TracingNone   = "none"
+	TracingStdout = "stdout"
+	TracingOTLP   = "otlp"
+)
 
 // Fanout tunes the calls to DSPs: one shared HTTP transport.
 type Fanout struct {

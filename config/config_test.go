@@ -134,6 +134,8 @@ func TestApplyEnv(t *testing.T) {
 		"BIDSIEVE_AUCTION_SEED=42",
 		"BIDSIEVE_SHAPING_RECALL_TARGET=0.97",
 		"BIDSIEVE_CURRENCY_RATES=EUR=1.1, JPY=0.0067",
+		"BIDSIEVE_TRACING_HEADERS=api-key=s3cret=, x-tenant=ops",
+		"BIDSIEVE_SERVER_DRAIN_DELAY=5s",
 		"BIDSIEVE_DSPS_ALPHA_TIMEOUT=120ms",
 		"BIDSIEVE_DSPS_ALPHA_ENABLED=false",
 		"BIDSIEVE_DSPS_BRAVO_NOTICE_HOSTS=a.example, b.example",
@@ -151,6 +153,12 @@ func TestApplyEnv(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]float64{"EUR": 1.1, "JPY": 0.0067}, c.Currency.Rates); diff != "" {
 		t.Errorf("rates (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"api-key": "s3cret=", "x-tenant": "ops"}, c.Tracing.Headers); diff != "" {
+		t.Errorf("tracing headers (-want +got):\n%s", diff)
+	}
+	if c.Server.DrainDelay != 5*time.Second {
+		t.Errorf("server.drain_delay = %v, want 5s", c.Server.DrainDelay)
 	}
 	alpha, bravo := c.DSP("alpha"), c.DSP("bravo")
 	if alpha.Timeout != 120*time.Millisecond || alpha.Enabled {

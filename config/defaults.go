@@ -15,9 +15,9 @@ var DefaultYAML []byte
 // starts from before its keys are applied.
 func Defaults() *Config {
 	return &Config{
-		Listen:          ":8080",
-		AdminListen:     ":8081",
-		ShutdownTimeout: 10 * time.Second,
+		Listen:      ":8080",
+		AdminListen: ":8081",
+		Server:      Server{DrainDelay: 0, DrainTimeout: 15 * time.Second},
 		Auction: Auction{
 			DefaultTMax:  200 * time.Millisecond,
 			MaxTMax:      1000 * time.Millisecond,
@@ -31,7 +31,7 @@ func Defaults() *Config {
 		BidLog:   BidLog{Dir: "data/bidlog", RollInterval: time.Minute, Queue: 4096, MaxFileBytes: 256 << 20},
 		Store:    Store{SQLite: "data/bidsieve.db"},
 		Log:      Log{Level: "info", Format: "text"},
-		Tracing:  Tracing{Exporter: "none", SampleRatio: 1},
+		Tracing:  Tracing{Exporter: TracingNone, SampleRatio: 0.01, ServiceName: "bidsieve"},
 		Fanout: Fanout{
 			MaxResponseBytes:    512 << 10,
 			MaxIdleConnsPerHost: 256,

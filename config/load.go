@@ -144,6 +144,21 @@ func parseScalar(v reflect.Value, s string) error {
 		}
 		v.Set(reflect.ValueOf(list))
 	case reflect.Map:
+		if v.Type().Elem().Kind() == reflect.String { // tracing.headers: NAME=value,...
+			m := map[string]string{}
+			for pair := range strings.SplitSeq(s, ",") {
+				if pair = strings.TrimSpace(pair); pair == "" {
+					continue
+				}
+				k, val, ok := strings.Cut(pair, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return fmt.Errorf("invalid pair %q (want NAME=value)", pair)
+				}
+				m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+			}
+			v.Set(reflect.ValueOf(m))
+			return nil
+		}
 		m := map[string]float64{}
 		for pair := range strings.SplitSeq(s, ",") {
 			if pair = strings.TrimSpace(pair); pair == "" {

@@ -40,7 +40,16 @@ func (c *Config) Validate() error {
 	if c.AdminListen != "" && c.AdminListen == c.Listen {
 		v.add("admin_listen", "must differ from listen")
 	}
-	v.positive("shutdown_timeout", c.ShutdownTimeout)
+	if c.ShutdownTimeout != 0 {
+		v.add("shutdown_timeout", "renamed server.drain_timeout (from the signal to the exit); set that instead")
+	}
+	if c.Server.DrainDelay < 0 {
+		v.add("server.drain_delay", "must be >= 0")
+	}
+	v.positive("server.drain_timeout", c.Server.DrainTimeout)
+	if c.Server.DrainDelay >= 0 && c.Server.DrainTimeout > 0 && c.Server.DrainDelay >= c.Server.DrainTimeout {
+		v.add("server.drain_delay", "must be < server.drain_timeout (%s): the delay is part of it", c.Server.DrainTimeout)
+	}
 
 	a := c.Auction
 	v.positive("auction.default_tmax", a.DefaultTMax)
@@ -123,8 +132,7 @@ func (c *Config) Validate() error {
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
-	v.oneOf("tracing.exporter", c.Tracing.Exporter, "none", "stdout")
-	v.unit("tracing.sample_ratio", c.Tracing.SampleRatio, 0, 1)
+	v.tracing(&c.Tracing)
 
 	if c.Fanout.MaxResponseBytes <= 0 {
 		v.add("fanout.max_response_bytes", "must be > 0")
@@ -209,6 +217,28 @@ func (v *validator) share(key string, x float64, one bool) {
 }
 
 type validator struct{ errs []error }
+
+func (v *validator) tracing(t *Tracing) {
+	v.oneOf("tracing.exporter", t.Exporter, TracingNone, TracingStdout, TracingOTLP)
+	v.unit("tracing.sample_ratio", t.SampleRatio, 0, 1)
+	if t.Exporter == TracingOTLP {
+		if t.Endpoint == "" {
+			v.add("tracing.endpoint", "must be set for the otlp exporter (the collector's OTLP/HTTP URL, http://HOST:4318/v1/traces)")
+		} else if u, err := url.Parse(t.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("tracing.endpoint", "must be an http:// or https:// URL, got %q", t.Endpoint)
+		}
+	} else if t.Endpoint != "" || len(t.Headers) > 0 {
+		v.add("tracing.endpoint", "endpoint and headers apply to the otlp exporter only (exporter is %q)", t.Exporter)
+	}
+	for k := range t.Headers {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+			v.add("tracing.headers", "invalid header name %q", k)
+		}
+	}
+	if t.ServiceName == "" {
+		v.add("tracing.service_name", "must not be empty")
+	}
+}
 
 func (v *validator) add(key, format string, args ...any) {
 	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))

@@ -54,7 +54,29 @@ func TestValidate(t *testing.T) {
 			"auth.tokens[1].sha256: must be 64 hex digits (the SHA-256 of the token)",
 		}},
 		{"bad log level", func(c *Config) { c.Log.Level = "trace" }, []string{`log.level: must be one of debug, info, warn, error, got "trace"`}},
-		{"bad tracing exporter", func(c *Config) { c.Tracing.Exporter = "jaeger" }, []string{`tracing.exporter: must be one of none, stdout, got "jaeger"`}},
+		{"bad tracing exporter", func(c *Config) { c.Tracing.Exporter = "jaeger" }, []string{`tracing.exporter: must be one of none, stdout, otlp, got "jaeger"`}},
+		{"otlp without endpoint", func(c *Config) { c.Tracing.Exporter = TracingOTLP }, []string{
+			"tracing.endpoint: must be set for the otlp exporter (the collector's OTLP/HTTP URL, http://HOST:4318/v1/traces)"}},
+		{"otlp endpoint not a URL", func(c *Config) {
+			c.Tracing = Tracing{Exporter: TracingOTLP, Endpoint: "collector:4318", SampleRatio: 1.5, ServiceName: "", Headers: map[string]string{"bad name": "x"}}
+		}, []string{
+			"tracing.sample_ratio: must be in [0, 1], got 1.5",
+			`tracing.endpoint: must be an http:// or https:// URL, got "collector:4318"`,
+			`tracing.headers: invalid header name "bad name"`,
+			"tracing.service_name: must not be empty",
+		}},
+		{"otlp", func(c *Config) {
+			c.Tracing = Tracing{Exporter: TracingOTLP, Endpoint: "https://otel.example/v1/traces", Headers: map[string]string{"api-key": "k"}, SampleRatio: 0.01, ServiceName: "bidsieve"}
+		}, nil},
+		{"endpoint without otlp", func(c *Config) { c.Tracing.Endpoint = "http://collector:4318/v1/traces" }, []string{
+			`tracing.endpoint: endpoint and headers apply to the otlp exporter only (exporter is "none")`}},
+		{"shutdown_timeout renamed", func(c *Config) { c.ShutdownTimeout = time.Second }, []string{
+			"shutdown_timeout: renamed server.drain_timeout (from the signal to the exit); set that instead"}},
+		{"drain delay", func(c *Config) { c.Server = Server{DrainDelay: 5 * time.Second, DrainTimeout: 30 * time.Second} }, nil},
+		{"bad drain", func(c *Config) { c.Server = Server{DrainDelay: -time.Second, DrainTimeout: 0} }, []string{
+			"server.drain_delay: must be >= 0", "server.drain_timeout: must be > 0"}},
+		{"drain delay eats the timeout", func(c *Config) { c.Server = Server{DrainDelay: 10 * time.Second, DrainTimeout: 10 * time.Second} }, []string{
+			"server.drain_delay: must be < server.drain_timeout (10s): the delay is part of it"}},
 		{"negative model age", func(c *Config) { c.Model.MaxAge = -time.Hour }, []string{"model.max_age: must be >= 0 (0: no limit)"}},
 		{"model age 0 is no limit", func(c *Config) { c.Model.MaxAge = 0 }, nil},
 		{"bad bid log settings", func(c *Config) {

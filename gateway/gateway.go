@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,7 +252,7 @@ func restartOnly(a, b *config.Config) []string {
 	if a.Log != b.Log {
 		keys = append(keys, "log")
 	}
-	if a.Tracing != b.Tracing {
+	if !reflect.DeepEqual(a.Tracing, b.Tracing) {
 		keys = append(keys, "tracing")
 	}
 	return keys

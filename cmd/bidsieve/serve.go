@@ -34,9 +34,12 @@ const modelReloadTimeout = 2 * time.Minute
 // layer (account managers' overrides survive); changes to the model file, and
 // POST /admin/api/model/reload, reload the model (a bad file leaves the model in force).
 //
-// Stop, in order: not ready; the auction listener shut down, in-flight auctions finished
-// (their bid-log rows queued); the admin API and the store closed; the DSP calls and
-// pending notices finished; the bid log's queue written and its file published.
+// Stop (SIGTERM, SIGINT), in order, all within server.drain_timeout of the signal: not
+// ready (/readyz 503) at once; auctions still served for server.drain_delay, so that load
+// balancers take the replica out; the auction listener shut down, in-flight auctions
+// finished (their bid-log rows queued); the admin API and the store closed; the DSP calls
+// and pending notices finished; the bid log's queue written and its file published (or
+// its stream flushed); the traces flushed.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	path := fs.String("config", "", "configuration file (YAML); without it the embedded defaults run")
@@ -57,13 +60,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tp, stopTraces, err := telemetry.NewTracerProvider(cfg.Tracing.Exporter, cfg.Tracing.SampleRatio, stdout)
+	tp, stopTraces, err := telemetry.NewTracerProvider(cfg.Tracing, telemetry.TracerOptions{Stdout: stdout, Version: buildVersion()})
 	if err != nil {
 		return err
 	}
 	var stops []func(context.Context) error // run in reverse order when the start fails
 	stopAll := func() {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout)
 		defer cancel()
 		for i := len(stops) - 1; i >= 0; i-- {
 			_ = stops[i](sctx)
@@ -211,10 +214,22 @@ loop:
 		<-done
 	}
 
-	log.Info("bidsieve stopping: finishing in-flight auctions, pending notices and the bid log")
-	g.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), g.Config().ShutdownTimeout)
+	// The drain: not ready at once, still serving for server.drain_delay (the load
+	// balancer notices), then every step below within server.drain_timeout of the signal.
+	drain := g.Config().Server
+	sctx, cancel := context.WithTimeout(context.Background(), drain.DrainTimeout)
 	defer cancel()
+	g.Drain()
+	if serveErr == nil && drain.DrainDelay > 0 {
+		log.Info("bidsieve draining: /readyz fails, auctions are still served", "drain_delay", drain.DrainDelay, "drain_timeout", drain.DrainTimeout)
+		t := time.NewTimer(drain.DrainDelay)
+		select {
+		case <-t.C:
+		case serveErr = <-served:
+			t.Stop()
+		}
+	}
+	log.Info("bidsieve stopping: finishing in-flight auctions, pending notices and the bid log")
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))

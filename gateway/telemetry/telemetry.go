@@ -1,13 +1,13 @@
 // Package telemetry builds the observability plumbing that cmd/bidsieve injects into the
 // gateway: an OpenTelemetry MeterProvider exporting to a Prometheus registry of its own
-// (no package-level registry anywhere), an OpenTelemetry TracerProvider (none, or stdout),
+// (no package-level registry anywhere), an OpenTelemetry TracerProvider (none, stdout, or
+// OTLP/HTTP to a collector),
 // and the process logger (log/slog, text or JSON).
 //
 // Everything returned is safe for concurrent use.
 package telemetry
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,11 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Metrics is a MeterProvider whose instruments are served in Prometheus text format.
@@ -51,28 +47,6 @@ func NewMetrics() (*Metrics, error) {
 		Registry: reg,
 		Handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: false}),
 	}, nil
-}
-
-// NewTracerProvider returns the TracerProvider for the tracing.exporter key: "none" gives
-// a no-op provider (spans cost next to nothing), "stdout" writes sampled spans as JSON to w.
-// The returned shutdown flushes and stops the exporter.
-func NewTracerProvider(exporter string, sampleRatio float64, w io.Writer) (trace.TracerProvider, func(context.Context) error, error) {
-	switch exporter {
-	case "", "none":
-		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
-	case "stdout":
-		exp, err := stdouttrace.New(stdouttrace.WithWriter(w))
-		if err != nil {
-			return nil, nil, fmt.Errorf("stdout trace exporter: %w", err)
-		}
-		tp := sdktrace.NewTracerProvider(
-			sdktrace.WithBatcher(exp),
-			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(sampleRatio))),
-		)
-		return tp, tp.Shutdown, nil
-	default:
-		return nil, nil, fmt.Errorf("unknown tracing exporter %q", exporter)
-	}
 }
 
 // NewLogger returns the process logger for the log.level and log.format keys.

@@ -45,34 +45,6 @@ func TestMetricsAreServedWithTheirNames(t *testing.T) {
 	}
 }
 
-func TestTracerProvider(t *testing.T) {
-	tp, shutdown, err := NewTracerProvider("none", 1, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, span := tp.Tracer("t").Start(context.Background(), "x"); span.IsRecording() {
-		t.Error("the none exporter records spans")
-	}
-	_ = shutdown(context.Background())
-
-	var out bytes.Buffer
-	tp, shutdown, err = NewTracerProvider("stdout", 1, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, span := tp.Tracer("t").Start(context.Background(), "auction")
-	span.End()
-	if err := shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), `"Name":"auction"`) {
-		t.Errorf("stdout exporter wrote %q", out.String())
-	}
-	if _, _, err := NewTracerProvider("zipkin", 1, io.Discard); err == nil {
-		t.Error("an unknown exporter was accepted")
-	}
-}
-
 func TestLogger(t *testing.T) {
 	var out bytes.Buffer
 	log, err := NewLogger("warn", "json", &out)
