@@ -191,18 +191,13 @@ type Fanout struct {
 	IdleConnTimeout     time.Duration `yaml:"idle_conn_timeout"`
 }
 
-// Breaker configures the circuit breaker and the 429 back-off of each DSP.
-//
-// The first three keys are the consecutive-failure breaker in force until the gateway uses
-// package dsp/health; the others are dsp/health's, documented there: the breaker opens on
-// the failure ratio over a sliding window, keeps sending a trial share while open and closes
+// Breaker configures the circuit breaker and the 429 back-off of each DSP (package
+// dsp/health, which documents them): the breaker opens on the failure ratio over a sliding
+// window with a minimum number of calls, keeps sending a trial share while open and closes
 // on that share's success ratio; timeouts the gateway caused are not counted; a 429 lowers
-// the send share (AIMD) and its Retry-After is honoured.
+// the send share (AIMD) and its Retry-After is honoured. The keys of the former
+// consecutive-failure breaker are refused with their replacements (removed.go).
 type Breaker struct {
-	ConsecutiveFailures uint32        `yaml:"consecutive_failures"` // failures in a row that open it
-	OpenTimeout         time.Duration `yaml:"open_timeout"`         // open this long, then half-open
-	HalfOpenRequests    uint32        `yaml:"half_open_requests"`   // trial calls allowed when half-open
-
 	Window       time.Duration `yaml:"window"`        // the sliding window judged, in 10 buckets
 	MinCalls     int           `yaml:"min_calls"`     // counted calls in the window before it may open
 	FailureRatio float64       `yaml:"failure_ratio"` // opens when failures/calls in the window reach it, in (0, 1]

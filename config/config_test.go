@@ -409,3 +409,45 @@ func TestDebugAndAliasKeys(t *testing.T) {
 		t.Errorf("env: debug.allow %v, aliases %q, err %v", c.Debug.Allow, c.DSPs[0].Aliases, err)
 	}
 }
+
+func TestRemovedBreakerKeysAreRefusedWithTheirReplacement(t *testing.T) {
+	_, err := Parse([]byte(`
+listen: ":9000"
+breaker:
+  consecutive_failures: 5
+  open_timeout: 5s
+  half_open_requests: 1
+  min_calls: 50
+  surprise: 1
+`))
+	if err == nil {
+		t.Fatal("a file with the removed breaker keys was accepted")
+	}
+	for _, want := range []string{
+		"line 4: breaker.consecutive_failures: removed key; use breaker.failure_ratio and breaker.min_calls",
+		"line 5: breaker.open_timeout: removed key; use breaker.trial_share and breaker.close_ratio",
+		"line 6: breaker.half_open_requests: removed key; use breaker.trial_calls",
+		"line 8: breaker.surprise: unknown key", // other problems are still reported with them
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\nlacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "consecutive_failures: unknown key") {
+		t.Errorf("a removed key is also reported as unknown: %q", err)
+	}
+
+	c := Defaults()
+	err = c.ApplyEnv([]string{"BIDSIEVE_BREAKER_CONSECUTIVE_FAILURES=3", "BIDSIEVE_BREAKER_MIN_CALLS=oops"})
+	for _, want := range []string{
+		"BIDSIEVE_BREAKER_CONSECUTIVE_FAILURES: sets the removed key breaker.consecutive_failures; use breaker.failure_ratio",
+		`BIDSIEVE_BREAKER_MIN_CALLS: invalid integer "oops"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ApplyEnv error %v\nlacks %q", err, want)
+		}
+	}
+	if _, err := Load("", []string{"BIDSIEVE_BREAKER_OPEN_TIMEOUT=1s"}); err == nil || !strings.Contains(err.Error(), "breaker.trial_share") {
+		t.Errorf("Load with a removed variable = %v, want an error naming breaker.trial_share", err)
+	}
+}

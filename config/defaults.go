@@ -39,7 +39,6 @@ func Defaults() *Config {
 			IdleConnTimeout:     90 * time.Second,
 		},
 		Breaker: Breaker{
-			ConsecutiveFailures: 5, OpenTimeout: 5 * time.Second, HalfOpenRequests: 1,
 			Window: 10 * time.Second, MinCalls: 100, FailureRatio: 0.5,
 			TrialShare: 0.05, TrialCalls: 20, CloseRatio: 0.8,
 			LagTolerance: 10 * time.Millisecond,

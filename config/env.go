@@ -16,11 +16,13 @@ const EnvPrefix = "BIDSIEVE_"
 // ApplyEnv applies the BIDSIEVE_ variables of environ (entries "NAME=value", as
 // os.Environ returns them) to c; the package documentation gives the mapping. Variables
 // that name no key are ignored. A value that does not parse is an error naming the
-// variable; all such errors are reported together.
+// variable; all such errors are reported together, with one for every variable that sets
+// a key that no longer exists (removed.go), naming what replaces it.
 func (c *Config) ApplyEnv(environ []string) error {
 	if len(environ) == 0 {
 		return nil
 	}
+	errs := removedEnv(environ)
 	setters := map[string]reflect.Value{}
 	collectEnv(reflect.ValueOf(c).Elem(), strings.TrimSuffix(EnvPrefix, "_"), setters)
 	for i := range c.DSPs {
@@ -47,7 +49,6 @@ func (c *Config) ApplyEnv(environ []string) error {
 		}
 	}
 	slices.Sort(names) // deterministic error order
-	var errs []error
 	for _, k := range names {
 		if err := parseScalar(setters[k], values[k]); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", k, err))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -40,7 +41,8 @@ func Load(path string, environ []string) (*Config, error) {
 // Parse decodes YAML over the defaults, strictly (package strictyaml): an unknown key,
 // a repeated key or a value of the wrong type is an error naming its line and key; all
 // such errors are reported together. It does not apply the environment and does not
-// validate. Empty input gives the defaults.
+// validate. Empty input gives the defaults. A key that no longer exists (removed.go) is an
+// error naming what replaces it.
 func Parse(data []byte) (*Config, error) {
 	c := Defaults()
 	root, err := strictyaml.Parse(data)
@@ -56,8 +58,9 @@ func Parse(data []byte) (*Config, error) {
 	if strictyaml.Has(root, "store", "postgres") && !strictyaml.Has(root, "store", "sqlite") {
 		c.Store.SQLite = "" // choosing PostgreSQL replaces the default SQLite file
 	}
-	if err := strictyaml.Decode(root, c); err != nil {
-		return nil, err
+	removed := removedProblems(root)
+	if err := strictyaml.Decode(root, c); err != nil || len(removed) > 0 {
+		return nil, errors.Join(append(removed, withoutRemoved(err)...)...)
 	}
 	return c, nil
 }

@@ -172,13 +172,6 @@ func (b *Breaker) Validate() error {
 }
 
 func (v *validator) breaker(p string, b *Breaker) {
-	if b.ConsecutiveFailures == 0 {
-		v.add(p+".consecutive_failures", "must be > 0")
-	}
-	v.positive(p+".open_timeout", b.OpenTimeout)
-	if b.HalfOpenRequests == 0 {
-		v.add(p+".half_open_requests", "must be > 0")
-	}
 	if b.Window < time.Second {
 		v.add(p+".window", "must be >= 1s, got %s", b.Window)
 	}

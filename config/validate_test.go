@@ -90,11 +90,9 @@ func TestValidate(t *testing.T) {
 		}},
 		{"bad operator numbers", func(c *Config) {
 			c.Notices.Workers = 0
-			c.Breaker.ConsecutiveFailures = 0
 			c.Fanout.MaxResponseBytes = -1
 		}, []string{
 			"fanout.max_response_bytes: must be > 0",
-			"breaker.consecutive_failures: must be > 0",
 			"notices.workers: must be > 0",
 		}},
 		{"bad health breaker settings", func(c *Config) {

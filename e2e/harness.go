@@ -185,7 +185,7 @@ func gatewayConfig(cfg *Config, mode, dspURL string) *config.Config {
 	c.Listen, c.AdminListen = "127.0.0.1:0", ""
 	c.Auction.Seed = 1
 	c.Shaping = config.Shaping{Mode: mode, RecallTarget: cfg.RecallTarget, ExplorationRate: cfg.ExplorationRate, Seed: cfg.ShapingSeed}
-	c.Breaker.ConsecutiveFailures = 1 << 30
+	c.Breaker.MinCalls = 1 << 30
 	c.Model.Path, c.BidLog.Dir = cfg.ModelPath, ""
 	for _, d := range cfg.Profiles.DSPs {
 		dc := config.DefaultDSP()

@@ -38,7 +38,7 @@ func ServeConfig(o ServeOptions) (*config.Config, error) {
 	c.Log = config.Log{Level: "info", Format: "text"}
 	sum := sha256.Sum256([]byte(o.AdminToken))
 	c.Auth.Tokens = []config.Token{{Name: "e2e", Role: config.RoleAdmin, SHA256: hex.EncodeToString(sum[:])}}
-	c.Breaker.ConsecutiveFailures = 1_000_000
+	c.Breaker.MinCalls = 1_000_000
 	for i := range c.DSPs {
 		u, err := url.Parse(c.DSPs[i].Endpoint)
 		if err != nil {

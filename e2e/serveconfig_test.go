@@ -57,7 +57,7 @@ func TestServeConfigRoundTrips(t *testing.T) {
 		{"bidlog roll", got.BidLog.RollInterval, def.BidLog.RollInterval},
 		{"store", got.Store, config.Store{SQLite: filepath.Join(dir, "bidsieve.db")}},
 		{"tokens", got.Auth.Tokens, []config.Token{{Name: "e2e", Role: config.RoleAdmin, SHA256: hex.EncodeToString(sum[:])}}},
-		{"breaker", got.Breaker.ConsecutiveFailures, uint32(1_000_000)},
+		{"breaker", got.Breaker.MinCalls, 1_000_000},
 		{"auction", got.Auction, def.Auction},
 	}
 	for _, c := range checks {

@@ -29,25 +29,21 @@ const (
 // admitCall is the admission of a call that the shaping decision sends, at time now: while
 // the DSP's QPS cap binds, a request sent on its score needs the DSP's admission threshold
 // (the highest scores go first); every request then needs a token from the DSP's bucket
-// (the hard limit) and a slot from its breaker. It returns the call's state, admitted
-// with the breaker slot's outcome callback, or throttled (refused by the cap) or
-// breaker_open; it leaves the shaping decision as it was. Explored requests skip the
-// admission threshold (they are the unbiased sample of the filtered traffic), as do
-// unscored ones (fail-open, shadow, off: first come, first served).
-func admitCall(c *call, now time.Time) (callState, func(error)) {
+// (the hard limit). The DSP's health was asked at eligibility (plan.eligible). It returns
+// the call's state, admitted or throttled (refused by the cap); it leaves the shaping
+// decision as it was. Explored requests skip the admission threshold (they are the
+// unbiased sample of the filtered traffic), as do unscored ones (fail-open, shadow, off:
+// first come, first served).
+func admitCall(c *call, now time.Time) callState {
 	d := c.d
 	if d.qpsLimit > 0 && c.scored && c.verdict.decision == DecisionSent && d.shaping.Mode == config.ModeFilter &&
 		!d.rt.adm.admit(c.score, now, d.qpsLimit) {
-		return callThrottled, nil
+		return callThrottled
 	}
 	if !d.rt.limiter.Allow() {
-		return callThrottled, nil
+		return callThrottled
 	}
-	done, err := d.rt.breaker.Allow()
-	if err != nil {
-		return callBreakerOpen, nil
-	}
-	return callAdmitted, done
+	return callAdmitted
 }
 
 // admission is one DSP's admission threshold; it outlives reloads with the DSP's runtime.

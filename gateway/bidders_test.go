@@ -223,7 +223,7 @@ func TestBodiesSharedWithoutParams(t *testing.T) {
 		d.Name, d.Endpoint = name, "http://127.0.0.1:1/"
 		cfg.DSPs = append(cfg.DSPs, d)
 	}
-	st, _, err := buildState(cfg, nil, nil)
+	st, _, err := buildState(cfg, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestReadBiddersWithoutListAllocatesNothing(t *testing.T) {
 	d := config.DefaultDSP()
 	d.Name, d.Endpoint, d.Aliases = "alpha", "http://127.0.0.1:1/", []string{"alphaMedia"}
 	cfg.DSPs = append(cfg.DSPs, d)
-	st, _, err := buildState(cfg, nil, nil)
+	st, _, err := buildState(cfg, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,11 +32,12 @@ type callState uint8
 const (
 	callPlanned     callState = iota // eligible, not decided yet
 	callFiltered                     // withheld by the shaping decision
-	callBreakerOpen                  // withheld: the DSP's breaker is open (at eligibility, or it refused a slot)
+	callBreakerOpen                  // withheld at eligibility: the DSP's breaker is open and the call is not in its trial share
+	callRateLimited                  // withheld at eligibility: the DSP answered 429, its send share is lowered (decision throttled)
 	callThrottled                    // withheld by the DSP's QPS cap
 	callNoTime                       // the decision sends it, but the auction had no time left to
-	callAdmitted                     // admitted: holds a breaker slot (done), not started yet
-	callUnsent                       // admitted, but its body could not be encoded; the slot was given back
+	callAdmitted                     // admitted, not started yet
+	callUnsent                       // admitted, but its body could not be encoded
 	callSent                         // its goroutine runs; no report by the deadline
 	callAnswered                     // it reported by the deadline: its answer may be read
 )
@@ -48,10 +49,9 @@ type call struct {
 	d       *dspState
 	imps    impSet // the imps offered to the DSP
 	state   callState
-	verdict verdict     // the shaping decision; decision none for a call withheld before it
-	score   float64     // the request's score for the DSP: 1 - prod(1 - p_imp)
-	scored  bool        // score is the model's
-	done    func(error) // the breaker slot's outcome callback, from admission to the call's end
+	verdict verdict // the shaping decision; decision none for a call withheld before it
+	score   float64 // the request's score for the DSP: 1 - prod(1 - p_imp)
+	scored  bool    // score is the model's
 	ans     callAnswer
 }
 
@@ -64,12 +64,13 @@ type callAnswer struct {
 }
 
 // decision is the call's decision as the bid log and the metrics name it: the refusal of
-// admission or of an open breaker when there was one, the shaping decision otherwise.
+// an open breaker, of a 429 back-off or of the QPS cap when there was one, the shaping
+// decision otherwise.
 func (c *call) decision() Decision {
 	switch c.state {
 	case callBreakerOpen:
 		return DecisionBreakerOpen
-	case callThrottled:
+	case callThrottled, callRateLimited:
 		return DecisionThrottled
 	}
 	return c.verdict.decision

@@ -45,10 +45,9 @@ func debugGateway(t *testing.T, allow bool) *testGateway {
 		th := 0.95
 		cfg.DSPs[1].Threshold = &th
 		cfg.DSPs[0].Endpoint = strings.Replace(cfg.DSPs[0].Endpoint, "http://", "http://user:s3cret-pw@", 1)
-		cfg.Breaker.ConsecutiveFailures = 1
-		cfg.Breaker.OpenTimeout = time.Minute
+		cfg.Breaker.MinCalls = 1 // one failure in one call opens it
 	}, a, b, c)
-	tg.post(t, scoredRequest(0.9, 0)) // c fails: its breaker opens
+	tg.post(t, scoredRequest(0.9, 0)) // c fails: its breaker opens (its first 20 calls are not in the trial share)
 	return tg
 }
 

@@ -22,7 +22,10 @@
 //     features are extracted once per imp. Eligibility: enabled, the bidder lists (an imp
 //     that names DSPs is offered only to them; a DSP offered no imp is not considered and
 //     has no bid-log row), static targeting (formats per imp; the channel and country of
-//     the features); a DSP whose circuit breaker is open is withheld (breaker_open).
+//     the features); then the DSP's health (package dsp/health) is asked once per call:
+//     a DSP whose circuit breaker is open is withheld (breaker_open) beyond its trial
+//     share, and one backing off after a 429 beyond its lowered send share (throttled,
+//     counted with reason rate_limited); a withheld call is not scored.
 //     Scores: every eligible (imp, DSP) pair
 //     of the DSPs in filter or shadow mode in one batch with the Scorer; without a
 //     model, when the model fails or is older than model.max_age, the auction fails open
@@ -33,17 +36,21 @@
 //     function of shaping.seed, the request id and the DSP, made with package rnd) or
 //     filtered; shadow mode decides, logs and sends anyway. Admission: while a DSP's QPS
 //     cap binds, the requests sent on their score need its admission threshold (the
-//     highest scores go first); then the DSP's token bucket (the hard limit) and its
-//     circuit breaker. Admission sets the call's state (admitted, throttled,
-//     breaker_open) and leaves the shaping decision as it was: the decision logged is the
-//     refusal when there was one, the shaping decision otherwise.
+//     highest scores go first); then the DSP's token bucket (the hard limit). Admission
+//     sets the call's state (admitted or throttled, counted with reason qps_limit) and
+//     leaves the shaping decision as it was: the decision logged is the refusal when
+//     there was one, the shaping decision otherwise.
 //  3. Fan-out (fanout.go): one goroutine per admitted call, each with its own deadline,
 //     min(its timeout, the auction deadline = tmax capped at auction.max_tmax, minus
 //     auction.safety_margin), and the request encoded once per distinct set of imps and
 //     tmax (and, for a DSP an imp's bidder list names, its own parameters at
 //     imp.ext.bidder and nothing of the others'). Collection stops at the last answer or
 //     the deadline, whichever comes first; each call is left sent (no answer in time) or
-//     answered.
+//     answered. Each call's outcome goes to the DSP's health with the facts that say
+//     whose a timeout is: the auction's arrival, the call's start, its deadline and its
+//     end (a call that started late, or whose deadline left it less than its timeout,
+//     timed out by the gateway's fault and is not counted against the DSP); a 429 is no
+//     failure, it lowers the DSP's send share and its Retry-After is honoured.
 //  4. Settle (settle.go): the answered calls' bids go into the auction (a bid on an imp
 //     its DSP was not offered is refused as an unknown imp); its result gives the answer,
 //     200 with the winners or, when nothing sold, the no-bid answer (nobid.go: 204, or
@@ -68,8 +75,9 @@
 // settings and thresholds they give) behind an atomic pointer. Apply builds a new state
 // from a new *config.Config, SetScorer and ReloadModel from a new model, and swaps it in;
 // auctions already running finish on the state (and the model) they started with. The
-// circuit breakers, QPS buckets, admission thresholds and live figures of DSPs that keep
-// their name survive a reload.
+// QPS buckets, admission thresholds and live figures of DSPs that keep their name survive
+// a reload, and so does their health (breaker and 429 back-off) while their endpoint and
+// the breaker section are unchanged.
 //
 // # Live figures
 //

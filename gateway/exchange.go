@@ -45,7 +45,7 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		r.fan.dbg = new(fanDebug) // the answer carries ext.debug (debug.go)
 	}
 	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
-	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, deadline, &r.fan)
+	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, start, deadline, &r.fan)
 	g.settle(st, &r.areq, r.plan.calls, &r.set)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.SetAttributes(attribute.String("openrtb.request_id", r.req.ID), attribute.Int("openrtb.imps", len(r.req.Imp)),

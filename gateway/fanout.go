@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/dsp"
+	"github.com/bidsieve/bidsieve/dsp/health"
 	"github.com/prebid/openrtb/v19/openrtb2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -19,12 +20,15 @@ import (
 )
 
 // fanout is the fan-out stage's own state: the calls it sends (the plan's), the request
-// id their answers must echo, the channel on which their goroutines report, the cancel
-// functions of the deadlines it made, and how many calls it started. Its output is in the
-// calls: each admitted call left sent, unsent or answered.
+// id their answers must echo, the auction's arrival (when the calls were due: a call that
+// starts much later timed out by the gateway's fault, not the DSP's), the channel on which
+// their goroutines report, the cancel functions of the deadlines it made, and how many
+// calls it started. Its output is in the calls: each admitted call left sent, unsent or
+// answered.
 type fanout struct {
 	calls   []call
 	reqID   string
+	start   time.Time
 	results chan int // call goroutines report their index here; buffered for all of them
 	cancels []context.CancelFunc
 	sent    int
@@ -55,8 +59,8 @@ func putBuf(b *bytes.Buffer) {
 
 // fanOut sends the request to every admitted call's DSP, each on its own goroutine under
 // its own deadline, and waits for the answers until all are in or the auction deadline
-// passes.
-func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, bids *bidderList, calls []call, deadline time.Time, f *fanout) {
+// passes. start is the auction's arrival.
+func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, bids *bidderList, calls []call, start, deadline time.Time, f *fanout) {
 	admitted := 0
 	for i := range calls {
 		if calls[i].state == callAdmitted {
@@ -66,8 +70,11 @@ func (g *Gateway) fanOut(ctx context.Context, req *openrtb2.BidRequest, bids *bi
 	if admitted == 0 {
 		return
 	}
+	if g.fanoutHook != nil {
+		g.fanoutHook()
+	}
 	actx, cancel := context.WithDeadline(ctx, deadline)
-	f.calls, f.reqID, f.results = calls, req.ID, make(chan int, admitted)
+	f.calls, f.reqID, f.start, f.results = calls, req.ID, start, make(chan int, admitted)
 	if f.dbg != nil {
 		f.dbg.bodies, f.dbg.answers = make([][]byte, len(calls)), make([][]byte, len(calls))
 	}
@@ -85,7 +92,8 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 	var cache []encoded
 	// DSPs with the same timeout share one context: their own deadlines are the same
 	// instant, taken now; a DSP whose timeout reaches past the auction deadline uses the
-	// auction's context (and its timeouts are not its fault).
+	// auction's context (and its timeouts are not its fault: dsp/health sees that its
+	// deadline left it less than its timeout).
 	type ownDeadline struct {
 		timeout time.Duration
 		ctx     context.Context
@@ -97,9 +105,8 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 		if c.state != callAdmitted {
 			continue
 		}
-		cctx, full := ctx, false
+		cctx := ctx
 		if own := now.Add(c.d.timeout); own.Before(deadline) {
-			full = true
 			k := slices.IndexFunc(owns, func(o ownDeadline) bool { return o.timeout == c.d.timeout })
 			if k < 0 {
 				// The auction's context is canceled after collection, which cancels this
@@ -115,7 +122,6 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 		b, err := bodyFor(&cache, req, bids, c.imps, all, bids.bodyKey(c.d.idx, c.imps), max(tmax, 1))
 		if err != nil { // cannot happen with openrtb2 types
 			g.log.Error("encode bid request", "err", err)
-			c.done(errNotCounted)
 			c.state = callUnsent
 			continue
 		}
@@ -125,7 +131,7 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 		}
 		f.sent++
 		g.calls.Add(1)
-		go g.call(cctx, f, i, b, full)
+		go g.call(cctx, f, i, b)
 	}
 }
 
@@ -186,26 +192,25 @@ func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, bids *bidderList, imps,
 }
 
 // call runs on its own goroutine: the DSP call of f.calls[i] under ctx (which carries the
-// call's deadline), whose answer it writes into the call's ans, then reports i on
-// f.results whatever happens (panics included). full says whether the deadline is the
-// DSP's own timeout rather than the auction's. (Few arguments: the go statement allocates
-// them.)
-func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full bool) {
+// call's deadline: the DSP's own timeout, or the auction's deadline when that comes
+// first), whose answer it writes into the call's ans, then reports i on f.results
+// whatever happens (panics included). The outcome goes to the DSP's health with the facts
+// that say whether a timeout was the DSP's (it had its whole timeout, from a start on
+// time) or the gateway's; a panic is not reported (it says nothing about the DSP). (Few
+// arguments: the go statement allocates them.)
+func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte) {
 	defer g.calls.Done()
 	c := &f.calls[i]
 	d := c.d
 	start := time.Now()
-	breakerDone := false
 	defer func() {
 		if p := recover(); p != nil {
 			c.ans.err = fmt.Errorf("panic in DSP call: %v", p)
 			g.log.Error("panic in DSP call", "dsp", d.name, "panic", p)
-			if !breakerDone {
-				c.done(errNotCounted)
-			}
 		}
 		f.results <- i
 	}()
+	deadline, _ := ctx.Deadline()
 
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() { // a child span only under a sampled auction span
@@ -225,15 +230,15 @@ func (g *Gateway) call(ctx context.Context, f *fanout, i int, body []byte, full 
 		}
 	}
 	putBuf(buf)
-	latency := time.Since(start)
+	ended := time.Now()
+	latency := ended.Sub(start)
 
-	counted := err
+	res, retryAfter := health.ResultOf(err)
+	d.rt.breaker.Report(&health.Outcome{
+		Result: res, RetryAfter: retryAfter,
+		Timeout: d.timeout, Planned: f.start, Started: start, Deadline: deadline, Ended: ended,
+	})
 	kind := dsp.KindOf(err)
-	if err != nil && (kind == dsp.KindCanceled || (kind == dsp.KindTimeout && !full)) {
-		counted = errNotCounted
-	}
-	c.done(counted)
-	breakerDone = true
 
 	m := d.m
 	g.m.dspRequests.Add(ctx, 1, m.dsp...)

@@ -50,6 +50,11 @@ type Options struct {
 	// Now is the clock for features and bid-log timestamps; nil: time.Now. Deadlines
 	// always use the real clock.
 	Now func() time.Time
+	// FanoutHook, a test hook, is called by every auction that sends calls, just before
+	// its fan-out starts; nil: none. A sleep in it makes the gateway artificially slow
+	// (every auction starts its calls late), which the DSPs' health must not blame on
+	// the DSPs.
+	FanoutHook func()
 }
 
 // Gateway is the serving core. Build one with New, serve Handler, change settings with
@@ -68,6 +73,8 @@ type Gateway struct {
 	explore   uint64 // random seed drawn at start, for shaping.seed 0
 	loadModel ModelLoader
 	unregMet  metric.Registration
+
+	fanoutHook func() // Options.FanoutHook
 
 	state atomic.Pointer[state]
 	seq   atomic.Uint64
@@ -113,6 +120,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		runtimes:  map[string]*dspRuntime{},
 		reloading: make(chan struct{}, 1),
 	}
+	g.fanoutHook = o.FanoutHook
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	g.seed = binary.LittleEndian.Uint64(b[:8])
@@ -160,7 +168,7 @@ func (g *Gateway) SetScorer(s Scorer) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.state.Load()
-	next, runtimes, err := buildState(st.cfg, s, g.runtimes)
+	next, runtimes, err := buildState(st.cfg, s, g.runtimes, g.log)
 	if err != nil { // cannot happen: the configuration in force built before
 		g.log.Error("set scorer", "err", err)
 		return
@@ -179,8 +187,9 @@ func (g *Gateway) Model() *modelfile.File { return g.state.Load().model }
 func (g *Gateway) Config() *config.Config { return g.state.Load().cfg }
 
 // Apply validates cfg and, if it is valid, makes it the configuration in force: a new state
-// is built completely, then swapped in atomically; breakers and QPS buckets of DSPs that
-// keep their name carry over. On error the configuration in force stays. Keys that only
+// is built completely, then swapped in atomically; QPS buckets of DSPs that keep their name
+// carry over, and so do their breakers (their health) while their endpoint and the breaker
+// section are unchanged. On error the configuration in force stays. Keys that only
 // take effect at start (listen, admin_listen, fanout, notices, log, tracing) are logged
 // when they change and otherwise ignored.
 func (g *Gateway) Apply(cfg *config.Config) error {
@@ -212,7 +221,7 @@ func (g *Gateway) Reload(path string, environ []string) error {
 func (g *Gateway) apply(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st, runtimes, err := buildState(cfg, g.scorer, g.runtimes)
+	st, runtimes, err := buildState(cfg, g.scorer, g.runtimes, g.log)
 	if err != nil {
 		return fmt.Errorf("apply config: %w", err)
 	}

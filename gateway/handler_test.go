@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,61 +155,6 @@ func TestSlowDSPDoesNotDelayTheAnswer(t *testing.T) {
 	}
 	if n := tg.metric(t, "bidsieve_dsp_timeouts_total", "dsp", "b"); n != 1 {
 		t.Errorf("timeouts of the slow DSP = %d, want 1", n)
-	}
-}
-
-func TestBreakerTripsAndRetriesHalfOpen(t *testing.T) {
-	var healthy atomic.Bool
-	flaky := newFakeDSP(t, func(req *openrtb2.BidRequest) answer {
-		if !healthy.Load() {
-			return answer{status: http.StatusInternalServerError}
-		}
-		return bidOn(1, nil)(req)
-	})
-	cfg := testConfig(flaky)
-	cfg.Breaker.ConsecutiveFailures = 3
-	cfg.Breaker.OpenTimeout = 300 * time.Millisecond
-	tg := newTestGateway(t, cfg)
-
-	for i := range 3 {
-		if status, _ := tg.post(t, request("r", 0)); status != http.StatusNoContent {
-			t.Fatalf("auction %d: status %d", i, status)
-		}
-	}
-	if got := flaky.hits.Load(); got != 3 {
-		t.Fatalf("the failing DSP got %d calls, want 3", got)
-	}
-	if n := tg.metric(t, "bidsieve_dsp_breaker_state", "dsp", "a"); n != 2 {
-		t.Errorf("breaker state = %d, want 2 (open)", n)
-	}
-	for range 5 { // open: skipped
-		tg.post(t, request("r", 0))
-	}
-	if got := flaky.hits.Load(); got != 3 {
-		t.Errorf("the DSP got %d calls while its breaker was open, want still 3", got)
-	}
-	if n := tg.metric(t, "bidsieve_dsp_decisions_total", "dsp", "a", "decision", "breaker_open"); n != 5 {
-		t.Errorf("breaker_open decisions = %d, want 5", n)
-	}
-
-	healthy.Store(true)
-	time.Sleep(350 * time.Millisecond) // past open_timeout: half-open
-	if status, _ := tg.post(t, request("r", 0)); status != http.StatusOK {
-		t.Errorf("half-open trial: status %d, want 200", status)
-	}
-	if got := flaky.hits.Load(); got != 4 {
-		t.Errorf("calls after the half-open trial = %d, want 4", got)
-	}
-	if n := tg.metric(t, "bidsieve_dsp_breaker_state", "dsp", "a"); n != 0 {
-		t.Errorf("breaker state after a good trial = %d, want 0 (closed)", n)
-	}
-	for range 3 {
-		if status, _ := tg.post(t, request("r", 0)); status != http.StatusOK {
-			t.Errorf("closed again: status %d", status)
-		}
-	}
-	if got := flaky.hits.Load(); got != 7 {
-		t.Errorf("calls after closing = %d, want 7", got)
 	}
 }
 
@@ -490,8 +434,7 @@ func TestReloadKeepsBreakersAndRefusesBadConfig(t *testing.T) {
 	failing := newFakeDSP(t, func(*openrtb2.BidRequest) answer { return answer{status: 500} })
 	other := newFakeDSP(t, noBid)
 	cfg := testConfig(failing, other)
-	cfg.Breaker.ConsecutiveFailures = 2
-	cfg.Breaker.OpenTimeout = time.Minute
+	cfg.Breaker.MinCalls = 2 // two failures in two calls open it; its trial share skips the next 20 calls
 	tg := newTestGateway(t, cfg)
 	tg.post(t, request("r", 0))
 	tg.post(t, request("r", 0))

@@ -30,6 +30,7 @@ type answer struct {
 	status int           // 0: 200 with body (or 204 when body is nil)
 	body   any           // marshalled to JSON; a []byte or string is sent as is
 	delay  time.Duration // before answering; cut short when the caller hangs up
+	header http.Header   // added to the answer's headers (a 429's Retry-After)
 }
 
 // fakeDSP is a DSP on loopback.
@@ -62,6 +63,9 @@ func newFakeDSP(t *testing.T, fn func(req *openrtb2.BidRequest) answer) *fakeDSP
 			case <-r.Context().Done():
 				return
 			}
+		}
+		for k, v := range a.header {
+			w.Header()[k] = v
 		}
 		if a.status != 0 && a.status != http.StatusOK {
 			w.WriteHeader(a.status)
@@ -135,7 +139,6 @@ func testConfig(dsps ...*fakeDSP) *config.Config {
 	c.AdminListen = ""
 	c.Auction.Seed = 1
 	c.Currency.Rates = map[string]float64{"EUR": 1.25, "GBP": 1.5, "JPY": 0.01}
-	c.Breaker.OpenTimeout = time.Second
 	for i, f := range dsps {
 		d := config.DefaultDSP()
 		d.Name = string(rune('a' + i))

@@ -39,7 +39,17 @@ type metrics struct {
 	dspDecisions    metric.Int64Counter
 	breakerState    metric.Int64ObservableGauge
 	scorerErrors    metric.Int64Counter
-	reloads         metric.Int64Counter
+
+	// DSP health (dsp/health), per DSP: opens, the sliding window's ratios, the send share.
+	breakerOpens   metric.Int64ObservableCounter
+	healthCalls    metric.Int64ObservableGauge
+	healthFailures metric.Float64ObservableGauge
+	healthTimeouts metric.Float64ObservableGauge
+	healthOurs     metric.Float64ObservableGauge
+	healthLimited  metric.Float64ObservableGauge
+	sendShare      metric.Float64ObservableGauge
+	dspThrottled   metric.Int64Counter
+	reloads        metric.Int64Counter
 
 	// Traffic shaping.
 	dspDecisionBids metric.Int64Counter
@@ -67,7 +77,8 @@ var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200
 
 // observables lists the instruments that the gateway's callback reports.
 func (m *metrics) observables() []metric.Observable {
-	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge}
+	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
+		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare}
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
@@ -96,7 +107,23 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.dspDecisions, _ = m.Int64Counter("bidsieve_dsp_decisions_total",
 		metric.WithDescription("Per-DSP decisions: sent, filtered, explored, throttled, breaker_open, shadow, fail_open."))
 	x.breakerState, _ = m.Int64ObservableGauge("bidsieve_dsp_breaker_state",
-		metric.WithDescription("Circuit breaker state per DSP: 0 closed, 1 half-open, 2 open."))
+		metric.WithDescription("Circuit breaker state per DSP: 0 closed, 2 open (sending its trial share)."))
+	x.breakerOpens, _ = m.Int64ObservableCounter("bidsieve_dsp_breaker_opens_total",
+		metric.WithDescription("Times each DSP's breaker opened (the failure ratio over the window reached breaker.failure_ratio)."))
+	x.healthCalls, _ = m.Int64ObservableGauge("bidsieve_dsp_health_calls",
+		metric.WithDescription("Calls counted in the DSP's health window (breaker.window): successes and failures, not the gateway's own timeouts nor 429s."))
+	x.healthFailures, _ = m.Float64ObservableGauge("bidsieve_dsp_health_failure_ratio",
+		metric.WithDescription("Failures over counted calls in the DSP's health window; the breaker opens at breaker.failure_ratio (with breaker.min_calls calls)."))
+	x.healthTimeouts, _ = m.Float64ObservableGauge("bidsieve_dsp_health_timeout_ratio",
+		metric.WithDescription("The DSP's own timeouts over counted calls in its health window."))
+	x.healthOurs, _ = m.Float64ObservableGauge("bidsieve_dsp_health_ours_ratio",
+		metric.WithDescription("Timeouts the gateway caused (late start, short deadline), over all outcomes in the DSP's health window: not counted against the DSP."))
+	x.healthLimited, _ = m.Float64ObservableGauge("bidsieve_dsp_health_rate_limited_ratio",
+		metric.WithDescription("429 answers over all outcomes in the DSP's health window: not failures, they lower the send share."))
+	x.sendShare, _ = m.Float64ObservableGauge("bidsieve_dsp_send_share",
+		metric.WithDescription("Share of the DSP's eligible requests its health lets through: 1, the trial share while open, the lowered share after a 429, 0 during a Retry-After wait."))
+	x.dspThrottled, _ = m.Int64Counter("bidsieve_dsp_throttled_total",
+		metric.WithDescription("Requests withheld as throttled, by reason: qps_limit (the DSP's QPS cap), rate_limited (the DSP answered 429: its send share or Retry-After)."))
 	x.scorerErrors, _ = m.Int64Counter("bidsieve_scorer_errors_total", metric.WithDescription("Requests the model failed to score (served fail-open)."))
 	x.reloads, _ = m.Int64Counter("bidsieve_config_reloads_total", metric.WithDescription("Configuration reloads by result: ok, error."))
 	x.dspDecisionBids, _ = m.Int64Counter("bidsieve_dsp_decision_bids_total",
@@ -153,11 +180,21 @@ type dspMetrics struct {
 	invalid   [numReasonSlots][]metric.AddOption
 	decisions [numDecisions][]metric.AddOption
 	recallObs [3][]metric.ObserveOption // estimate, lower, upper
+	throttled [numThrottledReasons][]metric.AddOption
 
 	unfiltered [numUnfilteredReasons][]metric.AddOption
 }
 
 const numReasonSlots = 16
+
+// Reasons of bidsieve_dsp_throttled_total.
+const (
+	throttledQPSLimit    = iota // the DSP's QPS cap (dsps[].qps_limit)
+	throttledRateLimited        // the DSP answered 429: its lowered send share, or a Retry-After wait
+	numThrottledReasons
+)
+
+var throttledReasonNames = [numThrottledReasons]string{"qps_limit", "rate_limited"}
 
 func newDSPMetrics(name string) *dspMetrics {
 	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name)))
@@ -180,6 +217,9 @@ func newDSPMetrics(name string) *dspMetrics {
 	}
 	for i, b := range []string{"estimate", "lower", "upper"} {
 		d.recallObs[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("dsp", name), attribute.String("bound", b)))}
+	}
+	for r, n := range throttledReasonNames {
+		d.throttled[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", n))
 	}
 	for u := unfilteredUnknownDSP; u < numUnfilteredReasons; u++ {
 		d.unfiltered[u] = addOpts(attribute.String("dsp", name), attribute.String("reason", unfilteredReasonNames[u]))

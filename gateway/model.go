@@ -97,7 +97,8 @@ func (g *Gateway) failOpen(ctx context.Context, why failReason, st *state, err e
 	}
 }
 
-// observe reports the gauges: breaker states, thresholds, admission thresholds, live
+// observe reports the gauges: the DSPs' health (breaker state and opens, the window's
+// ratios, the send share), thresholds, admission thresholds, live
 // recall and withheld share per DSP, and the model's version and age.
 func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	st := g.state.Load()
@@ -107,7 +108,15 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	now := time.Now()
 	m := g.m
 	for _, d := range st.dsps {
-		o.ObserveInt64(m.breakerState, breakerGauge(d.rt.breaker.State()), d.m.dspObs...)
+		h := d.rt.breaker.Stats()
+		o.ObserveInt64(m.breakerState, breakerGauge(h.State), d.m.dspObs...)
+		o.ObserveInt64(m.breakerOpens, int64(d.rt.opened(&h)), d.m.dspObs...)
+		o.ObserveInt64(m.healthCalls, int64(h.Calls), d.m.dspObs...)
+		o.ObserveFloat64(m.healthFailures, h.FailureRatio, d.m.dspObs...)
+		o.ObserveFloat64(m.healthTimeouts, h.TimeoutRatio, d.m.dspObs...)
+		o.ObserveFloat64(m.healthOurs, h.OursRatio, d.m.dspObs...)
+		o.ObserveFloat64(m.healthLimited, h.RateLimitedRatio, d.m.dspObs...)
+		o.ObserveFloat64(m.sendShare, h.SendShare, d.m.dspObs...)
 		if st.model != nil && d.shaping.Mode != config.ModeOff {
 			o.ObserveFloat64(m.threshold, d.threshold, metric.WithAttributes(attribute.String("dsp", d.name), attribute.String("source", d.source.String())))
 		}

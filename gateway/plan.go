@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/dsp/health"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/prebid/openrtb/v19/openrtb2"
-	"github.com/sony/gobreaker/v2"
 )
 
 // planInput is what the plan stage reads.
@@ -59,11 +59,17 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 			case noTime:
 				c.state = callNoTime
 			default:
-				c.state, c.done = admitCall(c, in.start)
+				c.state = admitCall(c, in.start)
 			}
 		}
 		if dec := c.decision(); dec != DecisionNone {
 			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec]...)
+		}
+		switch c.state {
+		case callThrottled:
+			g.m.dspThrottled.Add(ctx, 1, c.d.m.throttled[throttledQPSLimit]...)
+		case callRateLimited:
+			g.m.dspThrottled.Add(ctx, 1, c.d.m.throttled[throttledRateLimited]...)
 		}
 	}
 }
@@ -71,8 +77,11 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 // eligible makes the calls: one per DSP that is enabled and whose targeting matches the
 // request (its features' channel and country) and at least one of the imps the bidder
 // lists let it be offered (those imps are the ones it is offered; a DSP offered none is
-// not considered, and has no bid-log row). A DSP whose breaker is open is withheld at
-// once. It reports whether some call wants a score.
+// not considered, and has no bid-log row). Each call then asks the DSP's health
+// (dsp/health) once: a DSP whose breaker is open is withheld at once (breaker_open) unless
+// the call is in its trial share, and one backing off after a 429 is withheld (throttled)
+// beyond its send share; a withheld call is not scored. It reports whether some call
+// wants a score.
 func (p *plan) eligible(in *planInput) (wanted bool) {
 	req := in.req
 	all := fullSet(len(req.Imp))
@@ -93,8 +102,11 @@ func (p *plan) eligible(in *planInput) (wanted bool) {
 			continue
 		}
 		c := call{d: d, imps: set}
-		if d.rt.breaker.State() == gobreaker.StateOpen {
+		switch d.rt.breaker.Allow() {
+		case health.Refused:
 			c.state = callBreakerOpen
+		case health.Limited:
+			c.state = callRateLimited
 		}
 		p.calls = append(p.calls, c)
 		wanted = wanted || c.wantsScore()

@@ -231,7 +231,7 @@ func shapingGateway(t *testing.T, m Scorer, change func(*config.Config), dsps ..
 	for i := range cfg.DSPs {
 		cfg.DSPs[i].Timeout = 900 * time.Millisecond // fake DSPs answer at once, unless the machine is loaded
 	}
-	cfg.Breaker.ConsecutiveFailures = 1 << 20 // nor do timeouts on a loaded machine open breakers
+	cfg.Breaker.MinCalls = 1 << 20 // nor do timeouts on a loaded machine open breakers
 	if change != nil {
 		change(cfg)
 	}

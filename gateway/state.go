@@ -1,18 +1,18 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/dsp/health"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway/auction"
 	"github.com/bidsieve/bidsieve/modelfile"
-	"github.com/sony/gobreaker/v2"
 	"golang.org/x/time/rate"
 )
 
@@ -60,28 +60,21 @@ type dspState struct {
 
 // dspRuntime is the part of a DSP that survives reloads while the DSP keeps its name.
 type dspRuntime struct {
-	breaker         *gobreaker.TwoStepCircuitBreaker[struct{}]
-	breakerSettings config.Breaker
-	limiter         *rate.Limiter // rate.Inf when there is no cap
-	adm             *admission    // the score an admitted request needs while the cap binds
-	fig             *figures      // live figures for the admin page and the recall gauges
-	m               *dspMetrics
+	// breaker is the DSP's health (package dsp/health): its circuit breaker and its 429
+	// back-off. It is kept while the DSP keeps its endpoint and the breaker section is
+	// unchanged; otherwise a new one starts closed, its history judged another set-up.
+	breaker  *health.Breaker
+	endpoint string         // the endpoint the breaker judged
+	settings config.Breaker // the settings it was built with
+	opens    uint64         // times the DSP's earlier breakers opened (bidsieve_dsp_breaker_opens_total)
+	limiter  *rate.Limiter  // rate.Inf when there is no cap
+	adm      *admission     // the score an admitted request needs while the cap binds
+	fig      *figures       // live figures for the admin page and the recall gauges
+	m        *dspMetrics
 }
 
-// errNotCounted marks a call outcome that says nothing about the DSP's health (the
-// publisher hung up, or the auction deadline was shorter than the DSP's own timeout): the
-// breaker counts it neither as a success nor as a failure.
-var errNotCounted = errors.New("not counted by the breaker")
-
-func newBreaker(name string, b config.Breaker) *gobreaker.TwoStepCircuitBreaker[struct{}] {
-	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        name,
-		MaxRequests: b.HalfOpenRequests,
-		Timeout:     b.OpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.ConsecutiveFailures },
-		IsExcluded:  func(err error) bool { return errors.Is(err, errNotCounted) },
-	})
-}
+// opened returns how many times the DSP's breakers opened, the earlier ones included.
+func (rt *dspRuntime) opened(s *health.Stats) uint64 { return rt.opens + s.Opens }
 
 // limits returns the token bucket for a QPS cap: the burst is a hundredth of a second's
 // worth (at least 1) and the rate is lowered by the burst, so that no one-second window
@@ -100,14 +93,18 @@ func limits(qps int) (rate.Limit, int) {
 
 // buildState builds the state for cfg (already validated) and scorer, reusing the runtimes
 // of DSPs in runtimes by name. It returns the runtimes of the new state; it changes nothing
-// shared except the QPS buckets' limits, which it leaves to apply.
-func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRuntime) (*state, map[string]*dspRuntime, error) {
+// shared except the QPS buckets' limits, which it leaves to apply. New breakers log their
+// state changes to log.
+func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRuntime, log *slog.Logger) (*state, map[string]*dspRuntime, error) {
 	rates, err := auction.NewRates(cfg.Currency.Base, cfg.Currency.Rates)
 	if err != nil {
 		return nil, nil, err
 	}
 	if scorer == nil {
 		scorer = PassThrough{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	st := &state{cfg: cfg, rates: rates, scorer: scorer, version: scorer.Version()}
 	_, st.scoring = scorer.(PassThrough)
@@ -125,25 +122,33 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 			return nil, nil, fmt.Errorf("dsps[%d].endpoint: %w", i, err)
 		}
 		rt := runtimes[d.Name]
-		if rt == nil || rt.breakerSettings != cfg.Breaker {
+		if rt == nil || rt.settings != cfg.Breaker || rt.endpoint != d.Endpoint {
+			b, err := health.New(d.Name, cfg.Breaker, health.Options{Log: log})
+			if err != nil { // cannot happen: cfg is valid
+				return nil, nil, err
+			}
 			lim, burst := limits(d.QPSLimit)
-			m := newDSPMetrics(d.Name)
+			fresh := &dspRuntime{
+				breaker:  b,
+				endpoint: d.Endpoint,
+				settings: cfg.Breaker,
+				limiter:  rate.NewLimiter(lim, burst),
+				adm:      new(admission),
+				fig:      new(figures),
+				m:        newDSPMetrics(d.Name),
+			}
 			if rt != nil {
-				m = rt.m
+				// Keep the bucket's tokens, the admission estimate, the live figures and
+				// the count of opens; only the breaker is new.
+				s := rt.breaker.Stats()
+				fresh.opens = rt.opened(&s)
+				fresh.limiter, fresh.adm, fresh.fig, fresh.m = rt.limiter, rt.adm, rt.fig, rt.m
+				if s.State == health.Open || s.SendShare < 1 {
+					log.Info("dsp breaker reset", "dsp", d.Name,
+						"reason", "the breaker settings or the endpoint changed", "was", s.State.String(), "send_share", s.SendShare)
+				}
 			}
-			rt = &dspRuntime{
-				breaker:         newBreaker(d.Name, cfg.Breaker),
-				breakerSettings: cfg.Breaker,
-				limiter:         rate.NewLimiter(lim, burst),
-				adm:             new(admission),
-				fig:             new(figures),
-				m:               m,
-			}
-			if old := runtimes[d.Name]; old != nil {
-				// Keep the bucket's tokens, the admission estimate and the live figures;
-				// only the breaker is new.
-				rt.limiter, rt.adm, rt.fig = old.limiter, old.adm, old.fig
-			}
+			rt = fresh
 		}
 		next[d.Name] = rt
 		hosts := make([]string, len(d.NoticeHosts))
@@ -185,16 +190,13 @@ func applyLimits(st *state) {
 	}
 }
 
-// breakerGauge maps a breaker state to the bidsieve_dsp_breaker_state value.
-func breakerGauge(s gobreaker.State) int64 {
-	switch s {
-	case gobreaker.StateHalfOpen:
-		return 1
-	case gobreaker.StateOpen:
+// breakerGauge maps a breaker state to the bidsieve_dsp_breaker_state value: 0 closed,
+// 2 open (1, half-open, is no longer used: an open breaker sends its trial share).
+func breakerGauge(s health.State) int64 {
+	if s == health.Open {
 		return 2
-	default:
-		return 0
 	}
+	return 0
 }
 
 // deadlineFor returns the auction's time budget for a request's tmax: tmax (or the default)
