@@ -194,6 +194,12 @@ func TestQPSCapHolds(t *testing.T) {
 	if n := tg.metric(t, "bidsieve_dsp_decisions_total", "dsp", "a", "decision", "throttled"); n != auctions-got {
 		t.Errorf("throttled decisions = %d, want %d", n, auctions-got)
 	}
+	if n := tg.metric(t, "bidsieve_dsp_throttled_total", "dsp", "a", "reason", "qps_limit"); n != auctions-got {
+		t.Errorf("bidsieve_dsp_throttled_total{reason=qps_limit} = %d, want %d", n, auctions-got)
+	}
+	if n := tg.metric(t, "bidsieve_dsp_throttled_total", "reason", "rate_limited"); n != 0 {
+		t.Errorf("bidsieve_dsp_throttled_total{reason=rate_limited} = %d without a 429", n)
+	}
 }
 
 func TestNoticesOnlyToAllowedHosts(t *testing.T) {
