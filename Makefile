@@ -5,7 +5,7 @@ PKGS    := ./...
 FUZZTIME ?= 2m
 GOLANGCI_VERSION := v2.15.0
 
-.PHONY: all build run test test-short lint bench fuzz fuzz-short eval e2e tidy-check clean
+.PHONY: all build run test test-short lint bench fuzz fuzz-short eval e2e tidy-check deploy-check clean
 
 all: build
 
@@ -45,6 +45,12 @@ eval: build
 # E2E_FLAGS="--steps 3 --rounds 20" (go run ./cmd/e2e -h lists them).
 e2e: build
 	$(GO) run ./cmd/e2e --bin $(BIN) $(E2E_FLAGS)
+
+# The deployment files (part of test too): manifests decoded strictly into the Kubernetes
+# types, promtool check/test of the alert rules, the dashboard's metrics against a running
+# gateway, compose against the manifests. promtool comes from Debian's prometheus package.
+deploy-check:
+	$(GO) test -count=1 ./deploy/
 
 tidy-check:
 	$(GO) mod tidy

@@ -65,6 +65,8 @@ type metrics struct {
 	modelLoaded     metric.Int64ObservableGauge
 	modelInfo       metric.Int64ObservableGauge
 	modelAge        metric.Float64ObservableGauge
+	recallTarget    metric.Float64ObservableGauge
+	modelMaxAge     metric.Float64ObservableGauge
 
 	results      map[string][]metric.AddOption
 	reload       map[string][]metric.AddOption
@@ -78,7 +80,8 @@ var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200
 // observables lists the instruments that the gateway's callback reports.
 func (m *metrics) observables() []metric.Observable {
 	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
-		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare}
+		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare,
+		m.recallTarget, m.modelMaxAge}
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
@@ -149,6 +152,10 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.modelInfo, _ = m.Int64ObservableGauge("bidsieve_model_info", metric.WithDescription("The model in force: always 1, with its version as a label."))
 	x.modelAge, _ = m.Float64ObservableGauge("bidsieve_model_age_seconds", metric.WithUnit("s"),
 		metric.WithDescription("Age of the model in force, from its training time (meta.created_at)."))
+	x.recallTarget, _ = m.Float64ObservableGauge("bidsieve_dsp_recall_target",
+		metric.WithDescription("Recall target in force per DSP (shaping.recall_target or its override), beside bidsieve_dsp_live_recall; absent when the DSP is not shaped."))
+	x.modelMaxAge, _ = m.Float64ObservableGauge("bidsieve_model_max_age_seconds", metric.WithUnit("s"),
+		metric.WithDescription("model.max_age: the oldest a model may be and still shape (absent when 0, no limit)."))
 	for f := failNoModel; f < numFailReasons; f++ {
 		x.failOpenOpts[f] = addOpts(attribute.String("reason", f.String()))
 	}

@@ -127,11 +127,17 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 		if f.Offered > 0 {
 			o.ObserveFloat64(m.withheld, f.Withheld(), d.m.dspObs...)
 		}
+		if d.shaping.Mode != config.ModeOff {
+			o.ObserveFloat64(m.recallTarget, d.shaping.RecallTarget, d.m.dspObs...)
+		}
 		if r := f.Recall(); r != nil {
 			o.ObserveFloat64(m.liveRecall, r.Estimate, d.m.recallObs[0]...)
 			o.ObserveFloat64(m.liveRecall, r.Lower, d.m.recallObs[1]...)
 			o.ObserveFloat64(m.liveRecall, r.Upper, d.m.recallObs[2]...)
 		}
+	}
+	if st.cfg.Model.MaxAge > 0 {
+		o.ObserveFloat64(m.modelMaxAge, st.cfg.Model.MaxAge.Seconds())
 	}
 	if st.model == nil {
 		o.ObserveInt64(m.modelLoaded, 0)

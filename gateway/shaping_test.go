@@ -324,6 +324,9 @@ func TestFilterSendsOnScoreAndExplores(t *testing.T) {
 	if got := tg.floatMetric(t, "bidsieve_dsp_threshold", "dsp", "a", "source", "recall_target"); got != 0.5 {
 		t.Errorf("threshold gauge %v", got)
 	}
+	if got, want := tg.floatMetric(t, "bidsieve_dsp_recall_target", "dsp", "a"), tg.g.Config().Shaping.RecallTarget; got != want {
+		t.Errorf("recall target gauge %v, want shaping.recall_target %v", got, want)
+	}
 	if got := tg.metric(t, "bidsieve_model_info", "version", "m1"); got != 1 {
 		t.Errorf("model info gauge %d", got)
 	}
@@ -449,6 +452,14 @@ func TestFailOpen(t *testing.T) {
 			}
 			if m != nil && m.calls.Load() != tt.calls {
 				t.Errorf("the model was asked %d times, want %d", m.calls.Load(), tt.calls)
+			}
+			if tt.maxAge > 0 { // the alert compares the age with the limit
+				if got := tg.floatMetric(t, "bidsieve_model_max_age_seconds"); got != tt.maxAge.Seconds() {
+					t.Errorf("model max age gauge %v, want %v", got, tt.maxAge.Seconds())
+				}
+				if age := tg.floatMetric(t, "bidsieve_model_age_seconds"); age <= tt.maxAge.Seconds() {
+					t.Errorf("model age gauge %v, want above the limit %v", age, tt.maxAge.Seconds())
+				}
 			}
 		})
 	}
