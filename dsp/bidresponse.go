@@ -115,6 +115,32 @@ func responseField(k []byte) int {
 }
 
 // response reads the top-level value into resp.
+// object reads one JSON object: field maps each key to its field number (-1 for a key the
+// decoder skips) and member reads that field's value. A key seen twice gives errSlow, so
+// that encoding/json, which merges duplicates, decides the answer.
+func (d *respDecoder) object(field func(k []byte) int, member func(f int) error) error {
+	more, err := d.objectStart()
+	var seen uint64
+	for more && err == nil {
+		var k []byte
+		if k, err = d.key(); err != nil {
+			return err
+		}
+		f := field(k)
+		if f >= 0 {
+			if seen&(1<<f) != 0 {
+				return errSlow
+			}
+			seen |= 1 << f
+		}
+		if err = member(f); err != nil {
+			return err
+		}
+		more, err = d.objectNext()
+	}
+	return err
+}
+
 func (d *respDecoder) response(resp *openrtb2.BidResponse) error {
 	d.ws()
 	if d.peek() == 'n' { // null leaves resp as it is
@@ -123,43 +149,26 @@ func (d *respDecoder) response(resp *openrtb2.BidResponse) error {
 		}
 		return d.end()
 	}
-	more, err := d.objectStart()
-	var seen uint64
-	for more && err == nil {
-		var k []byte
-		if k, err = d.key(); err != nil {
-			return err
-		}
-		f := responseField(k)
-		if f >= 0 {
-			if seen&(1<<f) != 0 {
-				return errSlow // a duplicate key: encoding/json merges
-			}
-			seen |= 1 << f
-		}
+	err := d.object(responseField, func(f int) error {
 		switch f {
 		case respID:
-			err = d.str(&resp.ID)
+			return d.str(&resp.ID)
 		case respSeatBid:
-			err = d.seatBids(&resp.SeatBid)
+			return d.seatBids(&resp.SeatBid)
 		case respBidID:
-			err = d.str(&resp.BidID)
+			return d.str(&resp.BidID)
 		case respCur:
-			err = d.str(&resp.Cur)
+			return d.str(&resp.Cur)
 		case respCustomData:
-			err = d.str(&resp.CustomData)
+			return d.str(&resp.CustomData)
 		case respNBR:
-			err = d.nbr(&resp.NBR)
+			return d.nbr(&resp.NBR)
 		case respExt:
-			err = d.raw(&resp.Ext)
+			return d.raw(&resp.Ext)
 		default:
-			err = d.skip(0)
+			return d.skip(0)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.objectNext()
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -216,38 +225,20 @@ func seatBidField(k []byte) int {
 }
 
 func (d *respDecoder) seatBid(sb *openrtb2.SeatBid) error {
-	more, err := d.objectStart()
-	var seen uint64
-	for more && err == nil {
-		var k []byte
-		if k, err = d.key(); err != nil {
-			return err
-		}
-		f := seatBidField(k)
-		if f >= 0 {
-			if seen&(1<<f) != 0 {
-				return errSlow
-			}
-			seen |= 1 << f
-		}
+	return d.object(seatBidField, func(f int) error {
 		switch f {
 		case seatBid:
-			err = d.bidList(&sb.Bid)
+			return d.bidList(&sb.Bid)
 		case seatSeat:
-			err = d.str(&sb.Seat)
+			return d.str(&sb.Seat)
 		case seatGroup:
-			err = intValue(&d.reader, &sb.Group)
+			return intValue(&d.reader, &sb.Group)
 		case seatExt:
-			err = d.raw(&sb.Ext)
+			return d.raw(&sb.Ext)
 		default:
-			err = d.skip(0)
+			return d.skip(0)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.objectNext()
-	}
-	return err
+	})
 }
 
 func (d *respDecoder) bidList(dst *[]openrtb2.Bid) error {
@@ -387,96 +378,78 @@ func bidField(k []byte) int {
 
 func (d *respDecoder) bid(b *openrtb2.Bid) error {
 	r := &d.reader
-	more, err := d.objectStart()
-	var seen uint64
-	for more && err == nil {
-		var k []byte
-		if k, err = d.key(); err != nil {
-			return err
-		}
-		f := bidField(k)
-		if f >= 0 {
-			if seen&(1<<f) != 0 {
-				return errSlow
-			}
-			seen |= 1 << f
-		}
+	return d.object(bidField, func(f int) error {
 		switch f {
 		case bidID:
-			err = d.str(&b.ID)
+			return d.str(&b.ID)
 		case bidImpID:
-			err = d.str(&b.ImpID)
+			return d.str(&b.ImpID)
 		case bidPrice:
-			err = d.float(&b.Price)
+			return d.float(&b.Price)
 		case bidNURL:
-			err = d.str(&b.NURL)
+			return d.str(&b.NURL)
 		case bidBURL:
-			err = d.str(&b.BURL)
+			return d.str(&b.BURL)
 		case bidLURL:
-			err = d.str(&b.LURL)
+			return d.str(&b.LURL)
 		case bidAdM:
-			err = d.str(&b.AdM)
+			return d.str(&b.AdM)
 		case bidAdID:
-			err = d.str(&b.AdID)
+			return d.str(&b.AdID)
 		case bidADomain:
-			err = d.strList(&b.ADomain)
+			return d.strList(&b.ADomain)
 		case bidBundle:
-			err = d.str(&b.Bundle)
+			return d.str(&b.Bundle)
 		case bidIURL:
-			err = d.str(&b.IURL)
+			return d.str(&b.IURL)
 		case bidCID:
-			err = d.str(&b.CID)
+			return d.str(&b.CID)
 		case bidCrID:
-			err = d.str(&b.CrID)
+			return d.str(&b.CrID)
 		case bidTactic:
-			err = d.str(&b.Tactic)
+			return d.str(&b.Tactic)
 		case bidCatTax:
-			err = intValue(r, &b.CatTax)
+			return intValue(r, &b.CatTax)
 		case bidCat:
-			err = d.strList(&b.Cat)
+			return d.strList(&b.Cat)
 		case bidAttr:
-			err = intList(d, &b.Attr)
+			return intList(d, &b.Attr)
 		case bidAPIs:
-			err = intList(d, &b.APIs)
+			return intList(d, &b.APIs)
 		case bidAPI:
-			err = intValue(r, &b.API)
+			return intValue(r, &b.API)
 		case bidProtocol:
-			err = intValue(r, &b.Protocol)
+			return intValue(r, &b.Protocol)
 		case bidQAGMediaRating:
-			err = intValue(r, &b.QAGMediaRating)
+			return intValue(r, &b.QAGMediaRating)
 		case bidLanguage:
-			err = d.str(&b.Language)
+			return d.str(&b.Language)
 		case bidLangB:
-			err = d.str(&b.LangB)
+			return d.str(&b.LangB)
 		case bidDealID:
-			err = d.str(&b.DealID)
+			return d.str(&b.DealID)
 		case bidW:
-			err = intValue(r, &b.W)
+			return intValue(r, &b.W)
 		case bidH:
-			err = intValue(r, &b.H)
+			return intValue(r, &b.H)
 		case bidWRatio:
-			err = intValue(r, &b.WRatio)
+			return intValue(r, &b.WRatio)
 		case bidHRatio:
-			err = intValue(r, &b.HRatio)
+			return intValue(r, &b.HRatio)
 		case bidExp:
-			err = intValue(r, &b.Exp)
+			return intValue(r, &b.Exp)
 		case bidDur:
-			err = intValue(r, &b.Dur)
+			return intValue(r, &b.Dur)
 		case bidMType:
-			err = intValue(r, &b.MType)
+			return intValue(r, &b.MType)
 		case bidSlotInPod:
-			err = intValue(r, &b.SlotInPod)
+			return intValue(r, &b.SlotInPod)
 		case bidExt:
-			err = d.raw(&b.Ext)
+			return d.raw(&b.Ext)
 		default:
-			err = d.skip(0)
+			return d.skip(0)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.objectNext()
-	}
-	return err
+	})
 }
 
 // str reads a string; null leaves dst as it is.
