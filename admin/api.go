@@ -48,7 +48,10 @@ type dspsResponse struct {
 	ReadOnly        bool       `json:"read_only"` // changes are refused (no store)
 	SettingsVersion int64      `json:"settings_version"`
 	Model           *modelView `json:"model"` // null: no model loaded
-	DSPs            []dspView  `json:"dsps"`
+	// Load is the gateway's edge: auctions, those shed for load and the shed share over
+	// the live window; null when the admin server has no gateway.
+	Load *stats.Load `json:"load"`
+	DSPs []dspView   `json:"dsps"`
 }
 
 func (s *Server) model() *modelfile.File {
@@ -109,6 +112,10 @@ func (s *Server) listDSPs(w http.ResponseWriter, _ *http.Request, who principal)
 		You: who, Store: s.opts.Settings.StoreName(), ReadOnly: s.opts.Settings.ReadOnly(),
 		SettingsVersion: s.opts.Settings.Version(), Model: viewModel(m),
 		DSPs: make([]dspView, 0, len(cfg.DSPs)),
+	}
+	if s.opts.Load != nil {
+		l := s.opts.Load.Load()
+		resp.Load = &l
 	}
 	for i := range cfg.DSPs {
 		resp.DSPs = append(resp.DSPs, s.dspView(cfg, &cfg.DSPs[i], m, live))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -70,6 +71,35 @@ func TestEveryCallAndRole(t *testing.T) {
 	}
 }
 
+// TestProfilesNeedTheAdminRole: /debug/pprof serves the process's profiles to the admin
+// role only; a viewer or manager gets 403, no token 401.
+func TestProfilesNeedTheAdminRole(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
+		for _, c := range []struct {
+			token string
+			want  int
+		}{{"", 401}, {viewerToken, 403}, {managerToken, 403}, {adminToken, 200}} {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", e.http.URL+path, nil)
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			resp, err := e.http.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Errorf("%s with token %q: %d, want %d", path, c.token, resp.StatusCode, c.want)
+			}
+			if c.want == 200 && path == "/debug/pprof/heap?debug=1" && !strings.Contains(string(body), "heap profile") {
+				t.Errorf("%s: not a heap profile: %.200s", path, body)
+			}
+		}
+	}
+}
+
 func TestListDSPsShowsSettingsPointAndFigures(t *testing.T) {
 	e := newEnv(t)
 	var got dspsJSON
@@ -78,6 +108,9 @@ func TestListDSPsShowsSettingsPointAndFigures(t *testing.T) {
 	}
 	if got.You.Name != "vera" || got.You.Role != "viewer" || !strings.HasPrefix(got.Store, "sqlite ") || got.ReadOnly || got.Model == nil {
 		t.Fatalf("header fields: %+v", got)
+	}
+	if l := got.Load; l == nil || l.Auctions != 8000 || l.Shed["wait"] != 300 || l.ShedShare != 0.05 || l.Inflight != 12 {
+		t.Errorf("load: %+v; want 8000 auctions, 300 shed on the wait, shed share 0.05, 12 in flight", l)
 	}
 	if len(got.DSPs) != 6 {
 		t.Fatalf("%d DSPs, want 6", len(got.DSPs))

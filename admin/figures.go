@@ -13,6 +13,13 @@ type Figures interface {
 	Figures() map[string]stats.Figures
 }
 
+// Load gives the gateway's edge figures: the auctions that reached it and the share shed
+// for load (the gateway implements it).
+type Load interface {
+	// Load returns the figures over the gateway's live window; cheap and concurrent-safe.
+	Load() stats.Load
+}
+
 // Models gives the model in force (the gateway implements it).
 type Models interface {
 	// Model returns the model file in force, or nil when none is loaded. The caller does

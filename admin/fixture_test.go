@@ -115,6 +115,10 @@ func (g *fakeGateway) ReloadModel(context.Context) error {
 	return nil
 }
 
+func (g *fakeGateway) Load() stats.Load {
+	return stats.Load{Window: 5 * time.Minute, Auctions: 8000, Shed: map[string]int64{"wait": 300, "inflight": 100}, Inflight: 12}
+}
+
 func (g *fakeGateway) Figures() map[string]stats.Figures {
 	g.figures.Add(1)
 	out := map[string]stats.Figures{}
@@ -198,7 +202,7 @@ func newEnvWith(t *testing.T, base *config.Config, st *store.Store) *env {
 	}
 	e.settings = s
 	srv, err := admin.New(admin.Options{
-		Settings: s, Store: as, Figures: e.gw, Models: e.gw, ReloadModel: e.gw.ReloadModel,
+		Settings: s, Store: as, Figures: e.gw, Models: e.gw, Load: e.gw, ReloadModel: e.gw.ReloadModel,
 		Logger: log, Now: e.now.Now,
 	})
 	if err != nil {
@@ -304,7 +308,13 @@ type (
 		ReadOnly        bool      `json:"read_only"`
 		SettingsVersion int64     `json:"settings_version"`
 		Model           *struct{} `json:"model"`
-		DSPs            []dspJSON `json:"dsps"`
+		Load            *struct {
+			Auctions  int64            `json:"auctions"`
+			Shed      map[string]int64 `json:"shed"`
+			ShedShare float64          `json:"shed_share"`
+			Inflight  int64            `json:"inflight"`
+		} `json:"load"`
+		DSPs []dspJSON `json:"dsps"`
 	}
 	auditJSON struct {
 		Entries []store.AuditEntry `json:"entries"`

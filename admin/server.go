@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 )
@@ -19,9 +20,10 @@ type Options struct {
 	// Store keeps the audit trail; normally the one Settings reads. nil: no trail (the
 	// gateway runs on the file configuration).
 	Store Store
-	// Figures and Models come from the gateway.
+	// Figures, Models and Load come from the gateway.
 	Figures Figures
 	Models  Models
+	Load    Load
 	// ReloadModel loads the model file again (POST /admin/api/model/reload).
 	ReloadModel func(ctx context.Context) error
 	// Logger receives one line per API request (never a token) and the errors; nil
@@ -77,6 +79,14 @@ func New(opts Options) (*Server, error) {
 	s.api("PATCH /admin/api/dsps/{name}", roleManager, s.patchDSP)
 	s.api("GET /admin/api/audit", roleViewer, s.audit)
 	s.api("POST /admin/api/model/reload", roleAdmin, s.reloadModel)
+	// Profiles of the running process (net/http/pprof), for the admin role only: a CPU
+	// profile under load is how CPU per auction is found (docs/BENCHMARKS.md).
+	s.api("GET /debug/pprof/", roleAdmin, profile(pprof.Index))
+	s.api("GET /debug/pprof/cmdline", roleAdmin, profile(pprof.Cmdline))
+	s.api("GET /debug/pprof/profile", roleAdmin, profile(pprof.Profile))
+	s.api("GET /debug/pprof/symbol", roleAdmin, profile(pprof.Symbol))
+	s.api("POST /debug/pprof/symbol", roleAdmin, profile(pprof.Symbol))
+	s.api("GET /debug/pprof/trace", roleAdmin, profile(pprof.Trace))
 	s.api("/admin/api/", roleViewer, func(w http.ResponseWriter, r *http.Request, _ principal) {
 		writeError(w, http.StatusNotFound, "", "no such call: see docs/ADMIN.md")
 	})
@@ -85,6 +95,11 @@ func New(opts Options) (*Server, error) {
 		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
 	})
 	return s, nil
+}
+
+// profile adapts a net/http/pprof handler to an API handler.
+func profile(h http.HandlerFunc) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ principal) { h(w, r) }
 }
 
 const (

@@ -24,11 +24,12 @@ type Config struct {
 	Debug    Debug    `yaml:"debug"`
 
 	// Operator keys.
-	Log     Log     `yaml:"log"`
-	Tracing Tracing `yaml:"tracing"`
-	Fanout  Fanout  `yaml:"fanout"`
-	Breaker Breaker `yaml:"breaker"`
-	Notices Notices `yaml:"notices"`
+	Log      Log      `yaml:"log"`
+	Tracing  Tracing  `yaml:"tracing"`
+	Fanout   Fanout   `yaml:"fanout"`
+	Breaker  Breaker  `yaml:"breaker"`
+	Overload Overload `yaml:"overload"`
+	Notices  Notices  `yaml:"notices"`
 
 	DSPs []DSP `yaml:"dsps"`
 }
@@ -182,6 +183,25 @@ const (
 	TracingStdout = "stdout"
 	TracingOTLP   = "otlp"
 )
+
+// Overload is the gateway's edge control: an auction it cannot serve in time is refused at
+// once, before any decision, with 503 and Retry-After (or a no-bid carrying Retry-After
+// for Prebid clients), so that the auctions it accepts keep their deadlines and the DSPs
+// see no timeouts of the gateway's making.
+type Overload struct {
+	// MaxInflight caps the auctions being served at once (from the body read to the
+	// answer); 0 takes 1024 per core (GOMAXPROCS); -1 removes the cap.
+	MaxInflight int `yaml:"max_inflight"`
+	// MaxWait is how long an auction may wait for a worker (one per core runs the CPU
+	// stages before the fan-out: decode, validate, score, decide) before it is shed;
+	// 0 never sheds on the wait.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// Workers is the number of auctions in their CPU stages at once; 0: GOMAXPROCS. Read
+	// at start only.
+	Workers int `yaml:"workers"`
+	// RetryAfter is the Retry-After of a shed auction, whole seconds (>= 1s).
+	RetryAfter time.Duration `yaml:"retry_after"`
+}
 
 // Fanout tunes the calls to DSPs: one shared HTTP transport.
 type Fanout struct {

@@ -134,6 +134,19 @@ func (c *Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.tracing(&c.Tracing)
 
+	o := c.Overload
+	if o.MaxInflight < -1 {
+		v.add("overload.max_inflight", "must be >= 0 (0: 1024 per core), or -1 for no cap")
+	}
+	if o.MaxWait < 0 {
+		v.add("overload.max_wait", "must be >= 0 (0: never shed on the wait)")
+	}
+	if o.Workers < 0 {
+		v.add("overload.workers", "must be >= 0 (0: one per core)")
+	}
+	if o.RetryAfter < time.Second || o.RetryAfter%time.Second != 0 {
+		v.add("overload.retry_after", "must be whole seconds, at least 1s (Retry-After counts seconds)")
+	}
 	if c.Fanout.MaxResponseBytes <= 0 {
 		v.add("fanout.max_response_bytes", "must be > 0")
 	}

@@ -25,6 +25,15 @@ func TestValidate(t *testing.T) {
 		{"zero body limit", func(c *Config) { c.Auction.MaxBodyBytes = 0 }, []string{"auction.max_body_bytes: must be > 0"}},
 		{"bad nobid", func(c *Config) { c.Auction.NoBid = "empty" }, []string{`auction.nobid: must be one of auto, 204, 200, got "empty"`}},
 		{"nobid 200 for everyone", func(c *Config) { c.Auction.NoBid = NoBid200 }, nil},
+		{"overload off", func(c *Config) { c.Overload.MaxInflight, c.Overload.MaxWait = -1, 0 }, nil},
+		{"overload keys out of range", func(c *Config) {
+			c.Overload = Overload{MaxInflight: -2, MaxWait: -time.Millisecond, Workers: -1, RetryAfter: 1500 * time.Millisecond}
+		}, []string{
+			"overload.max_inflight: must be >= 0 (0: 1024 per core), or -1 for no cap",
+			"overload.max_wait: must be >= 0 (0: never shed on the wait)",
+			"overload.workers: must be >= 0 (0: one per core)",
+			"overload.retry_after: must be whole seconds, at least 1s (Retry-After counts seconds)",
+		}},
 		{"cors origins", func(c *Config) {
 			c.CORS.AllowedOrigins = []string{"https://news.example", "http://127.0.0.1:8000", "news.example", "https://news.example/page", "ftp://x", "https://u@x", "https://x?a"}
 		}, []string{

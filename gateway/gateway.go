@@ -75,6 +75,7 @@ type Gateway struct {
 	unregMet  metric.Registration
 
 	fanoutHook func() // Options.FanoutHook
+	load       *overload
 
 	state atomic.Pointer[state]
 	seq   atomic.Uint64
@@ -119,6 +120,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		scorer:    o.Scorer,
 		runtimes:  map[string]*dspRuntime{},
 		reloading: make(chan struct{}, 1),
+		load:      newOverload(&cfg.Overload),
 	}
 	g.fanoutHook = o.FanoutHook
 	var b [16]byte
@@ -254,6 +256,9 @@ func restartOnly(a, b *config.Config) []string {
 	}
 	if a.Fanout != b.Fanout {
 		keys = append(keys, "fanout")
+	}
+	if a.Overload.Workers != b.Overload.Workers {
+		keys = append(keys, "overload.workers")
 	}
 	if a.Notices != b.Notices {
 		keys = append(keys, "notices")

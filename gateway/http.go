@@ -74,7 +74,13 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	rerr := g.serve(ctx, st, start, buf.Bytes(), func(a reply) bool {
+	held, why := g.load.admit(ctx, &st.cfg.Overload)
+	if why != shedNone {
+		g.refuseLoad(c, st, start, span, buf.Bytes(), why)
+		return
+	}
+	defer g.load.leave()
+	rerr := g.serve(ctx, st, start, buf.Bytes(), held, func(a reply) bool {
 		return g.deliver(ctx, c, span, start, a)
 	})
 	if rerr != nil {
@@ -109,6 +115,7 @@ func (g *Gateway) deliver(ctx context.Context, c *gin.Context, span trace.Span, 
 	}
 	c.Writer.Flush() // the publisher has its answer; what follows is off its path
 	g.m.auction(ctx, result, time.Since(start).Seconds())
+	g.load.edge.count(time.Now(), shedNone)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("http.status_code", status))
 	}
@@ -117,6 +124,7 @@ func (g *Gateway) deliver(ctx context.Context, c *gin.Context, span trace.Span, 
 
 func (g *Gateway) refuse(c *gin.Context, start time.Time, span trace.Span, rerr *RequestError) {
 	g.m.auction(c.Request.Context(), resultInvalid, time.Since(start).Seconds())
+	g.load.edge.count(time.Now(), shedNone)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("http.status_code", rerr.Status), attribute.String("bidsieve.invalid_field", rerr.Field))
 	}

@@ -17,6 +17,7 @@ const (
 	resultInvalid  = "invalid"  // 4xx: the request was refused
 	resultCanceled = "canceled" // the publisher hung up before the answer
 	resultPanic    = "panic"    // 500: a bug, recovered
+	resultShed     = "shed"     // refused for load: 503, or a Prebid no-bid, with Retry-After (overload.go)
 )
 
 // latencyBuckets are the histogram bounds in seconds: auction and DSP latencies live
@@ -39,6 +40,9 @@ type metrics struct {
 	dspDecisions    metric.Int64Counter
 	breakerState    metric.Int64ObservableGauge
 	scorerErrors    metric.Int64Counter
+	shed            metric.Int64Counter
+	shedOpts        [numShedReasons][]metric.AddOption
+	inflight        metric.Int64ObservableGauge
 
 	// DSP health (dsp/health), per DSP: opens, the sliding window's ratios, the send share.
 	breakerOpens   metric.Int64ObservableCounter
@@ -81,7 +85,7 @@ var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200
 func (m *metrics) observables() []metric.Observable {
 	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
 		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare,
-		m.recallTarget, m.modelMaxAge}
+		m.recallTarget, m.modelMaxAge, m.inflight}
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
@@ -93,7 +97,11 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	// Instrument creation only fails for invalid names, which these are not; a failed
 	// instrument is a no-op, never a crash.
 	x.auctions, _ = m.Int64Counter("bidsieve_auctions_total",
-		metric.WithDescription("Auction requests by result: bid (200), nobid (204), invalid (4xx), canceled, panic (500)."))
+		metric.WithDescription("Auction requests by result: bid (200), nobid (204), invalid (4xx), shed (503 or a Prebid no-bid, for load), canceled, panic (500)."))
+	x.shed, _ = m.Int64Counter("bidsieve_shed_total",
+		metric.WithDescription("Auctions refused at the edge for load, before any decision, by reason: inflight (overload.max_inflight), wait (no worker within overload.max_wait)."))
+	x.inflight, _ = m.Int64ObservableGauge("bidsieve_inflight_auctions",
+		metric.WithDescription("Auctions being served now, from the body read to the answer (overload.max_inflight caps them)."))
 	x.auctionDuration, _ = m.Float64Histogram("bidsieve_auction_duration_seconds", metric.WithUnit("s"),
 		metric.WithDescription("Time from the request's arrival to the answer."), metric.WithExplicitBucketBoundaries(latencyBuckets...))
 	x.dspRequests, _ = m.Int64Counter("bidsieve_dsp_requests_total", metric.WithDescription("Bid requests sent to each DSP."))
@@ -160,7 +168,10 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 		x.failOpenOpts[f] = addOpts(attribute.String("reason", f.String()))
 	}
 	x.results = map[string][]metric.AddOption{}
-	for _, r := range []string{resultBid, resultNoBid, resultInvalid, resultCanceled, resultPanic} {
+	for r := shedReason(0); r < numShedReasons; r++ {
+		x.shedOpts[r] = addOpts(attribute.String("reason", r.String()))
+	}
+	for _, r := range []string{resultBid, resultNoBid, resultInvalid, resultShed, resultCanceled, resultPanic} {
 		x.results[r] = addOpts(attribute.String("result", r))
 	}
 	x.reload = map[string][]metric.AddOption{"ok": addOpts(attribute.String("result", "ok")), "error": addOpts(attribute.String("result", "error"))}

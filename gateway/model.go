@@ -107,6 +107,7 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	}
 	now := time.Now()
 	m := g.m
+	o.ObserveInt64(m.inflight, g.load.inflight.Load())
 	for _, d := range st.dsps {
 		h := d.rt.breaker.Stats()
 		o.ObserveInt64(m.breakerState, breakerGauge(h.State), d.m.dspObs...)

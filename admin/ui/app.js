@@ -129,6 +129,10 @@
   function renderMeta(data) {
     $("who").textContent = data.you.name + " (" + data.you.role + ")";
     $("model-info").textContent = data.model ? "model " + data.model.version : "no model loaded";
+    $("load-info").textContent = !data.load ? ""
+      : "shed " + (100 * data.load.shed_share).toFixed(2) + "% of " + data.load.auctions + " auctions";
+    $("load-info").title = "Auctions refused at the edge for load (503 or a Prebid no-bid, with Retry-After), over the last "
+      + Math.round((data.load && data.load.window_seconds || 0) / 60) + " min; " + (data.load ? data.load.inflight : 0) + " in flight now";
     $("store-info").textContent = data.store ? "settings: " + data.store.split(" ")[0] : "settings: file only";
     const banner = $("banner");
     if (data.read_only) {

@@ -36,9 +36,10 @@ type adminOptions struct {
 type adminDeps struct {
 	// Apply puts a whole configuration in force atomically (gateway.(*Gateway).Apply).
 	Apply func(*config.Config) error
-	// Figures and Models feed the page (the gateway); nil shows none.
+	// Figures, Models and Load feed the page (the gateway); nil shows none.
 	Figures admin.Figures
 	Models  admin.Models
+	Load    admin.Load
 	// ReloadModel loads the model file again; nil answers 503.
 	ReloadModel func(context.Context) error
 }
@@ -126,7 +127,7 @@ func (a *adminRuntime) Start(ctx context.Context, deps adminDeps) error {
 		return err
 	}
 	srv, err := admin.New(admin.Options{
-		Settings: a.settings, Store: a.adminStore(), Figures: deps.Figures, Models: deps.Models,
+		Settings: a.settings, Store: a.adminStore(), Figures: deps.Figures, Models: deps.Models, Load: deps.Load,
 		ReloadModel: deps.ReloadModel, Logger: a.log,
 	})
 	if err != nil {

@@ -113,6 +113,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Models:      modelFunc(g.Model),
 		ReloadModel: g.ReloadModel,
 		Figures:     g,
+		Load:        g,
 	})
 	if err != nil {
 		stopAll()
