@@ -192,13 +192,10 @@ type Overload struct {
 	// MaxInflight caps the auctions being served at once (from the body read to the
 	// answer); 0 takes 1024 per core (GOMAXPROCS); -1 removes the cap.
 	MaxInflight int `yaml:"max_inflight"`
-	// MaxWait is how long an auction may wait for a worker (one per core runs the CPU
-	// stages before the fan-out: decode, validate, score, decide) before it is shed;
-	// 0 never sheds on the wait.
+	// MaxWait is the longest the gateway's goroutines may wait for a core (the p99 of the
+	// Go scheduler's waits, sampled every 10ms) before a share of the new auctions is
+	// shed; 0 never sheds on the wait.
 	MaxWait time.Duration `yaml:"max_wait"`
-	// Workers is the number of auctions in their CPU stages at once; 0: GOMAXPROCS. Read
-	// at start only.
-	Workers int `yaml:"workers"`
 	// RetryAfter is the Retry-After of a shed auction, whole seconds (>= 1s).
 	RetryAfter time.Duration `yaml:"retry_after"`
 }

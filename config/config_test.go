@@ -362,18 +362,18 @@ breaker: {window: 20s, min_calls: 50, failure_ratio: 0.6, trial_share: 0.1, tria
 }
 
 func TestOverloadKeys(t *testing.T) {
-	c, err := Parse([]byte("overload: {max_inflight: 500, max_wait: 8ms, workers: 3, retry_after: 2s}\n"))
+	c, err := Parse([]byte("overload: {max_inflight: 500, max_wait: 8ms, retry_after: 2s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.ApplyEnv([]string{"BIDSIEVE_OVERLOAD_MAX_WAIT=3ms"}); err != nil {
 		t.Fatal(err)
 	}
-	if want := (Overload{MaxInflight: 500, MaxWait: 3 * time.Millisecond, Workers: 3, RetryAfter: 2 * time.Second}); c.Overload != want {
+	if want := (Overload{MaxInflight: 500, MaxWait: 3 * time.Millisecond, RetryAfter: 2 * time.Second}); c.Overload != want {
 		t.Errorf("overload = %+v, want %+v", c.Overload, want)
 	}
 	if d := Defaults().Overload; d != (Overload{MaxWait: 5 * time.Millisecond, RetryAfter: time.Second}) {
-		t.Errorf("default overload = %+v, want max_wait 5ms, retry_after 1s, the cap and workers from the cores", d)
+		t.Errorf("default overload = %+v, want max_wait 5ms, retry_after 1s, the cap from the cores", d)
 	}
 }
 

@@ -141,9 +141,6 @@ func (c *Config) Validate() error {
 	if o.MaxWait < 0 {
 		v.add("overload.max_wait", "must be >= 0 (0: never shed on the wait)")
 	}
-	if o.Workers < 0 {
-		v.add("overload.workers", "must be >= 0 (0: one per core)")
-	}
 	if o.RetryAfter < time.Second || o.RetryAfter%time.Second != 0 {
 		v.add("overload.retry_after", "must be whole seconds, at least 1s (Retry-After counts seconds)")
 	}

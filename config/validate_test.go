@@ -27,11 +27,10 @@ func TestValidate(t *testing.T) {
 		{"nobid 200 for everyone", func(c *Config) { c.Auction.NoBid = NoBid200 }, nil},
 		{"overload off", func(c *Config) { c.Overload.MaxInflight, c.Overload.MaxWait = -1, 0 }, nil},
 		{"overload keys out of range", func(c *Config) {
-			c.Overload = Overload{MaxInflight: -2, MaxWait: -time.Millisecond, Workers: -1, RetryAfter: 1500 * time.Millisecond}
+			c.Overload = Overload{MaxInflight: -2, MaxWait: -time.Millisecond, RetryAfter: 1500 * time.Millisecond}
 		}, []string{
 			"overload.max_inflight: must be >= 0 (0: 1024 per core), or -1 for no cap",
 			"overload.max_wait: must be >= 0 (0: never shed on the wait)",
-			"overload.workers: must be >= 0 (0: one per core)",
 			"overload.retry_after: must be whole seconds, at least 1s (Retry-After counts seconds)",
 		}},
 		{"cors origins", func(c *Config) {

@@ -95,7 +95,7 @@ func BenchmarkAuction(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			unsold := 0
 			for b.Loop() {
-				rerr := g.serve(context.Background(), st, time.Now(), body, false, func(a reply) bool {
+				rerr := g.serve(context.Background(), st, time.Now(), body, func(a reply) bool {
 					if (bidders > 0) != a.sold {
 						unsold++ // only when the process stalled past the 185 ms deadline
 					}
@@ -146,7 +146,7 @@ func BenchmarkAuctionShaping(b *testing.B) {
 			st := g.state.Load()
 			b.ReportAllocs()
 			for b.Loop() {
-				if rerr := g.serve(context.Background(), st, time.Now(), body, false, delivered); rerr != nil {
+				if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
 					b.Fatal(rerr)
 				}
 			}

@@ -281,7 +281,7 @@ func BenchmarkAuctionBidderList(b *testing.B) {
 	st := g.state.Load()
 	b.ReportAllocs()
 	for b.Loop() {
-		if rerr := g.serve(context.Background(), st, time.Now(), body, false, delivered); rerr != nil {
+		if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
 			b.Fatal(rerr)
 		}
 	}

@@ -35,18 +35,8 @@ type deliverFunc func(reply) bool
 // is the one place that orders the stages: intake (decode, validate, the auction's
 // currency and floors), plan, fan-out, settle, then deliver the answer, then record.
 // A refused request returns its error before anything is planned or delivered.
-//
-// worker says that the auction holds one of the overload workers (overload.go): it is
-// given back once the plan is made, before the fan-out waits on the DSPs.
-func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []byte, worker bool, deliver deliverFunc) *RequestError {
+func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []byte, deliver deliverFunc) *RequestError {
 	r := &run{st: st, start: start, now: g.now()}
-	if worker {
-		defer func() { // on a refusal or a panic; normally given back before the fan-out
-			if worker {
-				g.load.release()
-			}
-		}()
-	}
 	if rerr := g.intake(r, body); rerr != nil {
 		return rerr
 	}
@@ -55,10 +45,6 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		r.fan.dbg = new(fanDebug) // the answer carries ext.debug (debug.go)
 	}
 	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
-	if worker {
-		g.load.release()
-		worker = false
-	}
 	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, start, deadline, &r.fan)
 	g.settle(st, &r.areq, r.plan.calls, &r.set)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {

@@ -108,7 +108,7 @@ func FuzzRequest(f *testing.F) {
 		var req openrtb2.BidRequest
 		_ = json.Unmarshal(body, &req)
 		answers := 0
-		rerr := g.serve(context.Background(), st, time.Now(), body, false, func(a reply) bool {
+		rerr := g.serve(context.Background(), st, time.Now(), body, func(a reply) bool {
 			answers++
 			out := a.body
 			switch {

@@ -120,7 +120,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		scorer:    o.Scorer,
 		runtimes:  map[string]*dspRuntime{},
 		reloading: make(chan struct{}, 1),
-		load:      newOverload(&cfg.Overload),
+		load:      newOverload(),
 	}
 	g.fanoutHook = o.FanoutHook
 	var b [16]byte
@@ -256,9 +256,6 @@ func restartOnly(a, b *config.Config) []string {
 	}
 	if a.Fanout != b.Fanout {
 		keys = append(keys, "fanout")
-	}
-	if a.Overload.Workers != b.Overload.Workers {
-		keys = append(keys, "overload.workers")
 	}
 	if a.Notices != b.Notices {
 		keys = append(keys, "notices")

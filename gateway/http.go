@@ -74,13 +74,12 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	held, why := g.load.admit(ctx, &st.cfg.Overload)
-	if why != shedNone {
+	if why := g.load.admit(start, &st.cfg.Overload); why != shedNone {
 		g.refuseLoad(c, st, start, span, buf.Bytes(), why)
 		return
 	}
 	defer g.load.leave()
-	rerr := g.serve(ctx, st, start, buf.Bytes(), held, func(a reply) bool {
+	rerr := g.serve(ctx, st, start, buf.Bytes(), func(a reply) bool {
 		return g.deliver(ctx, c, span, start, a)
 	})
 	if rerr != nil {

@@ -99,7 +99,7 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.auctions, _ = m.Int64Counter("bidsieve_auctions_total",
 		metric.WithDescription("Auction requests by result: bid (200), nobid (204), invalid (4xx), shed (503 or a Prebid no-bid, for load), canceled, panic (500)."))
 	x.shed, _ = m.Int64Counter("bidsieve_shed_total",
-		metric.WithDescription("Auctions refused at the edge for load, before any decision, by reason: inflight (overload.max_inflight), wait (no worker within overload.max_wait)."))
+		metric.WithDescription("Auctions refused at the edge for load, before any decision, by reason: inflight (overload.max_inflight), wait (goroutines waited past overload.max_wait for a core)."))
 	x.inflight, _ = m.Int64ObservableGauge("bidsieve_inflight_auctions",
 		metric.WithDescription("Auctions being served now, from the body read to the answer (overload.max_inflight caps them)."))
 	x.auctionDuration, _ = m.Float64Histogram("bidsieve_auction_duration_seconds", metric.WithUnit("s"),

@@ -1,16 +1,17 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/rnd"
 	"github.com/bidsieve/bidsieve/stats"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,17 +20,21 @@ import (
 
 // Overload control at the edge (config overload). Past its capacity a gateway that takes
 // every auction serves all of them late: its own lateness becomes DSP timeouts, every
-// breaker sees them, and the publisher gets fast no-bids while the DSPs get nothing. So an
-// auction the gateway cannot start at once is refused at once, before any decision, and
-// the auctions it accepts keep their deadlines:
+// breaker sees them, and the publisher gets fast no-bids while the DSPs get nothing. So
+// when the gateway is behind, a share of the new auctions is refused at once, before any
+// decision, and the auctions it accepts keep their deadlines:
 //
+//   - the wait for a core: the Go scheduler's own record of how long runnable goroutines
+//     waited to run (runtime/metrics /sched/latencies:seconds), read every sampleEvery as
+//     auctions arrive. When more than 1% of the waits in a sample were longer than
+//     overload.max_wait (its p99 is past it), the shed share rises by shedRise; when not,
+//     it falls by shedFall. Each new auction is shed with that probability: the share
+//     settles where the cores keep up, and a lone pause (a GC, a blip) sheds little. This
+//     is the queue that a saturated process builds before any handler runs, where a
+//     semaphore inside the handler would never see it;
 //   - in flight: more than overload.max_inflight auctions between the body read and the
-//     answer (1024 per core by default: at 150 ms an auction, far beyond what a core
-//     serves, so it only binds when DSPs stall);
-//   - the wait for a worker: the CPU stages before the fan-out (decode, validate, score,
-//     decide) run on one of overload.workers slots (one per core). An auction that waits
-//     more than overload.max_wait for one is shed: the queue for the cores is the measure
-//     of being behind that the Go scheduler does not give.
+//     answer (1024 per core by default: far beyond what a core serves at 150 ms an
+//     auction, so it binds only when DSPs stall).
 //
 // A shed auction gets 503 with Retry-After, or, for a Prebid client (a request carrying
 // ext.prebid, or auction.nobid 200), 200 with an empty seatbid, nbr 1 and Retry-After:
@@ -37,11 +42,145 @@ import (
 // bidsieve_shed_total{reason} and bidsieve_auctions_total{result="shed"}.
 type overload struct {
 	inflight atomic.Int64
-	workers  chan struct{} // a semaphore of overload.workers slots; sized at start
 	shed     [numShedReasons]atomic.Int64
 	logs     everyLog
 	edge     edgeRing // the last FiguresWindow, for the admin page
+
+	share atomic.Uint32 // the shed share, in 1/shedScale
+	draws atomic.Uint64 // the shedding draws' sequence
+
+	mu     sync.Mutex   // guards the sampling below
+	next   atomic.Int64 // unix nanos of the next sample
+	every  time.Duration
+	sample func(maxWait time.Duration) (over, total uint64)
 }
+
+// Reasons an auction is shed: the reason label of bidsieve_shed_total.
+type shedReason int
+
+const (
+	shedNone     shedReason = iota - 1
+	shedInflight            // overload.max_inflight auctions were in flight
+	shedWait                // goroutines waited longer than overload.max_wait for a core
+	numShedReasons
+)
+
+func (r shedReason) String() string {
+	switch r {
+	case shedInflight:
+		return "inflight"
+	case shedWait:
+		return "wait"
+	}
+	return "none"
+}
+
+const (
+	// inflightPerCore is the default in-flight cap per core (overload.max_inflight 0).
+	inflightPerCore = 1024
+	// sampleEvery is how often the scheduler's waits are read, as auctions arrive.
+	sampleEvery = 10 * time.Millisecond
+	// shedScale is the shed share's unit; shedRise and shedFall its steps per sample,
+	// shedMax its ceiling: some auctions always get through, so recovery is seen.
+	shedScale = 1 << 16
+	shedRise  = shedScale / 16 // 0 to 50% in 80 ms of overload
+	shedFall  = shedScale / 64 // 50% to 0 in 320 ms once it is over
+	shedMax   = shedScale * 97 / 100
+	// overShare is the share of waits past max_wait that means overloaded (p99), and
+	// minWaits the fewest waits a sample needs to say so (the runtime records one
+	// goroutine wake-up in 8: at 1,500 auctions/s a 10 ms sample holds about 20).
+	overShare = 0.01
+	minWaits  = 8
+)
+
+// shedLogPeriod is how often shedding is logged while it lasts.
+const shedLogPeriod = 10 * time.Second
+
+func newOverload() *overload {
+	return &overload{every: sampleEvery, sample: newSchedSampler()}
+}
+
+// newSchedSampler returns a reader of the Go scheduler's waits: the count of waits, since
+// the previous call, longer than maxWait, and the count of all.
+func newSchedSampler() func(time.Duration) (uint64, uint64) {
+	s := []rtmetrics.Sample{{Name: "/sched/latencies:seconds"}}
+	var prev []uint64
+	return func(maxWait time.Duration) (over, total uint64) {
+		rtmetrics.Read(s)
+		if s[0].Value.Kind() != rtmetrics.KindFloat64Histogram {
+			return 0, 0
+		}
+		h := s[0].Value.Float64Histogram()
+		if len(prev) != len(h.Counts) {
+			prev = make([]uint64, len(h.Counts))
+		}
+		limit := maxWait.Seconds()
+		for i, c := range h.Counts {
+			d := c - prev[i]
+			prev[i] = c
+			total += d
+			if h.Buckets[i] >= limit {
+				over += d
+			}
+		}
+		return over, total
+	}
+}
+
+// maxInflight is the in-flight cap that o means; 0 is no cap.
+func maxInflight(o *config.Overload) int64 {
+	switch {
+	case o.MaxInflight < 0:
+		return 0
+	case o.MaxInflight == 0:
+		return inflightPerCore * int64(runtime.GOMAXPROCS(0))
+	}
+	return int64(o.MaxInflight)
+}
+
+// admit takes one more auction in flight, or says why it is shed. An auction admitted is
+// given back with leave.
+func (l *overload) admit(now time.Time, o *config.Overload) shedReason {
+	if o.MaxWait > 0 {
+		l.update(now, o.MaxWait)
+		if p := l.share.Load(); p > 0 && uint32(rnd.SplitMix(l.draws.Add(1))%shedScale) < p {
+			return shedWait
+		}
+	}
+	n := l.inflight.Add(1)
+	if limit := maxInflight(o); limit > 0 && n > limit {
+		l.inflight.Add(-1)
+		return shedInflight
+	}
+	return shedNone
+}
+
+// update reads the scheduler's waits when sampleEvery has passed and moves the shed share.
+func (l *overload) update(now time.Time, maxWait time.Duration) {
+	t := now.UnixNano()
+	if t < l.next.Load() || !l.mu.TryLock() { // one sampler at a time; the others go on
+		return
+	}
+	defer l.mu.Unlock()
+	if t < l.next.Load() {
+		return
+	}
+	l.next.Store(t + int64(l.every))
+	over, total := l.sample(maxWait)
+	p := l.share.Load()
+	switch {
+	case total >= minWaits && float64(over) > overShare*float64(total):
+		p = min(p+shedRise, shedMax)
+	case p > shedFall:
+		p -= shedFall
+	default:
+		p = 0
+	}
+	l.share.Store(p)
+}
+
+// leave ends an admitted auction.
+func (l *overload) leave() { l.inflight.Add(-1) }
 
 // edgeRing counts the auctions reaching the gateway and those shed, in one-minute slots
 // over FiguresWindow, as the DSPs' figures are counted.
@@ -105,86 +244,6 @@ func (g *Gateway) Load() stats.Load {
 	return l
 }
 
-// Reasons an auction is shed: the reason label of bidsieve_shed_total.
-type shedReason int
-
-const (
-	shedNone     shedReason = iota - 1
-	shedInflight            // overload.max_inflight auctions were in flight
-	shedWait                // no worker came free within overload.max_wait
-	numShedReasons
-)
-
-func (r shedReason) String() string {
-	switch r {
-	case shedInflight:
-		return "inflight"
-	case shedWait:
-		return "wait"
-	}
-	return "none"
-}
-
-// inflightPerCore is the default in-flight cap per core (overload.max_inflight 0).
-const inflightPerCore = 1024
-
-// shedLogPeriod is how often shedding is logged while it lasts.
-const shedLogPeriod = 10 * time.Second
-
-func newOverload(o *config.Overload) *overload {
-	n := o.Workers
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	return &overload{workers: make(chan struct{}, n)}
-}
-
-// maxInflight is the in-flight cap that o means; 0 is no cap.
-func maxInflight(o *config.Overload) int64 {
-	switch {
-	case o.MaxInflight < 0:
-		return 0
-	case o.MaxInflight == 0:
-		return inflightPerCore * int64(runtime.GOMAXPROCS(0))
-	}
-	return int64(o.MaxInflight)
-}
-
-// admit takes one more auction in flight and, when overload.max_wait is set, a worker for
-// its CPU stages (held reports it: serve gives it back before the fan-out). An auction
-// shed gets the reason and holds nothing; one admitted is given back with leave.
-func (l *overload) admit(ctx context.Context, o *config.Overload) (held bool, why shedReason) {
-	n := l.inflight.Add(1)
-	if limit := maxInflight(o); limit > 0 && n > limit {
-		l.inflight.Add(-1)
-		return false, shedInflight
-	}
-	if o.MaxWait <= 0 {
-		return false, shedNone
-	}
-	select {
-	case l.workers <- struct{}{}:
-		return true, shedNone
-	default:
-	}
-	t := time.NewTimer(o.MaxWait)
-	defer t.Stop()
-	select {
-	case l.workers <- struct{}{}:
-		return true, shedNone
-	case <-t.C:
-	case <-ctx.Done(): // the publisher hung up while waiting: nothing to serve
-	}
-	l.inflight.Add(-1)
-	return false, shedWait
-}
-
-// release gives back the worker admit took.
-func (l *overload) release() { <-l.workers }
-
-// leave ends an admitted auction.
-func (l *overload) leave() { l.inflight.Add(-1) }
-
 // Shed gives the auctions shed since start, by reason ("inflight", "wait").
 func (g *Gateway) Shed() map[string]int64 {
 	out := make(map[string]int64, numShedReasons)
@@ -212,7 +271,7 @@ func (g *Gateway) refuseLoad(c *gin.Context, st *state, start time.Time, span tr
 	g.m.auction(ctx, resultShed, time.Since(start).Seconds())
 	if ok, held := g.load.logs.allow(time.Now(), shedLogPeriod); ok {
 		g.log.Warn("shedding auctions: the gateway is at capacity", "reason", why.String(),
-			"inflight", g.load.inflight.Load(), "workers", cap(g.load.workers), "shed_since_last_line", held)
+			"inflight", g.load.inflight.Load(), "shed_share", float64(g.load.share.Load())/shedScale, "shed_since_last_line", held)
 	}
 	status := http.StatusServiceUnavailable
 	c.Header("Retry-After", strconv.Itoa(int(st.cfg.Overload.RetryAfter/time.Second)))

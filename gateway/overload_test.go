@@ -2,43 +2,39 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bidsieve/bidsieve/config"
 
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
-// gateScorer blocks the first auction it scores until open is closed, holding its worker;
-// entered is closed once it is blocked.
-type gateScorer struct {
-	once    sync.Once
-	entered chan struct{}
-	open    chan struct{}
-}
+// fakeWaits stands for the scheduler's record: while behind is set, every wait is past
+// max_wait.
+type fakeWaits struct{ behind atomic.Bool }
 
-func newGateScorer() *gateScorer {
-	return &gateScorer{entered: make(chan struct{}), open: make(chan struct{})}
-}
-
-func (s *gateScorer) Score(_ context.Context, in *ScoreInput, dst []float64) error {
-	first := false
-	s.once.Do(func() { first = true })
-	if first {
-		close(s.entered)
-		<-s.open
+func (f *fakeWaits) sample(time.Duration) (over, total uint64) {
+	if f.behind.Load() {
+		return 100, 100
 	}
-	for k := range in.Pairs {
-		dst[k] = 1
-	}
-	return nil
+	return 0, 100
 }
 
-func (s *gateScorer) Version() string { return "gate" }
+// overloadGateway is a test gateway whose overload control reads fw at every arrival.
+func overloadGateway(t *testing.T, cfg *config.Config) (*testGateway, *fakeWaits) {
+	tg := newTestGateway(t, cfg)
+	fw := &fakeWaits{}
+	tg.g.load.every, tg.g.load.sample = 0, fw.sample
+	return tg, fw
+}
 
 type shedAnswer struct {
 	status     int
@@ -64,61 +60,111 @@ func prebidRequest(id string) *openrtb2.BidRequest {
 	return r
 }
 
-// TestShedOnTheWaitForAWorker: with the only worker held by an auction, the next ones wait
-// overload.max_wait and are refused at once, before any DSP hears of them: a plain client
-// gets 503 with Retry-After, a Prebid client 200 with an empty seatbid, nbr 1 and
-// Retry-After. The auction that held the worker is served in full.
-func TestShedOnTheWaitForAWorker(t *testing.T) {
+// TestShedWhileTheCoresAreBehind: while the scheduler's waits are past max_wait the shed
+// share climbs to its ceiling and new auctions are refused at once, before any DSP hears
+// of them: a plain client gets 503 with Retry-After, a Prebid client 200 with an empty
+// seatbid, nbr 1 and Retry-After. Some still get through (so recovery is seen), and once
+// the waits are short again the share falls back to nothing.
+func TestShedWhileTheCoresAreBehind(t *testing.T) {
 	dsp := newFakeDSP(t, bidOn(2, nil))
 	cfg := testConfig(dsp)
-	cfg.Overload.Workers, cfg.Overload.MaxWait, cfg.Overload.RetryAfter = 1, 20*time.Millisecond, 2*time.Second
-	sc := newGateScorer()
-	tg := newTestGateway(t, cfg, func(o *Options) { o.Scorer = sc })
+	cfg.Overload.MaxWait, cfg.Overload.RetryAfter = 5*time.Millisecond, 2*time.Second
+	tg, fw := overloadGateway(t, cfg)
 
-	first := make(chan int, 1)
-	go func() {
-		s, _ := tg.post(t, request("held", 0.5))
-		first <- s
-	}()
-	<-sc.entered
-
-	plain := tg.postRaw(t, request("plain", 0.5))
-	if plain.status != http.StatusServiceUnavailable || plain.retryAfter != "2" {
-		t.Errorf("plain client shed: status %d, Retry-After %q; want 503 and 2", plain.status, plain.retryAfter)
+	fw.behind.Store(true)
+	status := map[int]int{}
+	var plain shedAnswer
+	for i := range 200 {
+		a := tg.postRaw(t, request(fmt.Sprintf("r%d", i), 0.5))
+		status[a.status]++
+		if a.status == http.StatusServiceUnavailable {
+			plain = a
+		}
 	}
-	pb := tg.postRaw(t, prebidRequest("pb-1"))
+	// The share rises by 1/16 an arrival from 0 to 97%: about 10 of the first 16, then
+	// 3% of the next 184, get through.
+	if status[503] < 160 || status[503] > 195 || status[200]+status[204] < 5 {
+		t.Errorf("while behind, 200 auctions answered %v; want 160-195 shed (503), the rest served", status)
+	}
+	if plain.retryAfter != "2" {
+		t.Errorf("503 without Retry-After 2: %q", plain.retryAfter)
+	}
+	var pb shedAnswer
+	for i := range 20 {
+		if pb = tg.postRaw(t, prebidRequest(fmt.Sprintf("pb-%d", i))); pb.status != http.StatusNoContent && len(pb.body) > 0 && pb.retryAfter != "" {
+			break
+		}
+	}
 	var nb struct {
 		ID      string            `json:"id"`
 		SeatBid []json.RawMessage `json:"seatbid"`
 		NBR     *int              `json:"nbr"`
 	}
 	if err := json.Unmarshal(pb.body, &nb); err != nil || pb.status != http.StatusOK || pb.retryAfter != "2" ||
-		nb.ID != "pb-1" || nb.SeatBid == nil || len(nb.SeatBid) != 0 || nb.NBR == nil || *nb.NBR != nbrTechnicalError {
-		t.Errorf("Prebid client shed: status %d, Retry-After %q, body %s (%v); want 200, 2, id pb-1, seatbid [], nbr 1",
+		nb.SeatBid == nil || len(nb.SeatBid) != 0 || nb.NBR == nil || *nb.NBR != nbrTechnicalError {
+		t.Errorf("Prebid client shed: status %d, Retry-After %q, body %s (%v); want 200, 2, seatbid [], nbr 1",
 			pb.status, pb.retryAfter, pb.body, err)
 	}
-	close(sc.open)
-	if s := <-first; s != http.StatusOK {
-		t.Errorf("the auction holding the worker: status %d, want 200 (it was accepted and keeps its deadline)", s)
+	shed := tg.g.Shed()["wait"]
+	if served := int64(len(dsp.requests())); served+shed < 200 || served > 60 {
+		t.Errorf("DSP got %d requests for %d auctions not shed: shed auctions must reach no DSP", served, 220-shed)
 	}
-	if n := len(dsp.requests()); n != 1 {
-		t.Errorf("DSP got %d requests, want 1: shed auctions reach no DSP", n)
+	if n := tg.metric(t, "bidsieve_shed_total", "reason", "wait"); n != shed {
+		t.Errorf("bidsieve_shed_total{reason=wait} = %d, Shed() %d", n, shed)
 	}
-	if got := tg.g.Shed(); got["wait"] != 2 || got["inflight"] != 0 {
-		t.Errorf("Shed() = %v, want wait 2", got)
+	if n := tg.metric(t, "bidsieve_auctions_total", "result", "shed"); n != shed {
+		t.Errorf("bidsieve_auctions_total{result=shed} = %d, want %d", n, shed)
 	}
-	if n := tg.metric(t, "bidsieve_shed_total", "reason", "wait"); n != 2 {
-		t.Errorf("bidsieve_shed_total{reason=wait} = %d, want 2", n)
+	if l := tg.g.Load(); l.Auctions < 200 || l.ShedTotal() != shed {
+		t.Errorf("Load() = %+v; want %d+ auctions, %d shed", l, 200, shed)
 	}
-	if n := tg.metric(t, "bidsieve_auctions_total", "result", "shed"); n != 2 {
-		t.Errorf("bidsieve_auctions_total{result=shed} = %d, want 2", n)
+
+	// Short waits again: the share falls by 1/64 an arrival, then nothing is shed.
+	fw.behind.Store(false)
+	for i := range 70 {
+		tg.postRaw(t, request(fmt.Sprintf("calm-%d", i), 0.5))
 	}
-	// Free again: the next auction is served.
-	if s, _ := tg.post(t, request("after", 0.5)); s != http.StatusOK {
-		t.Errorf("after the worker came free: status %d, want 200", s)
+	before := tg.g.Shed()["wait"]
+	for i := range 50 {
+		if a := tg.postRaw(t, request(fmt.Sprintf("after-%d", i), 0.5)); a.status != http.StatusOK {
+			t.Fatalf("after the waits came down: auction %d status %d, want 200", i, a.status)
+		}
 	}
-	if l := tg.g.Load(); l.Auctions != 4 || l.ShedTotal() != 2 || l.ShedShare() != 0.5 || l.Inflight != 0 {
-		t.Errorf("Load() = %+v; want 4 auctions, 2 shed (share 0.5), none in flight", l)
+	if n := tg.g.Shed()["wait"]; n != before {
+		t.Errorf("%d auctions shed after recovery", n-before)
+	}
+}
+
+// TestSchedulerWaitsSeeSaturatedCores: the real sampler reports waits past max_wait when
+// more goroutines want to run than there are cores, which is the gateway's signal.
+func TestSchedulerWaitsSeeSaturatedCores(t *testing.T) {
+	sample := newSchedSampler()
+	sample(5 * time.Millisecond)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	// 8 goroutines per core, each busy 2 ms at a time then back in the queue: each waits
+	// about 14 ms for its turn.
+	for range 8 * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for t0 := time.Now(); time.Since(t0) < 2*time.Millisecond; {
+				}
+				runtime.Gosched()
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	over, total := sample(5 * time.Millisecond)
+	if total < minWaits || float64(over) <= overShare*float64(total) {
+		t.Errorf("with 8 busy goroutines per core for 300 ms the scheduler reports %d of %d waits past 5ms; want over %g%%",
+			over, total, 100*overShare)
 	}
 }
 
@@ -160,29 +206,29 @@ func TestShedPastTheInflightCap(t *testing.T) {
 	if got := tg.g.Shed(); got["inflight"] != 1 {
 		t.Errorf("Shed() = %v, want inflight 1", got)
 	}
+	// The handlers record after answering, so the count reaches 0 a moment after the
+	// answers.
+	for end := time.Now().Add(5 * time.Second); tg.g.load.inflight.Load() != 0 && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := tg.g.load.inflight.Load(); n != 0 {
-		t.Errorf("%d auctions still counted in flight after all answered", n)
+		t.Errorf("%d auctions still counted in flight 5 s after all were answered", n)
 	}
 }
 
-// TestOverloadOffNeverSheds: max_inflight -1 and max_wait 0 take every auction.
+// TestOverloadOffNeverSheds: max_inflight -1 and max_wait 0 take every auction, however
+// far behind the cores are.
 func TestOverloadOffNeverSheds(t *testing.T) {
 	dsp := newFakeDSP(t, bidOn(2, nil))
 	cfg := testConfig(dsp)
-	cfg.Overload.MaxInflight, cfg.Overload.MaxWait, cfg.Overload.Workers = -1, 0, 1
-	sc := newGateScorer()
-	tg := newTestGateway(t, cfg, func(o *Options) { o.Scorer = sc })
-	first := make(chan int, 1)
-	go func() {
-		s, _ := tg.post(t, request("held", 0.5))
-		first <- s
-	}()
-	<-sc.entered
-	if s, _ := tg.post(t, request("second", 0.5)); s != http.StatusOK {
-		t.Errorf("second auction with overload control off: status %d, want 200", s)
+	cfg.Overload.MaxInflight, cfg.Overload.MaxWait = -1, 0
+	tg, fw := overloadGateway(t, cfg)
+	fw.behind.Store(true)
+	for i := range 40 {
+		if s, _ := tg.post(t, request(fmt.Sprintf("r%d", i), 0.5)); s != http.StatusOK {
+			t.Fatalf("auction %d with overload control off: status %d, want 200", i, s)
+		}
 	}
-	close(sc.open)
-	<-first
 	if got := tg.g.Shed(); got["wait"]+got["inflight"] != 0 {
 		t.Errorf("Shed() = %v with overload control off", got)
 	}
