@@ -179,13 +179,18 @@ func Run(ctx context.Context, cfg *Config, mode string) (*RunResult, error) {
 // server, the shaping settings of cfg in the given mode, fixed seeds, and neither QPS caps
 // nor breakers that trip on the simulated errors: both would make the runs differ by the
 // timing of the requests rather than by shaping (the runs stay under the DSPs' own QPS
-// limits; the caps and breakers have their own tests in package gateway).
+// limits; the caps and breakers have their own tests in package gateway). The overload
+// control's wait trigger is off too: the gateway shares this process with the load and the
+// simulated DSPs, so the scheduler's waits are theirs as much as its own (the in-flight cap
+// stays; shedding has its own tests in package gateway and is measured with separate
+// processes in docs/BENCHMARKS.md).
 func gatewayConfig(cfg *Config, mode, dspURL string) *config.Config {
 	c := config.Defaults()
 	c.Listen, c.AdminListen = "127.0.0.1:0", ""
 	c.Auction.Seed = 1
 	c.Shaping = config.Shaping{Mode: mode, RecallTarget: cfg.RecallTarget, ExplorationRate: cfg.ExplorationRate, Seed: cfg.ShapingSeed}
 	c.Breaker.MinCalls = 1 << 30
+	c.Overload.MaxWait = 0
 	c.Model.Path, c.BidLog.Dir = cfg.ModelPath, ""
 	for _, d := range cfg.Profiles.DSPs {
 		dc := config.DefaultDSP()
