@@ -128,8 +128,13 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 }
 
 // dataKeys puts the store, the bid log and the model of a test configuration under dir.
+//
+// It also turns the overload control's wait trigger off: these tests run serve in the
+// test binary beside their clients and fake DSPs, under the race detector, so the
+// scheduler's waits are not the gateway's load (shedding has its own tests in package
+// gateway).
 func dataKeys(dir string) string {
-	return fmt.Sprintf("store: {sqlite: %q}\nbidlog: {dir: %q}\nmodel: {path: %q}\n",
+	return fmt.Sprintf("store: {sqlite: %q}\nbidlog: {dir: %q}\nmodel: {path: %q}\noverload: {max_wait: 0s}\n",
 		filepath.Join(dir, "bidsieve.db"), filepath.Join(dir, "bidlog"), filepath.Join(dir, "models", "current.bsm"))
 }
 
