@@ -16,6 +16,7 @@ type Config struct {
 	Shaping  Shaping  `yaml:"shaping"`
 	Model    Model    `yaml:"model"`
 	BidLog   BidLog   `yaml:"bidlog"`
+	Retrain  Retrain  `yaml:"retrain"`
 	Store    Store    `yaml:"store"`
 	Auth     Auth     `yaml:"auth"`
 	CORS     CORS     `yaml:"cors"`
@@ -116,6 +117,18 @@ type BidLog struct {
 	Queue int `yaml:"queue"`
 	// MaxFileBytes rolls a file once it holds about this many bytes (before compression).
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
+}
+
+// Retrain holds the promotion rule of `bidsieve retrain` (docs/DESIGN.md, "retrain"); the
+// gateway ignores it.
+type Retrain struct {
+	// Tolerance is how much less traffic a challenger may withhold than the champion, for
+	// any DSP the champion filters, on the held-out day, as a share of that DSP's traffic
+	// (0.02: two points); more and the challenger is refused.
+	Tolerance float64 `yaml:"tolerance"`
+	// MinBids is the fewest held-out-day bids a DSP needs for its figures to decide a
+	// promotion: a DSP below it neither blocks one nor counts as a gain.
+	MinBids int `yaml:"min_bids"`
 }
 
 // Store is the settings-and-audit store: at most one of the two.

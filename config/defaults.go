@@ -29,6 +29,7 @@ func Defaults() *Config {
 		Shaping:  Shaping{Mode: ModeFilter, RecallTarget: 0.95, ExplorationRate: 0.02},
 		Model:    Model{Path: "models/current.bsm"},
 		BidLog:   BidLog{Dir: "data/bidlog", RollInterval: time.Minute, Queue: 4096, MaxFileBytes: 256 << 20},
+		Retrain:  Retrain{Tolerance: 0.02, MinBids: 100},
 		Store:    Store{SQLite: "data/bidsieve.db"},
 		Log:      Log{Level: "info", Format: "text"},
 		Tracing:  Tracing{Exporter: TracingNone, SampleRatio: 0.01, ServiceName: "bidsieve"},

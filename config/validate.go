@@ -93,6 +93,12 @@ func (c *Config) Validate() error {
 	if c.Model.MaxAge < 0 {
 		v.add("model.max_age", "must be >= 0 (0: no limit)")
 	}
+	if !(c.Retrain.Tolerance >= 0 && c.Retrain.Tolerance <= 1) {
+		v.add("retrain.tolerance", "must be in [0, 1] (a share of traffic), got %v", c.Retrain.Tolerance)
+	}
+	if c.Retrain.MinBids < 0 {
+		v.add("retrain.min_bids", "must be >= 0")
+	}
 	if c.BidLog.RollInterval < time.Second {
 		v.add("bidlog.roll_interval", "must be >= 1s, got %s", c.BidLog.RollInterval)
 	}

@@ -28,7 +28,10 @@ const (
 
 // Options configures Train. The zero value of a field means its default.
 type Options struct {
-	LogDir       string  // directory of bid-log Parquet files (required)
+	LogDir string // directory of bid-log Parquet files (required)
+	// Since and Until, when not zero, keep only the rows with Since <= ts < Until: the
+	// window `bidsieve retrain` trains on (the last days but the held-out one).
+	Since, Until time.Time
 	RecallTarget float64 // recall the thresholds are chosen for; DefaultRecallTarget
 	// Confidence is the one-sided level of the recall lower bounds: a DSP's threshold is
 	// the largest whose lower bound of tomorrow's recall (a prediction bound from the
@@ -112,6 +115,9 @@ func (o Options) validate() error {
 	}
 	if !(o.Confidence >= 0.5 && o.Confidence < 1) {
 		errs = append(errs, fmt.Errorf("confidence %v: must be in [0.5, 1)", o.Confidence))
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+		errs = append(errs, fmt.Errorf("window %s..%s: since must be before until", o.Since, o.Until))
 	}
 	if o.NegativeRate < 0 || o.NegativeRate > 1 {
 		errs = append(errs, fmt.Errorf("negative rate %v: must be in (0, 1], or 0 for the rule", o.NegativeRate))

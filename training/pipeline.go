@@ -42,7 +42,7 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 	}
 	log := o.Logger
 	t0 := o.Now()
-	w, err := openWindow(o.LogDir)
+	w, err := openWindow(o.LogDir, o.Since, o.Until)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
@@ -20,6 +21,8 @@ type window struct {
 	files    []bidlog.FileInfo
 	firstDay int64 // UTC day numbers (days since the Unix epoch)
 	valDay   int64
+	// fromMS and toMS bound the rows kept: fromMS <= ts < toMS.
+	fromMS, toMS int64
 }
 
 func utcDay(tsMS int64) int64 {
@@ -35,28 +38,40 @@ func dayTime(day int64) time.Time { return time.UnixMilli(day * dayMS).UTC() }
 // ErrNoLogs is returned when the log directory holds no bid-log file.
 var ErrNoLogs = errors.New("no bid-log files")
 
-// openWindow lists the files of dir and splits the days. It fails with a message naming
-// the problem for a missing or unreadable directory, a directory without bid-log files,
-// and logs that cover a single day (nothing would be left to validate on).
-func openWindow(dir string) (*window, error) {
+// openWindow lists the files of dir that hold rows in [since, until) (zero bounds are
+// open) and splits the days. It fails with a message naming the problem for a missing or
+// unreadable directory, a directory without bid-log files, and logs that cover a single
+// day (nothing would be left to validate on).
+func openWindow(dir string, since, until time.Time) (*window, error) {
 	files, err := bidlog.ListDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	w := &window{dir: dir, fromMS: math.MinInt64, toMS: math.MaxInt64}
+	if !since.IsZero() {
+		w.fromMS = since.UnixMilli()
+	}
+	if !until.IsZero() {
+		w.toMS = until.UnixMilli()
+	}
 	var nonEmpty []bidlog.FileInfo
 	for _, f := range files {
-		if f.Rows > 0 {
+		if f.Rows > 0 && f.MaxTS >= w.fromMS && f.MinTS < w.toMS {
 			nonEmpty = append(nonEmpty, f)
 		}
 	}
 	if len(nonEmpty) == 0 {
+		if !since.IsZero() || !until.IsZero() {
+			return nil, fmt.Errorf("%w (*.parquet with rows) in %s between %s and %s", ErrNoLogs, dir,
+				since.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+		}
 		return nil, fmt.Errorf("%w (*.parquet with rows) in %s", ErrNoLogs, dir)
 	}
-	w := &window{dir: dir, files: nonEmpty}
-	minTS, maxTS := nonEmpty[0].MinTS, nonEmpty[0].MaxTS
+	w.files = nonEmpty
+	minTS, maxTS := max(nonEmpty[0].MinTS, w.fromMS), min(nonEmpty[0].MaxTS, w.toMS-1)
 	for _, f := range nonEmpty {
-		minTS = min(minTS, f.MinTS)
-		maxTS = max(maxTS, f.MaxTS)
+		minTS = min(minTS, max(f.MinTS, w.fromMS))
+		maxTS = max(maxTS, min(f.MaxTS, w.toMS-1))
 	}
 	w.firstDay, w.valDay = utcDay(minTS), utcDay(maxTS)
 	if w.firstDay == w.valDay {
@@ -119,14 +134,32 @@ func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) err
 		if b.err != nil {
 			return fmt.Errorf("read bid log: %w", b.err)
 		}
-		if len(b.rows) > 0 {
-			if err := fn(b.rows); err != nil {
+		rows := b.rows
+		if w.fromMS != math.MinInt64 || w.toMS != math.MaxInt64 {
+			rows = w.clip(rows)
+		}
+		if len(rows) > 0 {
+			if err := fn(rows); err != nil {
 				return err
 			}
 		}
 		free <- b.rows[:cap(b.rows)]
 	}
 	return ctx.Err()
+}
+
+// clip keeps, in place, the rows of the window's time range.
+func (w *window) clip(rows []bidlog.Row) []bidlog.Row {
+	n := 0
+	for i := range rows {
+		if rows[i].TS >= w.fromMS && rows[i].TS < w.toMS {
+			if n != i {
+				rows[n] = rows[i]
+			}
+			n++
+		}
+	}
+	return rows[:n]
 }
 
 // totalRows is the number of rows in the window's files (from their footers).

@@ -19,10 +19,12 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/predictor"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/training/baseline"
 	"github.com/bidsieve/bidsieve/training/metrics"
 )
@@ -34,6 +36,9 @@ type Options struct {
 	// model's trained target (the thresholds stored in the file); another value takes the
 	// threshold from each DSP's curve (modelfile.DSP.ThresholdFor).
 	RecallTarget float64
+	// Since and Until, when not zero, keep only the rows with Since <= ts < Until (the
+	// held-out day of `bidsieve retrain`).
+	Since, Until time.Time
 	// Progress, when not nil, is told the rows read.
 	Progress func(rows int64)
 }
@@ -74,6 +79,10 @@ type Metrics struct {
 	ValRecallLow *Num                       `json:"val_recall_lower,omitempty"`
 	OracleAUC    *Num                       `json:"oracle_auc,omitempty"`
 	Baselines    map[string]BaselineMetrics `json:"baselines,omitempty"`
+	// RecallInterval is the 95% interval of Recall, on the effective number of bids
+	// (metrics.ClusteredBids: explored bids weigh 1/propensity, a request's bids go together).
+	RecallInterval *stats.Interval `json:"recall_interval,omitempty"`
+	EffectiveBids  Num             `json:"effective_bids"`
 }
 
 // BaselineMetrics are a baseline's figures on the same rows. AUCDiff is the network's AUC
@@ -136,11 +145,22 @@ func Evaluate(ctx context.Context, m *predictor.Model, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	sc.fromMS, sc.toMS = math.MinInt64, math.MaxInt64
+	if !opts.Since.IsZero() {
+		sc.fromMS = opts.Since.UnixMilli()
+	}
+	if !opts.Until.IsZero() {
+		sc.toMS = opts.Until.UnixMilli()
+	}
 	rows, names, unl, err := scoreLogs(ctx, files, sc, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
+		if !opts.Since.IsZero() || !opts.Until.IsZero() {
+			return nil, fmt.Errorf("no labelled rows (sent or explored) in the logs of %s between %s and %s", opts.LogDir,
+				opts.Since.UTC().Format(time.RFC3339), opts.Until.UTC().Format(time.RFC3339))
+		}
 		return nil, fmt.Errorf("no labelled rows (sent or explored) in the logs of %s", opts.LogDir)
 	}
 	hasTrueP := true
@@ -188,6 +208,8 @@ type scorer struct {
 	hist    *baseline.HistScorer
 	hasFTRL bool
 	hasHist bool
+	// fromMS <= ts < toMS: the rows scored.
+	fromMS, toMS int64
 }
 
 func newScorer(m *predictor.Model) (*scorer, error) {
@@ -215,6 +237,7 @@ func newScorer(m *predictor.Model) (*scorer, error) {
 type chunk struct {
 	seq  int
 	n    int // rows read
+	skip int // rows outside the time range
 	in   []bidlog.Row
 	out  []row
 	dsps []string // DSP name of each out row
@@ -284,7 +307,7 @@ func scoreLogs(ctx context.Context, files []bidlog.FileInfo, sc *scorer, progres
 			}
 			delete(pending, next)
 			next++
-			unlabelled += int64(c.n - len(c.out))
+			unlabelled += int64(c.n - c.skip - len(c.out))
 			for i := range c.out {
 				name := c.dsps[i]
 				id, ok := index[name]
@@ -340,6 +363,10 @@ func (w *worker) score(c *chunk) {
 	var lastReq, lastImp string
 	for i := range c.in {
 		r := &c.in[i]
+		if r.TS < w.sc.fromMS || r.TS >= w.sc.toMS {
+			c.skip++
+			continue
+		}
 		if !r.Labelled() {
 			continue
 		}

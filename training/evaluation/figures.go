@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
@@ -101,6 +102,9 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 	m.Threshold = pn(th)
 	m.Recall = Num(net.req.Recall(th))
 	m.FilteredShare = Num(net.req.FilteredShare(th))
+	nEff := metrics.ClusteredBids(keys, weights, bids)
+	m.EffectiveBids = Num(nEff)
+	m.RecallInterval = stats.WilsonWeighted95(net.req.Recall(th), nEff)
 	e.sentBids = net.req.Recall(th) * net.req.Bids()
 	e.filtered = net.req.FilteredShare(th) * net.req.Rows()
 	e.fsAt, _ = net.req.FSAt(target)

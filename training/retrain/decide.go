@@ -1,0 +1,127 @@
+package retrain
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
+	"github.com/bidsieve/bidsieve/training/evaluation"
+)
+
+// Rule is the promotion rule.
+type Rule struct {
+	// Tolerance is how far below the champion's withheld share a challenger's may fall,
+	// for a DSP the champion filters (config retrain.tolerance).
+	Tolerance float64
+	// MinBids is the fewest held-out bids with which a DSP's figures decide anything
+	// (config retrain.min_bids).
+	MinBids int64
+	// Force asks for a fresh challenger (drift): the champion's figures no longer bind, a
+	// DSP passes when the challenger's recall lower bound reaches the target and the
+	// withheld-traffic check is skipped.
+	Force bool
+}
+
+// Decide compares the challenger's and the champion's held-out reports, DSP by DSP. champ
+// and champFile are nil without a champion. It returns the results, sorted by DSP, and
+// the reasons of a refusal (empty: promote).
+//
+// For a DSP with at least MinBids held-out bids:
+//   - the champion filters it: the challenger must filter it too with a recall lower bound
+//     (95%, effective bids) of at least min(target, the champion's lower bound on the same
+//     rows) (the target with confidence, or no worse than the champion when one day's bids
+//     cannot show the target for either), and withhold at least the champion's share minus
+//     Tolerance;
+//   - the champion does not (new DSP, or too few bids before): the challenger filtering it
+//     with that recall bound is a gain; filtering it without is a failure; not filtering
+//     it decides nothing.
+//
+// A DSP the champion filters but the held-out day does not show decides nothing either.
+func Decide(chall, champ *evaluation.Report, champFile *modelfile.File, r Rule) ([]modelhistory.DSPResult, []string) {
+	var out []modelhistory.DSPResult
+	var reasons []string
+	for name, cm := range chall.DSPs {
+		res := modelhistory.DSPResult{DSP: name, Target: float64(cm.Target), Rows: cm.Rows, Bids: cm.Bids,
+			Challenger: figures(cm)}
+		var pm *evaluation.Metrics
+		if champ != nil {
+			pm = champ.DSPs[name]
+		}
+		if pm != nil {
+			f := figures(pm)
+			res.Champion = &f
+		}
+		res.Verdict, res.Reason = verdict(&res, r)
+		if res.Verdict == modelhistory.VerdictFail {
+			reasons = append(reasons, name+": "+res.Reason)
+		}
+		out = append(out, res)
+	}
+	if champFile != nil {
+		for _, d := range champFile.DSPs {
+			if _, seen := chall.DSPs[d.Name]; seen || !d.OK {
+				continue
+			}
+			out = append(out, modelhistory.DSPResult{DSP: d.Name, Target: d.Target, Verdict: modelhistory.VerdictNoted,
+				Reason: "the champion filters it but the held-out day has no labelled row of it"})
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].DSP < out[b].DSP })
+	sort.Strings(reasons)
+	return out, reasons
+}
+
+func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
+	ch, pm := &res.Challenger, res.Champion
+	if res.Bids < r.MinBids {
+		return modelhistory.VerdictNoted, fmt.Sprintf("%d held-out bids, fewer than retrain.min_bids %d: decides nothing", res.Bids, r.MinBids)
+	}
+	champFilters := pm != nil && pm.Filtered
+	if !ch.Filtered {
+		if champFilters && !r.Force {
+			if ch.Withheld < pm.Withheld-r.Tolerance {
+				return modelhistory.VerdictFail, fmt.Sprintf("the challenger has no threshold (sends everything) where the champion withholds %.1f%%", 100*pm.Withheld)
+			}
+			return modelhistory.VerdictPass, "the challenger sends everything; the champion withheld little"
+		}
+		return modelhistory.VerdictNoted, "not filtered by the challenger"
+	}
+	need := res.Target
+	if pm != nil && !r.Force {
+		need = math.Min(need, pm.RecallLower)
+	}
+	if ch.RecallLower < need-1e-12 {
+		msg := fmt.Sprintf("recall %.4f, lower bound %.4f below the target %.4g", ch.Recall, ch.RecallLower, res.Target)
+		if pm != nil {
+			msg += fmt.Sprintf(" and the champion's %.4f", pm.RecallLower)
+		}
+		return modelhistory.VerdictFail, msg
+	}
+	if !champFilters || r.Force {
+		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)
+	}
+	if ch.Withheld < pm.Withheld-r.Tolerance {
+		return modelhistory.VerdictFail, fmt.Sprintf("withholds %.1f%% of traffic, the champion %.1f%%: a drop of more than the tolerance %.1f points",
+			100*ch.Withheld, 100*pm.Withheld, 100*r.Tolerance)
+	}
+	return modelhistory.VerdictPass, fmt.Sprintf("recall lower bound %.4f (champion %.4f), withheld %.1f%% (champion %.1f%%)",
+		ch.RecallLower, pm.RecallLower, 100*ch.Withheld, 100*pm.Withheld)
+}
+
+// figures are a report's figures of one DSP in the history's terms.
+func figures(m *evaluation.Metrics) modelhistory.Figures {
+	f := modelhistory.Figures{Filtered: m.ThresholdOK, Recall: float64(m.Recall), Withheld: float64(m.FilteredShare)}
+	if m.ThresholdOK && m.Threshold != nil {
+		t := float64(*m.Threshold)
+		f.Threshold = &t
+	}
+	if a := float64(m.AUC); !math.IsNaN(a) {
+		f.AUC = &a
+	}
+	if m.RecallInterval != nil {
+		f.RecallLower, f.RecallUpper = m.RecallInterval.Lower, m.RecallInterval.Upper
+	}
+	return f
+}

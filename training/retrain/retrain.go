@@ -1,0 +1,207 @@
+package retrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
+	"github.com/bidsieve/bidsieve/predictor"
+	"github.com/bidsieve/bidsieve/training"
+	"github.com/bidsieve/bidsieve/training/evaluation"
+)
+
+// DefaultWindowDays is the window of `retrain --window`: 7 days, the newest held out.
+const DefaultWindowDays = 7
+
+// ForceFile, in the history folder, asks the next run for a fresh challenger (Rule.Force);
+// a promotion removes it. The drift guard (issue 13 item 3) is to write it.
+const ForceFile = "FORCE"
+
+// Options configures Run.
+type Options struct {
+	LogDir    string // bidlog.dir
+	ModelPath string // model.path: the champion, replaced on promotion
+	// WindowDays is how many UTC days, up to and including the newest day of the log,
+	// the run reads; the newest is held out, the others train (the last of them
+	// calibrates). At least 3. 0: DefaultWindowDays.
+	WindowDays int
+	Rule       Rule
+	// Train is the template of the training options (seed, network, recall target);
+	// LogDir, Since and Until are set by Run.
+	Train  training.Options
+	Logger *slog.Logger // nil: discard
+	Now    func() time.Time
+}
+
+// Result is what one run did.
+type Result struct {
+	Entry    modelhistory.Entry
+	Promoted bool
+}
+
+// ErrBadLog wraps a bid-log folder whose files cannot be listed (a corrupted or truncated
+// file has no readable footer): the run stops and the champion keeps serving. A file that
+// fails later, while training reads it, stops the run the same way ("read bid log: ...").
+var ErrBadLog = errors.New("bid log unreadable")
+
+// Run trains, evaluates and decides once. An error means nothing was promoted (the
+// champion is untouched); a refusal is not an error: Result.Promoted is false and the
+// entry says why.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.WindowDays == 0 {
+		o.WindowDays = DefaultWindowDays
+	}
+	if o.WindowDays < 3 {
+		return nil, fmt.Errorf("retrain: window of %d days: at least 3 (two to train and calibrate on, one held out)", o.WindowDays)
+	}
+	if o.LogDir == "" || o.ModelPath == "" {
+		return nil, errors.New("retrain: bidlog.dir and model.path are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Logger
+	dir := modelhistory.Dir(o.ModelPath)
+	unlock, err := modelhistory.LockRun(dir)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: %w", err)
+	}
+	defer unlock()
+
+	files, err := bidlog.ListDir(o.LogDir)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: %w: %w", ErrBadLog, err)
+	}
+	var maxTS int64
+	var any bool
+	for _, f := range files {
+		if f.Rows > 0 && (!any || f.MaxTS > maxTS) {
+			maxTS, any = f.MaxTS, true
+		}
+	}
+	if !any {
+		return nil, fmt.Errorf("retrain: %w in %s", training.ErrNoLogs, o.LogDir)
+	}
+	held := time.UnixMilli(maxTS).UTC().Truncate(24 * time.Hour)
+	end := held.Add(24 * time.Hour)
+	start := held.AddDate(0, 0, -(o.WindowDays - 1))
+	force := o.Rule.Force
+	if _, err := os.Stat(filepath.Join(dir, ForceFile)); err == nil {
+		force = true
+	}
+	rule := o.Rule
+	rule.Force = force
+
+	// The champion: the model in force, if it loads.
+	var champ *predictor.Model
+	champVersion := ""
+	switch f, err := modelfile.ReadFile(o.ModelPath); {
+	case errors.Is(err, fs.ErrNotExist):
+		log.Info("no champion: model.path does not exist", "path", o.ModelPath)
+	case err != nil:
+		log.Warn("champion unreadable: the challenger is judged on the target alone", "path", o.ModelPath, "err", err)
+	default:
+		if champ, err = predictor.New(f); err != nil {
+			log.Warn("champion does not load: the challenger is judged on the target alone", "err", err)
+			champ = nil
+			break
+		}
+		champVersion = f.Meta.Version
+		if err := keepBaseline(dir, f, o.Now()); err != nil {
+			return nil, err
+		}
+	}
+
+	topts := o.Train
+	topts.LogDir, topts.Since, topts.Until = o.LogDir, start, held
+	log.Info("training the challenger", "window_start", start.Format("2006-01-02"), "held_out_day", held.Format("2006-01-02"),
+		"champion", champVersion, "force", force)
+	res, err := training.Train(ctx, topts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("retrain: train the challenger: %w", err)
+	}
+	chall, err := predictor.New(res.File)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: the challenger does not load: %w", err)
+	}
+	eopts := evaluation.Options{LogDir: o.LogDir, Since: held, Until: end}
+	challRep, err := evaluation.Evaluate(ctx, chall, eopts)
+	if err != nil {
+		return nil, fmt.Errorf("retrain: evaluate the challenger on %s: %w", held.Format("2006-01-02"), err)
+	}
+	var champRep *evaluation.Report
+	var champFile *modelfile.File
+	if champ != nil {
+		champFile = champ.File()
+		if champRep, err = evaluation.Evaluate(ctx, champ, eopts); err != nil {
+			return nil, fmt.Errorf("retrain: evaluate the champion on %s: %w", held.Format("2006-01-02"), err)
+		}
+	}
+
+	dsps, reasons := Decide(challRep, champRep, champFile, rule)
+	e := modelhistory.Entry{
+		Version: res.File.Meta.Version, At: o.Now().UTC(), Champion: champVersion,
+		WindowStart: start, HeldOutDay: held, WindowEnd: end,
+		TrainRows: res.File.Meta.TrainRows, HeldOutRows: challRep.Overall.Rows,
+		Tolerance: rule.Tolerance, Forced: force, DSPs: dsps,
+	}
+	if champVersion != "" && e.Version == champVersion {
+		reasons = append(reasons, "the challenger is the champion (same data and seed, same weights)")
+	}
+	if len(reasons) > 0 {
+		e.Status, e.Reasons = modelhistory.StatusRefused, reasons
+		if err := modelhistory.Record(dir, &e, nil); err != nil {
+			return nil, err
+		}
+		log.Info("challenger refused: the champion keeps serving", "version", e.Version, "champion", champVersion, "reasons", reasons)
+		return &Result{Entry: e}, nil
+	}
+	e.Status = modelhistory.StatusPromoted
+	if err := modelhistory.Record(dir, &e, res.File); err != nil {
+		return nil, err
+	}
+	if _, err := modelhistory.Promote(dir, e.Version, o.ModelPath, champVersion); err != nil {
+		e.Status, e.Reasons = modelhistory.StatusRefused, []string{"install: " + err.Error()}
+		if rerr := modelhistory.Record(dir, &e, nil); rerr != nil {
+			log.Error("record the failed promotion", "err", rerr)
+		}
+		return &Result{Entry: e}, fmt.Errorf("retrain: promote %s: %w", e.Version, err)
+	}
+	if force {
+		_ = os.Remove(filepath.Join(dir, ForceFile))
+	}
+	log.Info("challenger promoted", "version", e.Version, "champion", champVersion, "path", o.ModelPath)
+	return &Result{Entry: e, Promoted: true}, nil
+}
+
+// keepBaseline records the champion in the history, with its file, when it is not there
+// yet (the model trained by hand before retrain first ran), so that it can be rolled back to.
+func keepBaseline(dir string, f *modelfile.File, now time.Time) error {
+	if !modelhistory.ValidVersion(f.Meta.Version) {
+		return nil
+	}
+	if _, err := os.Stat(modelhistory.ModelPath(dir, f.Meta.Version)); err == nil {
+		return nil
+	}
+	e := modelhistory.Entry{Version: f.Meta.Version, At: now.UTC(), Status: modelhistory.StatusBaseline,
+		WindowStart: f.Meta.WindowStart, WindowEnd: f.Meta.WindowEnd, TrainRows: f.Meta.TrainRows,
+		Reasons: []string{"in force when retrain first ran"}, DSPs: []modelhistory.DSPResult{}}
+	if old, err := modelhistory.Read(dir, f.Meta.Version); err == nil {
+		e = *old // a promoted entry whose file went missing: keep what it said
+	}
+	return modelhistory.Record(dir, &e, f)
+}
