@@ -29,14 +29,15 @@ type Rule struct {
 // the reasons of a refusal (empty: promote).
 //
 // For a DSP with at least MinBids held-out bids:
-//   - the champion filters it: the challenger must filter it too with a recall lower bound
-//     (95%, effective bids) of at least min(target, the champion's lower bound on the same
-//     rows) (the target with confidence, or no worse than the champion when one day's bids
-//     cannot show the target for either), and withhold at least the champion's share minus
-//     Tolerance;
+//   - the challenger's recall at its threshold must hold the target: its 95% interval
+//     (Wilson on the clustered effective bids) must not lie wholly below the target, the
+//     test the drift guard applies to live recall. (One day of a few hundred bids puts
+//     the interval about 3 points either side: requiring the lower bound itself to reach
+//     the target refuses good models, the champion included, on most days.)
+//   - the champion filters it: the challenger must also withhold at least the champion's
+//     share minus Tolerance (sending everything counts as withholding nothing);
 //   - the champion does not (new DSP, or too few bids before): the challenger filtering it
-//     with that recall bound is a gain; filtering it without is a failure; not filtering
-//     it decides nothing.
+//     and holding the target is a gain; not filtering it decides nothing.
 //
 // A DSP the champion filters but the held-out day does not show decides nothing either.
 func Decide(chall, champ *evaluation.Report, champFile *modelfile.File, r Rule) ([]modelhistory.DSPResult, []string) {
@@ -88,16 +89,9 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		}
 		return modelhistory.VerdictNoted, "not filtered by the challenger"
 	}
-	need := res.Target
-	if pm != nil && !r.Force {
-		need = math.Min(need, pm.RecallLower)
-	}
-	if ch.RecallLower < need-1e-12 {
-		msg := fmt.Sprintf("recall %.4f, lower bound %.4f below the target %.4g", ch.Recall, ch.RecallLower, res.Target)
-		if pm != nil {
-			msg += fmt.Sprintf(" and the champion's %.4f", pm.RecallLower)
-		}
-		return modelhistory.VerdictFail, msg
+	if ch.RecallUpper < res.Target-1e-12 {
+		return modelhistory.VerdictFail, fmt.Sprintf("recall %.4f, interval [%.4f, %.4f] wholly below the target %.4g",
+			ch.Recall, ch.RecallLower, ch.RecallUpper, res.Target)
 	}
 	if !champFilters || r.Force {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)

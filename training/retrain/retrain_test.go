@@ -1,0 +1,177 @@
+package retrain
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
+)
+
+func options(logs, model string) Options {
+	return Options{LogDir: logs, ModelPath: model, WindowDays: 4,
+		Rule:  Rule{Tolerance: 0.02, MinBids: 50},
+		Train: smallTrain(),
+		Now:   func() time.Time { return time.Date(2024, 3, 5, 6, 0, 0, 0, time.UTC) }}
+}
+
+func mustRun(t *testing.T, o Options) *Result {
+	t.Helper()
+	res, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func readBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A challenger trained on the real log replaces a champion trained on shuffled labels;
+// one trained on shuffled labels is refused against a real champion, which keeps serving.
+func TestPromotesBetterRefusesWorse(t *testing.T) {
+	good, bad := t.TempDir(), t.TempDir()
+	spec := logSpec{start: synthStart, days: 4, perDay: 2500, seed: 1, lowP: 0.05, explore: 0.5}
+	writeLogs(t, good, spec)
+	spec.shuffleDays = 3 // the same held-out day, noise to train on
+	writeLogs(t, bad, spec)
+	models := t.TempDir()
+	model := filepath.Join(models, "current.bsm")
+
+	// No champion: the shuffled challenger is judged on the target alone.
+	first := mustRun(t, options(bad, model))
+	t.Logf("first run: %s %v", first.Entry.Status, first.Entry.Reasons)
+	if !first.Promoted {
+		// Shuffled labels may not even reach the target: then install nothing, and the
+		// rest of the test needs a champion. Train one on shuffled labels at a low target.
+		t.Fatalf("the first run (no champion) was refused: %v", first.Entry.Reasons)
+	}
+	weak := first.Entry.Version
+
+	// A challenger trained on the real log against the shuffled champion: promoted.
+	res := mustRun(t, options(good, model))
+	for _, d := range res.Entry.DSPs {
+		t.Logf("%s: %s %s", d.DSP, d.Verdict, d.Reason)
+	}
+	if !res.Promoted {
+		t.Fatalf("the better challenger was refused: %v", res.Entry.Reasons)
+	}
+	if res.Entry.Champion != weak {
+		t.Errorf("champion %q, want %q", res.Entry.Champion, weak)
+	}
+	f, err := modelfile.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Meta.Version != res.Entry.Version {
+		t.Errorf("model.path holds %s, want the promoted %s", f.Meta.Version, res.Entry.Version)
+	}
+	// The held-out day trained nothing: the challenger's window ends where it starts.
+	if !f.Meta.WindowEnd.Equal(res.Entry.HeldOutDay) {
+		t.Errorf("challenger window ends %s, held-out day %s: the held-out day was trained on", f.Meta.WindowEnd, res.Entry.HeldOutDay)
+	}
+	if want := synthStart.AddDate(0, 0, 3); !res.Entry.HeldOutDay.Equal(want) {
+		t.Errorf("held-out day %s, want the newest, %s", res.Entry.HeldOutDay, want)
+	}
+	dir := modelhistory.Dir(model)
+	for _, p := range []string{modelhistory.ModelPath(dir, res.Entry.Version), modelhistory.EntryPath(dir, res.Entry.Version),
+		modelhistory.ModelPath(dir, weak)} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("history: %v", err)
+		}
+	}
+
+	// The shuffled challenger against the real champion: refused, the champion untouched.
+	before := readBytes(t, model)
+	o := options(bad, model)
+	o.Train.Seed = 4 // not the first run's weights again
+	res = mustRun(t, o)
+	if res.Promoted {
+		t.Fatalf("the worse challenger was promoted: %+v", res.Entry.DSPs)
+	}
+	if !bytes.Equal(before, readBytes(t, model)) {
+		t.Error("a refusal changed model.path")
+	}
+	if len(res.Entry.Reasons) == 0 || res.Entry.Status != modelhistory.StatusRefused {
+		t.Errorf("refusal without reasons: %+v", res.Entry)
+	}
+	var failed bool
+	for _, d := range res.Entry.DSPs {
+		if d.Verdict == modelhistory.VerdictFail && d.Reason != "" {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no DSP says why: %+v", res.Entry.DSPs)
+	}
+	e, err := modelhistory.Read(dir, res.Entry.Version)
+	if err != nil || e.Status != modelhistory.StatusRefused || e.HasModel {
+		t.Errorf("history of the refusal: %+v, %v", e, err)
+	}
+	list, err := modelhistory.List(dir)
+	if err != nil || len(list) != 3 {
+		t.Errorf("history lists %d entries (%v), want 3 (baseline-less first promotion, promotion, refusal)", len(list), err)
+	}
+}
+
+// A truncated bid-log file stops the run with an error naming it; the champion stays.
+func TestCorruptLogKeepsChampion(t *testing.T) {
+	logs := t.TempDir()
+	writeLogs(t, logs, logSpec{start: synthStart, days: 3, perDay: 600, seed: 2, lowP: 0.05, explore: 0.2})
+	models := t.TempDir()
+	model := filepath.Join(models, "current.bsm")
+	if err := os.WriteFile(model, []byte("champion bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(logs, "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no log files")
+	}
+	data := readBytes(t, files[len(files)-1])
+	bad := filepath.Join(logs, "zz-truncated.parquet")
+	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(t.Context(), options(logs, model))
+	if err == nil || !errors.Is(err, ErrBadLog) || !strings.Contains(err.Error(), "zz-truncated.parquet") {
+		t.Fatalf("err = %v, want ErrBadLog naming the file", err)
+	}
+	if got := readBytes(t, model); string(got) != "champion bytes" {
+		t.Error("the champion was replaced")
+	}
+	if list, _ := modelhistory.List(modelhistory.Dir(model)); len(list) != 0 {
+		t.Errorf("history after a failed run: %+v", list)
+	}
+}
+
+// While another process holds the retrain lock, a run refuses at once and installs nothing.
+func TestLockRefusesConcurrentRun(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "current.bsm")
+	unlock, err := modelhistory.LockRun(modelhistory.Dir(model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(t.Context(), options(t.TempDir(), model))
+	if !errors.Is(err, modelhistory.ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	if _, err := os.Stat(model); !os.IsNotExist(err) {
+		t.Errorf("model.path written while locked: %v", err)
+	}
+	unlock()
+	// Released: the next run gets past the lock (and fails on the empty log instead).
+	if _, err := Run(t.Context(), options(t.TempDir(), model)); errors.Is(err, modelhistory.ErrLocked) {
+		t.Fatal("the lock was not released")
+	}
+}
