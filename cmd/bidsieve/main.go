@@ -31,6 +31,7 @@ func commands() []command {
 		{"simulate", "write labelled bid logs from simulator profiles, without network", runSimulate},
 		{"train", "train the bid predictor on bid logs and write the model file", runTrain},
 		{"evaluate", "metrics of a model file on bid logs", runEvaluate},
+		{"retrain", "train a challenger on the bid log, promote it over model.path if it passes", runRetrain},
 		{"loadtest", "open-loop load against a gateway, with latency percentiles", runLoadtest},
 	}
 }

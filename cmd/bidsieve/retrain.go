@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/training"
+	"github.com/bidsieve/bidsieve/training/retrain"
+)
+
+// runRetrain trains a challenger on the last days of the bid log and promotes it over the
+// model in force when it passes (docs/DESIGN.md, "retrain"); with --every, forever.
+func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("retrain", stderr)
+	cfgPath := fs.String("config", "", "the configuration file serve uses: bidlog.dir, model.path, shaping.recall_target, retrain.* (required)")
+	window := fs.String("window", "7d", "days of bid log read, the newest held out (Nd, or a duration in whole days)")
+	every := fs.Duration("every", 0, "run again on this period until SIGTERM (0: once)")
+	force := fs.Bool("force", false, "ask for a fresh challenger: judge it on the target alone, not against the champion (as the history's FORCE file does)")
+	seed := fs.Uint64("seed", 1, "training seed")
+	epochs := fs.Int("max-epochs", training.DefaultMaxEpochs, "most training epochs")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return fmt.Errorf("%w: --config is required", errUsage)
+	}
+	days, err := parseDays(*window)
+	if err != nil {
+		return fmt.Errorf("%w: --window: %w", errUsage, err)
+	}
+	if *every < 0 {
+		return fmt.Errorf("%w: --every must be >= 0", errUsage)
+	}
+	cfg, err := config.Load(*cfgPath, os.Environ())
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	opts := retrain.Options{
+		LogDir: cfg.BidLog.Dir, ModelPath: cfg.Model.Path, WindowDays: days,
+		Rule: retrain.Rule{Tolerance: cfg.Retrain.Tolerance, MinBids: int64(cfg.Retrain.MinBids), Force: *force},
+		Train: training.Options{RecallTarget: cfg.Shaping.RecallTarget, Seed: *seed, MaxEpochs: *epochs,
+			Builder: buildVersion(), Logger: log},
+		Logger: log,
+	}
+	for {
+		res, err := retrain.Run(ctx, opts)
+		switch {
+		case ctx.Err() != nil:
+			return nil // SIGTERM: stop cleanly, nothing promoted mid-run
+		case err != nil && *every == 0:
+			return err
+		case err != nil:
+			log.Error("retrain failed: the champion keeps serving", "err", err)
+		default:
+			printRetrain(stdout, res)
+		}
+		if *every == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
+	}
+}
+
+// parseDays reads "7d", "7" or a duration of whole days ("168h").
+func parseDays(s string) (int, error) {
+	if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil {
+		if n < 3 {
+			return 0, errors.New("at least 3 days (two to train and calibrate, one held out)")
+		}
+		return n, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d%(24*time.Hour) != 0 {
+		return 0, fmt.Errorf("%q: want whole days, as 7d", s)
+	}
+	return parseDays(strconv.Itoa(int(d / (24 * time.Hour))))
+}
+
+func printRetrain(w io.Writer, res *retrain.Result) {
+	e := &res.Entry
+	_, _ = fmt.Fprintf(w, "%s %s (champion %q), trained %s..%s, held out %s: %d training rows, %d held-out rows\n",
+		e.Version, e.Status, e.Champion, e.WindowStart.Format("2006-01-02"), e.HeldOutDay.AddDate(0, 0, -1).Format("2006-01-02"),
+		e.HeldOutDay.Format("2006-01-02"), e.TrainRows, e.HeldOutRows)
+	for _, d := range e.DSPs {
+		_, _ = fmt.Fprintf(w, "  %-12s %-6s %s\n", d.DSP, d.Verdict, d.Reason)
+	}
+}
