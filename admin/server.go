@@ -24,6 +24,9 @@ type Options struct {
 	Figures Figures
 	Models  Models
 	Load    Load
+	// History is the model history (GET /admin/api/model/history, POST
+	// /admin/api/model/rollback); nil: neither is available.
+	History History
 	// ReloadModel loads the model file again (POST /admin/api/model/reload).
 	ReloadModel func(ctx context.Context) error
 	// Logger receives one line per API request (never a token) and the errors; nil
@@ -79,6 +82,8 @@ func New(opts Options) (*Server, error) {
 	s.api("PATCH /admin/api/dsps/{name}", roleManager, s.patchDSP)
 	s.api("GET /admin/api/audit", roleViewer, s.audit)
 	s.api("POST /admin/api/model/reload", roleAdmin, s.reloadModel)
+	s.api("GET /admin/api/model/history", roleViewer, s.modelHistory)
+	s.api("POST /admin/api/model/rollback", roleAdmin, s.rollbackModel)
 	// Profiles of the running process (net/http/pprof), for the admin role only: a CPU
 	// profile under load is how CPU per auction is found (docs/BENCHMARKS.md).
 	s.api("GET /debug/pprof/", roleAdmin, profile(pprof.Index))

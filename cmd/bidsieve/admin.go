@@ -14,6 +14,7 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
 	"github.com/bidsieve/bidsieve/store"
 )
 
@@ -128,7 +129,7 @@ func (a *adminRuntime) Start(ctx context.Context, deps adminDeps) error {
 	}
 	srv, err := admin.New(admin.Options{
 		Settings: a.settings, Store: a.adminStore(), Figures: deps.Figures, Models: deps.Models, Load: deps.Load,
-		ReloadModel: deps.ReloadModel, Logger: a.log,
+		ReloadModel: deps.ReloadModel, Logger: a.log, History: modelHistoryOf(cfg.Model.Path),
 	})
 	if err != nil {
 		a.cancel()
@@ -239,3 +240,12 @@ var (
 	_ admin.Figures = (*gateway.Gateway)(nil)
 	_ admin.Models  = modelFunc(nil)
 )
+
+// modelHistoryOf is the admin server's model history: the folder beside model.path that
+// `bidsieve retrain` writes; nil without a model path.
+func modelHistoryOf(modelPath string) admin.History {
+	if modelPath == "" {
+		return nil
+	}
+	return admin.Folder{Dir: modelhistory.Dir(modelPath), ModelPath: modelPath}
+}
