@@ -123,6 +123,21 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 	if err != nil || len(list) != 3 {
 		t.Errorf("history lists %d entries (%v), want 3 (baseline-less first promotion, promotion, refusal)", len(list), err)
 	}
+
+	// Rollback: the first version's file goes back over model.path, whole.
+	if _, err := modelhistory.Install(dir, weak, model); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := modelfile.ReadFile(model); err != nil || f.Meta.Version != weak {
+		t.Errorf("after rollback model.path holds %v (%v), want %s", f, err, weak)
+	}
+	if _, err := modelhistory.Install(dir, "m-nope", model); !errors.Is(err, modelhistory.ErrUnknownVersion) {
+		t.Errorf("rollback to an unknown version: %v", err)
+	}
+	// A refused version has no model file: not installable either.
+	if _, err := modelhistory.Install(dir, res.Entry.Version, model); !errors.Is(err, modelhistory.ErrUnknownVersion) {
+		t.Errorf("rollback to a refused version: %v", err)
+	}
 }
 
 // A truncated bid-log file stops the run with an error naming it; the champion stays.

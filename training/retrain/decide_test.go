@@ -1,0 +1,70 @@
+package retrain
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
+	"github.com/bidsieve/bidsieve/stats"
+	"github.com/bidsieve/bidsieve/training/evaluation"
+)
+
+// m is a DSP's held-out metrics: filtered or not, recall (interval ±0.02) and withheld share.
+func m(filtered bool, recall, withheld float64, bids int64) *evaluation.Metrics {
+	th := evaluation.Num(0.1)
+	return &evaluation.Metrics{Rows: 10 * bids, Bids: bids, Target: 0.95, ThresholdOK: filtered, Threshold: &th,
+		AUC: 0.8, Recall: evaluation.Num(recall), FilteredShare: evaluation.Num(withheld),
+		RecallInterval: &stats.Interval{Estimate: recall, Lower: recall - 0.02, Upper: min(recall+0.02, 1)}}
+}
+
+func rep(dsps map[string]*evaluation.Metrics) *evaluation.Report {
+	return &evaluation.Report{DSPs: dsps}
+}
+
+func TestDecide(t *testing.T) {
+	rule := Rule{Tolerance: 0.02, MinBids: 100}
+	for _, tc := range []struct {
+		name        string
+		chall, cham *evaluation.Metrics
+		rule        Rule
+		verdict     string
+		reason      string
+	}{
+		{"holds recall, withholds more", m(true, 0.96, 0.40, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, "recall lower bound"},
+		{"withheld within tolerance", m(true, 0.96, 0.34, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, ""},
+		{"withheld drops", m(true, 0.96, 0.30, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "more than the tolerance"},
+		{"recall wholly below target", m(true, 0.92, 0.50, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below the target"},
+		{"recall below but interval reaches it", m(true, 0.94, 0.40, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, ""},
+		{"sends everything where the champion filters", m(false, 1, 0, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "no threshold"},
+		{"new DSP filtered", m(true, 0.96, 0.30, 500), nil, rule, modelhistory.VerdictGain, "filtered at recall"},
+		{"DSP the champion sends everything, now filtered", m(true, 0.96, 0.30, 500), m(false, 1, 0, 500), rule, modelhistory.VerdictGain, ""},
+		{"new DSP filtered below target", m(true, 0.90, 0.60, 500), nil, rule, modelhistory.VerdictFail, "wholly below"},
+		{"too few bids", m(true, 0.5, 0.9, 40), m(true, 0.96, 0.35, 40), rule, modelhistory.VerdictNoted, "min_bids"},
+		{"forced: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Force: true}, modelhistory.VerdictGain, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var champ *evaluation.Report
+			if tc.cham != nil {
+				champ = rep(map[string]*evaluation.Metrics{"alpha": tc.cham})
+			}
+			res, reasons := Decide(rep(map[string]*evaluation.Metrics{"alpha": tc.chall}), champ, nil, tc.rule)
+			if len(res) != 1 || res[0].Verdict != tc.verdict || !strings.Contains(res[0].Reason, tc.reason) {
+				t.Fatalf("got %+v, want %s (%q)", res, tc.verdict, tc.reason)
+			}
+			if (tc.verdict == modelhistory.VerdictFail) != (len(reasons) == 1) {
+				t.Errorf("reasons %v for verdict %s", reasons, tc.verdict)
+			}
+		})
+	}
+}
+
+// A DSP the champion filters that the held-out day does not show decides nothing but is listed.
+func TestDecideListsChampionDSPsWithoutRows(t *testing.T) {
+	f := &modelfile.File{DSPs: []modelfile.DSP{{Name: "alpha", OK: true, Target: 0.95}, {Name: "gone", OK: true, Target: 0.95}}}
+	res, reasons := Decide(rep(map[string]*evaluation.Metrics{"alpha": m(true, 0.96, 0.4, 500)}),
+		rep(map[string]*evaluation.Metrics{"alpha": m(true, 0.96, 0.4, 500)}), f, Rule{Tolerance: 0.02, MinBids: 100})
+	if len(reasons) != 0 || len(res) != 2 || res[1].DSP != "gone" || res[1].Verdict != modelhistory.VerdictNoted {
+		t.Errorf("got %+v %v", res, reasons)
+	}
+}
