@@ -60,6 +60,10 @@ func TestCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"loadtest", "--target", "ftp://x", "--profiles", exampleProfiles}, 2, `"ftp://x" is not an http(s) URL`},
 		{[]string{"loadtest", "--target", "http://127.0.0.1:1/", "--profiles", exampleProfiles, "--qps", "0"}, 2, "--qps and --duration must be positive"},
 		{[]string{"simulate", "extra", "--out", dir}, 2, `unexpected argument "extra"`},
+		{[]string{"retrain"}, 2, "--config is required"},
+		{[]string{"retrain", "--config", bad, "--window", "2d"}, 2, "at least 3 days"},
+		{[]string{"retrain", "--config", bad, "--window", "36h"}, 2, "want whole days"},
+		{[]string{"retrain", "--config", filepath.Join(dir, "absent.yaml")}, 1, "absent.yaml"},
 	} {
 		t.Run(fmt.Sprintf("%s#%d", c.args[0], i), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
