@@ -11,7 +11,7 @@ import (
 )
 
 // lockedBuffer is a bytes.Buffer that signals each write on ch; it is read only after the
-// writing goroutine has returned. for a writer in another goroutine.
+// writing goroutine has returned.
 type lockedBuffer struct {
 	ch  chan struct{}
 	buf bytes.Buffer
