@@ -124,6 +124,15 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 		t.Errorf("history lists %d entries (%v), want 3 (baseline-less first promotion, promotion, refusal)", len(list), err)
 	}
 
+	// A promotion compared with a champion that is no longer in force installs nothing
+	// (a rollback or another promotion came between).
+	if _, err := modelhistory.Promote(dir, weak, model, "m-someone-else"); !errors.Is(err, modelhistory.ErrChampionChanged) {
+		t.Errorf("promotion over a changed champion: %v, want ErrChampionChanged", err)
+	}
+	if !bytes.Equal(before, readBytes(t, model)) {
+		t.Error("a promotion over a changed champion replaced model.path")
+	}
+
 	// Rollback: the first version's file goes back over model.path, whole.
 	if _, err := modelhistory.Install(dir, weak, model); err != nil {
 		t.Fatal(err)
