@@ -44,6 +44,12 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	targets := map[string]float64{}
+	for i := range cfg.DSPs {
+		if t := cfg.DSPs[i].ShapingFor(cfg.Shaping).RecallTarget; t != cfg.Shaping.RecallTarget {
+			targets[cfg.DSPs[i].Name] = t
+		}
+	}
 	opts := retrain.Options{
 		LogDir: cfg.BidLog.Dir, ModelPath: cfg.Model.Path, WindowDays: days,
 		Rule: retrain.Rule{Tolerance: cfg.Retrain.Tolerance, MinBids: int64(cfg.Retrain.MinBids), Force: *force},

@@ -34,6 +34,10 @@ type Options struct {
 	// calibrates). At least 3. 0: DefaultWindowDays.
 	WindowDays int
 	Rule       Rule
+	// Targets are the recall targets of DSPs whose target differs from Train.RecallTarget
+	// (a per-DSP shaping.recall_target): each DSP is judged at the threshold the gateway
+	// would serve it at, its target's on the model's curve.
+	Targets map[string]float64
 	// Train is the template of the training options (seed, network, recall target);
 	// LogDir, Since and Until are set by Run.
 	Train  training.Options
@@ -138,8 +142,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retrain: the challenger does not load: %w", err)
 	}
-	eopts := evaluation.Options{LogDir: o.LogDir, Since: held, Until: end}
-	challRep, err := evaluation.Evaluate(ctx, chall, eopts)
+	eopts := evaluation.Options{LogDir: o.LogDir, Since: held, Until: end, RecallTarget: topts.RecallTarget}
+	challRep, err := evaluateAt(ctx, chall, eopts, o.Targets)
 	if err != nil {
 		return nil, fmt.Errorf("retrain: evaluate the challenger on %s: %w", held.Format("2006-01-02"), err)
 	}
@@ -147,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var champFile *modelfile.File
 	if champ != nil {
 		champFile = champ.File()
-		if champRep, err = evaluation.Evaluate(ctx, champ, eopts); err != nil {
+		if champRep, err = evaluateAt(ctx, champ, eopts, o.Targets); err != nil {
 			return nil, fmt.Errorf("retrain: evaluate the champion on %s: %w", held.Format("2006-01-02"), err)
 		}
 	}
@@ -204,4 +208,32 @@ func keepBaseline(dir string, f *modelfile.File, now time.Time) error {
 		e = *old // a promoted entry whose file went missing: keep what it said
 	}
 	return modelhistory.Record(dir, &e, f)
+}
+
+// evaluateAt evaluates m at opts.RecallTarget (0: the model's trained target), and once
+// more per other target of targets for the DSPs that have it: one scoring pass per
+// distinct target.
+func evaluateAt(ctx context.Context, m *predictor.Model, opts evaluation.Options, targets map[string]float64) (*evaluation.Report, error) {
+	rep, err := evaluation.Evaluate(ctx, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	byTarget := map[float64][]string{}
+	for name, t := range targets {
+		if t != rep.Target && rep.DSPs[name] != nil {
+			byTarget[t] = append(byTarget[t], name)
+		}
+	}
+	for t, names := range byTarget {
+		o := opts
+		o.RecallTarget = t
+		r, err := evaluation.Evaluate(ctx, m, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			rep.DSPs[name] = r.DSPs[name]
+		}
+	}
+	return rep, nil
 }

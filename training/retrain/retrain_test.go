@@ -59,8 +59,11 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 	}
 	weak := first.Entry.Version
 
-	// A challenger trained on the real log against the shuffled champion: promoted.
-	res := mustRun(t, options(good, model))
+	// A challenger trained on the real log against the shuffled champion: promoted. bravo
+	// has a target of its own (a per-DSP shaping.recall_target): judged at it.
+	o := options(good, model)
+	o.Targets = map[string]float64{"bravo": 0.85}
+	res := mustRun(t, o)
 	for _, d := range res.Entry.DSPs {
 		t.Logf("%s: %s %s", d.DSP, d.Verdict, d.Reason)
 	}
@@ -93,8 +96,13 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 	}
 
 	// The shuffled challenger against the real champion: refused, the champion untouched.
+	for _, d := range res.Entry.DSPs {
+		if want := map[string]float64{"alpha": 0.9, "bravo": 0.85}[d.DSP]; d.Target != want {
+			t.Errorf("%s judged at target %v, want %v", d.DSP, d.Target, want)
+		}
+	}
 	before := readBytes(t, model)
-	o := options(bad, model)
+	o = options(bad, model)
 	o.Train.Seed = 4 // not the first run's weights again
 	res = mustRun(t, o)
 	if res.Promoted {
