@@ -5,6 +5,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/dsp"
 	"github.com/bidsieve/bidsieve/gateway/auction"
+	"github.com/bidsieve/bidsieve/prebid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -111,7 +112,7 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.dspErrors, _ = m.Int64Counter("bidsieve_dsp_errors_total",
 		metric.WithDescription("Failed calls other than timeouts, by kind: transport, status, too_large, malformed, canceled."))
 	x.dspInvalidBids, _ = m.Int64Counter("bidsieve_dsp_invalid_bids_total",
-		metric.WithDescription("Bids dropped as invalid, by reason (unknown_imp, bad_price, bad_currency, blocked_seat, blocked_advertiser, below_floor)."))
+		metric.WithDescription("Bids dropped as invalid, by reason: refused before the auction (missing_id, missing_impid, unknown_imp, missing_crid, invalid_ext, invalid_media_type, media_type_conflict, media_type_not_offered, ambiguous_media_type, missing_size, video_without_adm) or by it (bad_price, bad_currency, blocked_seat, blocked_advertiser, below_floor)."))
 	x.dspWins, _ = m.Int64Counter("bidsieve_dsp_wins_total", metric.WithDescription("Imps won by each DSP."))
 	x.dspLatency, _ = m.Float64Histogram("bidsieve_dsp_latency_seconds", metric.WithUnit("s"),
 		metric.WithDescription("DSP call latency, answers and failures alike."), metric.WithExplicitBucketBoundaries(latencyBuckets...))
@@ -196,6 +197,7 @@ type dspMetrics struct {
 	dspObs    []metric.ObserveOption
 	errors    map[dsp.Kind][]metric.AddOption
 	invalid   [numReasonSlots][]metric.AddOption
+	rejected  [][]metric.AddOption // by prebid.Rejection: bids refused before the auction
 	decisions [numDecisions][]metric.AddOption
 	recallObs [3][]metric.ObserveOption // estimate, lower, upper
 	throttled [numThrottledReasons][]metric.AddOption
@@ -229,6 +231,10 @@ func newDSPMetrics(name string) *dspMetrics {
 		if int(r) < numReasonSlots {
 			d.invalid[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", r.String()))
 		}
+	}
+	d.rejected = make([][]metric.AddOption, len(prebid.Rejections())+1)
+	for _, r := range prebid.Rejections() {
+		d.rejected[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", r.String()))
 	}
 	for dec := DecisionNone + 1; dec < numDecisions; dec++ {
 		d.decisions[dec] = addOpts(attribute.String("dsp", name), attribute.String("decision", dec.String()))

@@ -169,7 +169,6 @@ func cases() []prebidCase {
 				"bare-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-alpha-bare", ad: "bare 0.01"},
 				"bare-2": {bidder: "alpha", cpm: 0.01, mediaType: "video", w: 640, h: 360, creativeID: "cr-alpha-bare-v", ad: "<VAST"},
 			},
-			pending: "bid completion (issue 16, item 3: mtype and w/h from the imp)",
 		},
 		{
 			// alpha's higher bid has no crid: Prebid.js would drop it silently and the unit
@@ -180,8 +179,7 @@ func cases() []prebidCase {
 				"alpha": {"nocrid-1": func() openrtb2.Bid { b := bannerBid("nocrid-1", 5.00, "", 300, 250); b.ID = "b-nocrid"; return b }()},
 				"bravo": {"nocrid-1": bannerBid("nocrid-1", 1.00, "cr-bravo-ok", 300, 250)},
 			},
-			want:    map[string]want{"nocrid-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-ok", ad: "price 0.01"}},
-			pending: "bid validation (issue 16, item 3: crid required)",
+			want: map[string]want{"nocrid-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-ok", ad: "price 0.01"}},
 		},
 		{
 			// A custom header makes the browser send a CORS preflight first.
