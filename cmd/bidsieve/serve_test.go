@@ -70,7 +70,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		_ = json.Unmarshal(body, &req)
 		time.Sleep(150 * time.Millisecond) // an auction is in flight when the stop comes
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5}]}]}`, req.ID, req.Imp[0].ID)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
 	}))
 	defer dspSrv.Close()
 
