@@ -17,6 +17,7 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/dspserver"
+	"github.com/bidsieve/bidsieve/simclock"
 )
 
 // runDSPSim serves the simulated DSPs of a profile file over HTTP until interrupted. A
@@ -28,6 +29,7 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	profiles := fs.String("profiles", "", "simulator profiles (YAML, required)")
 	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on")
 	seed := fs.Uint64("seed", 1, "seed of the outcomes (simulate with the same --seed draws the same answers)")
+	clockSpec := fs.String("clock", "", "simulated time for the profiles' hour_utc terms: START[,SPEEDx] (2024-03-01,1440x: a day a minute); the wall clock when empty")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +45,16 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("listen: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	h := dspserver.New(p, dspserver.Options{Seed: *seed, Logger: logger})
+	opts := dspserver.Options{Seed: *seed, Logger: logger}
+	if *clockSpec != "" {
+		clk, err := simclock.Parse(*clockSpec, nil)
+		if err != nil {
+			return fmt.Errorf("%w: --clock: %w", errUsage, err)
+		}
+		opts.Hours = clk.Now
+		logger.Info("simulated clock", "clock", clk.String())
+	}
+	h := dspserver.New(p, opts)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

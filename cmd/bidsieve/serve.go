@@ -17,6 +17,7 @@ import (
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
 	"github.com/bidsieve/bidsieve/predictor/serving"
+	"github.com/bidsieve/bidsieve/simclock"
 )
 
 // modelReloadTimeout bounds one model reload (read, checks, preparation).
@@ -45,8 +46,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	path := fs.String("config", "", "configuration file (YAML); without it the embedded defaults run")
 	storeOptional := fs.Bool("store-optional", false, "run on the file configuration if the settings store cannot be opened (changes refused)")
 	adminLoopback := fs.Bool("admin-loopback", false, "bind the admin API to loopback only")
+	clockSpec := fs.String("clock", "", "simulated time for features and bid-log timestamps: START[,SPEEDx] (2024-03-01,1440x: a day a minute); the wall clock when empty. Deadlines keep the real clock")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var clk *simclock.Clock
+	if *clockSpec != "" {
+		var err error
+		if clk, err = simclock.Parse(*clockSpec, nil); err != nil {
+			return fmt.Errorf("%w: --clock: %w", errUsage, err)
+		}
 	}
 	cfg, err := config.Load(*path, os.Environ())
 	if err != nil {
@@ -95,6 +104,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TracerProvider: tp,
 		MetricsHandler: met.Handler,
 		LoadModel:      serving.LoadModel,
+	}
+	if clk != nil {
+		opts.Now = clk.Now
+		log.Info("simulated clock: features and bid-log timestamps follow it", "clock", clk.String())
 	}
 	if s := loadModelAtStart(eff.Model.Path, log); s != nil {
 		opts.Scorer = s

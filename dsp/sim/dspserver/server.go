@@ -46,6 +46,9 @@ type Options struct {
 	Seed uint64
 	// Now is the clock for hour_utc and the QPS limit; time.Now when nil.
 	Now func() time.Time
+	// Hours, when set, is the clock of the hour_utc terms instead of Now: a simulated
+	// clock (`dsp-sim --clock`) whose days pass in minutes, while the QPS limit keeps Now.
+	Hours func() time.Time
 	// Sleep waits out a DSP's latency; a timer that stops early when ctx is done when nil.
 	// Tests may make it return at once.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -95,6 +98,9 @@ func New(p *sim.Profiles, opts Options) *Server {
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
+	}
+	if opts.Hours == nil {
+		opts.Hours = opts.Now
 	}
 	if opts.QPSWindow <= 0 {
 		opts.QPSWindow = time.Second
@@ -196,7 +202,7 @@ func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := s.opts.Now()
+	now := s.opts.Hours()
 	tmax := int(req.TMax)
 	if tmax <= 0 {
 		tmax = defaultTMaxMS
