@@ -372,8 +372,8 @@ func TestOverloadKeys(t *testing.T) {
 	if want := (Overload{MaxInflight: 500, MaxWait: 3 * time.Millisecond, RetryAfter: 2 * time.Second}); c.Overload != want {
 		t.Errorf("overload = %+v, want %+v", c.Overload, want)
 	}
-	if d := Defaults().Overload; d != (Overload{MaxWait: 5 * time.Millisecond, RetryAfter: time.Second}) {
-		t.Errorf("default overload = %+v, want max_wait 5ms, retry_after 1s, the cap from the cores", d)
+	if d := Defaults().Overload; d != (Overload{MaxWait: 20 * time.Millisecond, RetryAfter: time.Second}) {
+		t.Errorf("default overload = %+v, want max_wait 20ms, retry_after 1s, the cap from the cores", d)
 	}
 }
 

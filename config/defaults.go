@@ -38,7 +38,7 @@ func Defaults() *Config {
 			DialTimeout:         500 * time.Millisecond,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		Overload: Overload{MaxWait: 5 * time.Millisecond, RetryAfter: time.Second},
+		Overload: Overload{MaxWait: 20 * time.Millisecond, RetryAfter: time.Second},
 		Breaker: Breaker{
 			Window: 10 * time.Second, MinCalls: 100, FailureRatio: 0.5,
 			TrialShare: 0.05, TrialCalls: 20, CloseRatio: 0.8,
