@@ -88,7 +88,22 @@ type Shaping struct {
 	// explored is a pure function of (seed, request id, DSP), so that a run can be
 	// replayed. 0 draws a random seed at start.
 	Seed uint64 `yaml:"seed"`
+	// OnDrift is what the drift guard does when a DSP's live recall interval has lain
+	// wholly below its target for DriftAfter under the model in force: alert (a metric, a
+	// log line, the admin page, and drift.json beside model.path for the next retrain) or
+	// shadow (all that, and the DSP is sent everything, in shadow mode, until another
+	// model is in force).
+	OnDrift string `yaml:"on_drift"`
+	// DriftAfter is how long the interval must stay below the target; 0 turns the guard
+	// off.
+	DriftAfter time.Duration `yaml:"drift_after"`
 }
+
+// Drift guard actions (shaping.on_drift).
+const (
+	DriftAlert  = "alert"
+	DriftShadow = "shadow"
+)
 
 // Shaping modes.
 const (

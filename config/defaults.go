@@ -26,7 +26,7 @@ func Defaults() *Config {
 			NoBid:        NoBidAuto,
 		},
 		Currency: Currency{Base: "USD", Rates: map[string]float64{"EUR": 1.08, "GBP": 1.27}},
-		Shaping:  Shaping{Mode: ModeFilter, RecallTarget: 0.95, ExplorationRate: 0.02},
+		Shaping:  Shaping{Mode: ModeFilter, RecallTarget: 0.95, ExplorationRate: 0.02, OnDrift: DriftAlert, DriftAfter: 30 * time.Minute},
 		Model:    Model{Path: "models/current.bsm"},
 		BidLog:   BidLog{Dir: "data/bidlog", RollInterval: time.Minute, Queue: 4096, MaxFileBytes: 256 << 20},
 		Store:    Store{SQLite: "data/bidsieve.db"},

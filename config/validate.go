@@ -89,6 +89,10 @@ func (c *Config) Validate() error {
 
 	v.privacy(c)
 	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
+	v.oneOf("shaping.on_drift", c.Shaping.OnDrift, DriftAlert, DriftShadow)
+	if c.Shaping.DriftAfter < 0 {
+		v.add("shaping.drift_after", "must be >= 0 (0: no drift guard), got %s", c.Shaping.DriftAfter)
+	}
 
 	if c.Model.MaxAge < 0 {
 		v.add("model.max_age", "must be >= 0 (0: no limit)")

@@ -48,6 +48,8 @@ func TestValidate(t *testing.T) {
 		{"base rate not 1", func(c *Config) { c.Currency.Rates["USD"] = 1.1 }, []string{"currency.rates.USD: the base currency's rate must be 1"}},
 		{"bad mode", func(c *Config) { c.Shaping.Mode = "aggressive" }, []string{`shaping.mode: must be one of filter, shadow, off, got "aggressive"`}},
 		{"recall too low", func(c *Config) { c.Shaping.RecallTarget = 0.4 }, []string{"shaping.recall_target: must be in [0.5, 1], got 0.4"}},
+		{"bad drift action", func(c *Config) { c.Shaping.OnDrift = "panic" }, []string{`shaping.on_drift: must be one of alert, shadow, got "panic"`}},
+		{"negative drift time", func(c *Config) { c.Shaping.DriftAfter = -time.Minute }, []string{"shaping.drift_after: must be >= 0 (0: no drift guard), got -1m0s"}},
 		{"exploration too high", func(c *Config) { c.Shaping.ExplorationRate = 0.6 }, []string{"shaping.exploration_rate: must be in [0, 0.5], got 0.6"}},
 		{"two stores", func(c *Config) { c.Store.Postgres = "postgres://x/y" }, []string{"store: set sqlite or postgres, not both"}},
 		{"bad postgres url", func(c *Config) { c.Store = Store{Postgres: "mysql://x"} }, []string{"store.postgres: must be a postgres:// URL"}},

@@ -93,7 +93,9 @@ func (g *Gateway) Figures() map[string]stats.Figures {
 	now := time.Now()
 	out := make(map[string]stats.Figures, len(st.dsps))
 	for _, d := range st.dsps {
-		out[d.name] = d.figures(now)
+		f := d.figures(now)
+		f.Drift = d.rt.drift.active(st.version)
+		out[d.name] = f
 	}
 	return out
 }

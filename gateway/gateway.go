@@ -76,6 +76,7 @@ type Gateway struct {
 
 	fanoutHook func() // Options.FanoutHook
 	load       *overload
+	drift      driftCheck
 
 	state atomic.Pointer[state]
 	seq   atomic.Uint64

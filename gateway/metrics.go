@@ -37,6 +37,8 @@ type metrics struct {
 	dspErrors       metric.Int64Counter
 	dspInvalidBids  metric.Int64Counter
 	dspWins         metric.Int64Counter
+	dspDrifts       metric.Int64Counter
+	drift           metric.Int64ObservableGauge
 	dspLatency      metric.Float64Histogram
 	dspDecisions    metric.Int64Counter
 	breakerState    metric.Int64ObservableGauge
@@ -84,7 +86,7 @@ var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200
 
 // observables lists the instruments that the gateway's callback reports.
 func (m *metrics) observables() []metric.Observable {
-	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
+	return []metric.Observable{m.drift, m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
 		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare,
 		m.recallTarget, m.modelMaxAge, m.inflight}
 }
@@ -114,6 +116,10 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.dspInvalidBids, _ = m.Int64Counter("bidsieve_dsp_invalid_bids_total",
 		metric.WithDescription("Bids dropped as invalid, by reason: refused before the auction (missing_id, missing_impid, unknown_imp, missing_crid, invalid_ext, invalid_media_type, media_type_conflict, media_type_not_offered, ambiguous_media_type, missing_size, video_without_adm) or by it (bad_price, bad_currency, blocked_seat, blocked_advertiser, below_floor)."))
 	x.dspWins, _ = m.Int64Counter("bidsieve_dsp_wins_total", metric.WithDescription("Imps won by each DSP."))
+	x.dspDrifts, _ = m.Int64Counter("bidsieve_dsp_drifts_total",
+		metric.WithDescription("Times the drift guard found a DSP's live recall interval below its target for shaping.drift_after."))
+	x.drift, _ = m.Int64ObservableGauge("bidsieve_dsp_drift",
+		metric.WithDescription("1 while a DSP has drifted under the model in force (its live recall stayed below target; shaping.on_drift says what the gateway does), else 0."))
 	x.dspLatency, _ = m.Float64Histogram("bidsieve_dsp_latency_seconds", metric.WithUnit("s"),
 		metric.WithDescription("DSP call latency, answers and failures alike."), metric.WithExplicitBucketBoundaries(latencyBuckets...))
 	x.dspDecisions, _ = m.Int64Counter("bidsieve_dsp_decisions_total",

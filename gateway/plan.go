@@ -219,6 +219,12 @@ func (g *Gateway) decideCall(ctx context.Context, in *planInput, c *call, fail f
 		u = exploreDraw(in.st.explore, in.req.ID, d.name)
 	}
 	c.verdict = decide(d, fail, c.scored, c.score, u)
+	if v := &c.verdict; v.unfiltered == unfilteredNone && in.st.shadowsOnDrift(d) {
+		switch v.decision {
+		case DecisionSent, DecisionFiltered, DecisionExplored: // the filter's decisions
+			v.would, v.decision, v.propensity = v.decision, DecisionShadow, 1
+		}
+	}
 	if w := c.verdict.would; w != DecisionNone {
 		g.m.dspShadow.Add(ctx, 1, d.m.decisions[w]...)
 	}

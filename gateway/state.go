@@ -70,6 +70,7 @@ type dspRuntime struct {
 	limiter  *rate.Limiter  // rate.Inf when there is no cap
 	adm      *admission     // the score an admitted request needs while the cap binds
 	fig      *figures       // live figures for the admin page and the recall gauges
+	drift    *drift         // the drift guard's watch of the live recall (drift.go)
 	m        *dspMetrics
 }
 
@@ -135,6 +136,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 				limiter:  rate.NewLimiter(lim, burst),
 				adm:      new(admission),
 				fig:      new(figures),
+				drift:    new(drift),
 				m:        newDSPMetrics(d.Name),
 			}
 			if rt != nil {
@@ -142,7 +144,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 				// the count of opens; only the breaker is new.
 				s := rt.breaker.Stats()
 				fresh.opens = rt.opened(&s)
-				fresh.limiter, fresh.adm, fresh.fig, fresh.m = rt.limiter, rt.adm, rt.fig, rt.m
+				fresh.limiter, fresh.adm, fresh.fig, fresh.drift, fresh.m = rt.limiter, rt.adm, rt.fig, rt.drift, rt.m
 				if s.State == health.Open || s.SendShare < 1 {
 					log.Info("dsp breaker reset", "dsp", d.Name,
 						"reason", "the breaker settings or the endpoint changed", "was", s.State.String(), "send_share", s.SendShare)

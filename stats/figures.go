@@ -39,6 +39,9 @@ type Figures struct {
 	ShadowKept int64 `json:"-"`
 	// ExplorationRate is the rate in force now.
 	ExplorationRate float64 `json:"-"`
+	// Drift: the DSP's live recall interval has lain below its target for
+	// shaping.drift_after under the model in force (the gateway's drift guard).
+	Drift bool `json:"drift"`
 }
 
 // Recall is the live recall estimate with its 95% interval, nil when it cannot be

@@ -145,7 +145,12 @@
 
   function statusBadge(d) {
     if (!d.settings.enabled) return h("span", { class: "badge paused" }, "paused");
-    return h("span", { class: "badge " + d.settings.mode }, d.settings.mode);
+    const mode = h("span", { class: "badge " + d.settings.mode }, d.settings.mode);
+    if (!d.live || !d.live.drift) return mode;
+    return h("span", {}, mode, " ", h("span", {
+      class: "badge drift",
+      title: "Drift: the live recall has stayed below the target under this model (shaping.drift_after); shaping.on_drift says whether it is now sent everything",
+    }, "drift"));
   }
 
   function renderTable() {
