@@ -92,7 +92,7 @@ type Shaping struct {
 	// wholly below its target for DriftAfter under the model in force: alert (a metric, a
 	// log line, the admin page, and drift.json beside model.path for the next retrain) or
 	// shadow (all that, and the DSP is sent everything, in shadow mode, until another
-	// model is in force).
+	// model is in force). "" is alert.
 	OnDrift string `yaml:"on_drift"`
 	// DriftAfter is how long the interval must stay below the target; 0 turns the guard
 	// off.

@@ -89,7 +89,9 @@ func (c *Config) Validate() error {
 
 	v.privacy(c)
 	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
-	v.oneOf("shaping.on_drift", c.Shaping.OnDrift, DriftAlert, DriftShadow)
+	if c.Shaping.OnDrift != "" { // "": alert
+		v.oneOf("shaping.on_drift", c.Shaping.OnDrift, DriftAlert, DriftShadow)
+	}
 	if c.Shaping.DriftAfter < 0 {
 		v.add("shaping.drift_after", "must be >= 0 (0: no drift guard), got %s", c.Shaping.DriftAfter)
 	}

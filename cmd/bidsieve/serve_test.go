@@ -79,7 +79,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bidsieve.yaml")
 	write := func(extra string) {
-		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%s%sdsps:\n  - {name: a, endpoint: %q, timeout: 400ms}\n",
+		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%s%sdsps:\n  - {name: a, endpoint: %q, timeout: 900ms}\n",
 			addr, dataKeys(dir), extra, dspSrv.URL+"/bid/a")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -96,7 +96,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	if !strings.Contains(stderr.String(), "bogus_key: unknown key") {
 		t.Errorf("the reload error does not name the key:\n%s", stderr.String())
 	}
-	write("auction: {default_tmax: 500ms}\n")
+	write("auction: {default_tmax: 1000ms}\n")
 	waitFor(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
 
 	// An auction in flight when the stop comes still gets its answer.
