@@ -35,6 +35,7 @@ type plan struct {
 
 	priv     *privacy.Auction // the auction's privacy signals; nil when no rule applies (privacy.go)
 	scrubbed []scrubbedReq    // the requests the privacy rules built, one per distinct action
+	scrubBuf [4]scrubbedReq   // scrubbed's first backing array: no allocation for up to 4 actions
 }
 
 // plan decides, for every DSP, whether it is considered, scored and sent, in four steps:
@@ -45,6 +46,7 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 	p.model = st.version
 	if pol := st.privacy; pol != nil && !pol.Inert(in.req) {
 		p.priv = pol.Parse(in.req)
+		p.scrubbed = p.scrubBuf[:0]
 	}
 	// Features once per imp, for targeting, the model and the bid log.
 	p.feats = make([]features.Raw, len(in.req.Imp))
