@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -483,4 +485,112 @@ func TestPrivacyDefaultConfigStarts(t *testing.T) {
 	if n := tg.metric(t, "bidsieve_privacy_withheld_total", "dsp", "a", "reason", "no_consent"); n != 1 {
 		t.Errorf("withheld = %d, want 1", n)
 	}
+}
+
+// TestCorpusUnderPrivacy runs the shared corpus's valid requests (54 of them carry regs,
+// consent or a supply chain) through a gateway with the privacy rules and a node on:
+// every request still gets 200 or 204, every DSP request ends its chain with bidsieve's
+// node in the DSP's placement, a COPPA request reaches no DSP with a user or device id
+// or a whole IP, and a GDPR request never reaches the DSP without a vendor id.
+func TestCorpusUnderPrivacy(t *testing.T) {
+	dir := corpusDir(t)
+	fakes := []*fakeDSP{newFakeDSP(t, corpusBidder(1.5)), newFakeDSP(t, corpusBidder(1.2)), newFakeDSP(t, corpusBidder(1.1)), newFakeDSP(t, corpusBidder(1.3))}
+	cfg := privacyConfig(fakes...)
+	cfg.Currency.Rates = corpusRates
+	cfg.DSPs[1].GVLID = 10 // a, b, c on vendor 10 in the three placements; d without an id
+	cfg.DSPs[2].GVLID = 10
+	tg := newTestGateway(t, cfg)
+	type signals struct{ coppa, gdpr bool }
+	sent := map[string]signals{} // by request id
+	seen := map[string]int{}
+	posted := 0
+	for name, raw := range corpusFiles(t, filepath.Join(dir, "requests")) {
+		raw = withID(t, raw, name) // many corpus requests share an id: each gets its file's
+		var req openrtb2.BidRequest
+		_ = json.Unmarshal(raw, &req)
+		var ext struct {
+			GDPR  *int8 `json:"gdpr"`
+			COPPA int8  `json:"coppa"`
+		}
+		var s signals
+		if r := req.Regs; r != nil {
+			_ = json.Unmarshal(r.Ext, &ext)
+			s.coppa = r.COPPA == 1 || ext.COPPA == 1
+			s.gdpr = r.GDPR != nil && *r.GDPR == 1 || r.GDPR == nil && ext.GDPR != nil && *ext.GDPR == 1
+		}
+		sent[req.ID] = s
+		seen[req.ID]++
+		posted++
+		if status, body := tg.post(t, raw); status != http.StatusOK && status != http.StatusNoContent {
+			t.Errorf("%s: HTTP %d %s", name, status, body)
+		}
+	}
+	ours := openrtb2.SupplyChainNode{ASI: "bidsieve.example", SID: "pub-42", HP: ptrInt8(1)}
+	var calls, coppaCalls int
+	for i, f := range fakes {
+		for _, r := range f.requests() {
+			calls++
+			if sent[r.ID].coppa && seen[r.ID] == 1 {
+				coppaCalls++
+			}
+			var chain *openrtb2.SupplyChain
+			if r.Source != nil {
+				chain = r.Source.SChain
+				var ext struct {
+					SChain *openrtb2.SupplyChain `json:"schain"`
+				}
+				if json.Unmarshal(r.Source.Ext, &ext) == nil && ext.SChain != nil {
+					if chain != nil || i == 0 {
+						t.Errorf("DSP %d, request %s: a chain in source.ext beside source.schain, or for a 2.6 DSP", i, r.ID)
+					}
+					chain = ext.SChain
+				}
+			}
+			if i == 2 && r.Source != nil && r.Source.SChain != nil {
+				t.Errorf("request %s: source.schain for a 2.5 DSP", r.ID)
+			}
+			if chain == nil || len(chain.Nodes) == 0 || !cmp.Equal(chain.Nodes[len(chain.Nodes)-1], ours) {
+				t.Errorf("DSP %d, request %s: chain %+v does not end with bidsieve's node", i, r.ID, chain)
+			}
+			s := sent[r.ID]
+			if seen[r.ID] != 1 {
+				continue // an id the corpus uses twice: its signals are not known here
+			}
+			if s.gdpr && i == 3 {
+				t.Errorf("GDPR request %s reached the DSP without a vendor id", r.ID)
+			}
+			if s.coppa {
+				if u := r.User; u != nil && (u.ID != "" || u.BuyerUID != "" || u.Yob != 0 || u.Gender != "") {
+					t.Errorf("COPPA request %s: DSP %d got user %+v", r.ID, i, u)
+				}
+				if d := r.Device; d != nil && (d.IFA != "" || d.IP != "" && !strings.HasSuffix(d.IP, ".0")) {
+					t.Errorf("COPPA request %s: DSP %d got ifa %q, ip %q", r.ID, i, d.IFA, d.IP)
+				}
+			}
+		}
+	}
+	t.Logf("corpus under privacy: %d auctions, %d DSP calls (%d of COPPA requests)", posted, calls, coppaCalls)
+	if calls < posted || coppaCalls == 0 {
+		t.Errorf("%d DSP calls for %d auctions, %d of COPPA requests: the corpus did not exercise the rules", calls, posted, coppaCalls)
+	}
+	if n := tg.metric(t, "bidsieve_auctions_total", "result", "panic"); n != 0 {
+		t.Errorf("%d panics", n)
+	}
+}
+
+// withID returns the request raw with its top-level id set to id (numbers kept as written).
+func withID(t *testing.T, raw []byte, id string) []byte {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	m["id"] = id
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
