@@ -158,17 +158,22 @@ func BenchmarkAuctionShaping(b *testing.B) {
 // rules (issue 12: under +15 µs over BenchmarkAuction): bidsieve's supply-chain node on,
 // the 8 DSPs on vendors 10, 20 and 30 in both placements, and the request with GDPR and
 // a TCF 2 string (full consent; purposes 1 and 2 only, so user ids go; none, so every
-// DSP is withheld), or the benchmark's own request (regs.ext.gdpr 0) with the node.
+// DSP is withheld), or the benchmark's own request (regs.ext.gdpr 0) with the node; and
+// full consent with every DSP in the publisher's placement (one body for all).
 func BenchmarkAuctionPrivacy(b *testing.B) {
 	withConsent := func(consent string) string {
 		return strings.Replace(benchRequest, `"user":{"id":"u-123","buyeruid":"bu-456"},"regs":{"ext":{"gdpr":0}}`,
 			`"user":{"id":"u-123","buyeruid":"bu-456","consent":"`+consent+`"},"regs":{"gdpr":1}`, 1)
 	}
-	for _, bc := range []struct{ name, body string }{
-		{"gdpr0-node", benchRequest},
-		{"tcf-full", withConsent(tcfFull)},
-		{"tcf-purposes12", withConsent(tcfPurposes12)},
-		{"tcf-none", withConsent(tcfNothing)},
+	for _, bc := range []struct {
+		name, body string
+		onePlace   bool // every DSP in the publisher's placement: one body for all
+	}{
+		{"gdpr0-node", benchRequest, false},
+		{"tcf-full", withConsent(tcfFull), false},
+		{"tcf-full-one-placement", withConsent(tcfFull), true},
+		{"tcf-purposes12", withConsent(tcfPurposes12), false},
+		{"tcf-none", withConsent(tcfNothing), false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			if bc.body == benchRequest != (bc.name == "gdpr0-node") {
@@ -179,7 +184,9 @@ func BenchmarkAuctionPrivacy(b *testing.B) {
 				c.SChain = config.SChain{ASI: "bidsieve.example", SID: "pub-1", HP: 1}
 				for i := range c.DSPs {
 					c.DSPs[i].GVLID = []int{10, 20, 30}[i%3]
-					c.DSPs[i].ORTB = []string{config.ORTBAsReceived, config.ORTB26, config.ORTB25}[i%3]
+					if !bc.onePlace {
+						c.DSPs[i].ORTB = []string{config.ORTBAsReceived, config.ORTB26, config.ORTB25}[i%3]
+					}
 				}
 			})
 			body := []byte(bc.body)
