@@ -83,8 +83,9 @@ func (p *plan) scrubbedFeatures(imps int) int {
 	return imps
 }
 
-// countPrivacy counts a call's privacy action: the reason it was withheld for, or the
-// reasons of what was scrubbed from its request.
+// countPrivacy counts a call's privacy action once the plan has decided it: the reason
+// it was withheld for, or, when it is admitted (to be sent), the reasons of what was
+// scrubbed from its request.
 func (g *Gateway) countPrivacy(ctx context.Context, c *call) {
 	m := c.d.m
 	if c.priv.Blocked {
@@ -94,7 +95,7 @@ func (g *Gateway) countPrivacy(ctx context.Context, c *call) {
 		}
 		return
 	}
-	if c.priv.Why == 0 {
+	if c.priv.Why == 0 || c.state != callAdmitted {
 		return
 	}
 	for r := privacy.Reason(1); r < privacyReasons; r++ {

@@ -594,3 +594,27 @@ func withID(t *testing.T, raw []byte, id string) []byte {
 	}
 	return out
 }
+
+// TestPrivacyScrubbedCounted: bidsieve_privacy_scrubbed_total counts, per DSP sent a
+// scrubbed request, each reason behind the scrub, and nothing for a DSP sent the request
+// untouched or withheld.
+func TestPrivacyScrubbedCounted(t *testing.T) {
+	fakes := []*fakeDSP{newFakeDSP(t, noBid), newFakeDSP(t, noBid), newFakeDSP(t, noBid), newFakeDSP(t, noBid)}
+	tg := newTestGateway(t, privacyConfig(fakes...))
+	r := personalRequest("r1")
+	r.Regs = &openrtb2.Regs{COPPA: 1, USPrivacy: "1YYN"}
+	tg.post(t, r)
+	tg.post(t, gdpr(personalRequest("r2"), tcfPurposes12))
+	for _, tt := range []struct {
+		dsp, reason string
+		want        int64
+	}{
+		{"a", "coppa", 1}, {"a", "us_privacy", 1}, {"a", "no_consent", 1},
+		{"b", "coppa", 1}, {"b", "us_privacy", 0}, {"b", "no_consent", 0}, // a service provider; withheld under r2's GDPR
+		{"d", "coppa", 1}, {"d", "no_consent", 0}, // withheld under GDPR (no vendor id): not scrubbed
+	} {
+		if n := tg.metric(t, "bidsieve_privacy_scrubbed_total", "dsp", tt.dsp, "reason", tt.reason); n != tt.want {
+			t.Errorf("bidsieve_privacy_scrubbed_total{dsp=%s,reason=%s} = %d, want %d", tt.dsp, tt.reason, n, tt.want)
+		}
+	}
+}
