@@ -58,6 +58,10 @@ type metrics struct {
 	dspThrottled   metric.Int64Counter
 	reloads        metric.Int64Counter
 
+	// Privacy (privacy.go), per DSP and reason.
+	privacyWithheld metric.Int64Counter
+	privacyScrubbed metric.Int64Counter
+
 	// Traffic shaping.
 	dspDecisionBids metric.Int64Counter
 	dspShadow       metric.Int64Counter
@@ -142,6 +146,10 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 		metric.WithDescription("Share of the DSP's eligible requests its health lets through: 1, the trial share while open, the lowered share after a 429, 0 during a Retry-After wait."))
 	x.dspThrottled, _ = m.Int64Counter("bidsieve_dsp_throttled_total",
 		metric.WithDescription("Requests withheld as throttled, by reason: qps_limit (the DSP's QPS cap), rate_limited (the DSP answered 429: its send share or Retry-After)."))
+	x.privacyWithheld, _ = m.Int64Counter("bidsieve_privacy_withheld_total",
+		metric.WithDescription("Requests withheld from each DSP by the publisher's privacy signals (decision privacy_blocked), by reason: no_consent (TCF 2: no legal basis for purpose 2, the vendor not in the list, or no vendor list), no_gvl_id (GDPR applies and the DSP has no dsps[].gvl_id)."))
+	x.privacyScrubbed, _ = m.Int64Counter("bidsieve_privacy_scrubbed_total",
+		metric.WithDescription("Requests sent to each DSP with fields removed or coarsened by the privacy rules, by reason (a request counts once per reason): no_consent (TCF 2 purposes 1, 3, 4, special feature 1), coppa, lmt, us_privacy, gpp."))
 	x.scorerErrors, _ = m.Int64Counter("bidsieve_scorer_errors_total", metric.WithDescription("Requests the model failed to score (served fail-open)."))
 	x.reloads, _ = m.Int64Counter("bidsieve_config_reloads_total", metric.WithDescription("Configuration reloads by result: ok, error."))
 	x.dspDecisionBids, _ = m.Int64Counter("bidsieve_dsp_decision_bids_total",
@@ -209,6 +217,8 @@ type dspMetrics struct {
 	throttled [numThrottledReasons][]metric.AddOption
 
 	unfiltered [numUnfilteredReasons][]metric.AddOption
+
+	privacyWithheld, privacyScrubbed [privacyReasons][]metric.AddOption
 }
 
 const numReasonSlots = 16
@@ -251,6 +261,7 @@ func newDSPMetrics(name string) *dspMetrics {
 	for r, n := range throttledReasonNames {
 		d.throttled[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", n))
 	}
+	d.privacyWithheld, d.privacyScrubbed = privacyLabels(name)
 	for u := unfilteredUnknownDSP; u < numUnfilteredReasons; u++ {
 		d.unfiltered[u] = addOpts(attribute.String("dsp", name), attribute.String("reason", unfilteredReasonNames[u]))
 	}

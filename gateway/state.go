@@ -13,6 +13,7 @@ import (
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway/auction"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/privacy"
 	"golang.org/x/time/rate"
 )
 
@@ -27,7 +28,8 @@ type state struct {
 	seed    uint64           // auction n uses seed and n for its tie-breaks
 	explore uint64           // seed of the exploration draws
 	conv    features.Converter
-	codes   []bidderCode // the codes imps' bidder lists may name the DSPs by (bidders.go)
+	codes   []bidderCode    // the codes imps' bidder lists may name the DSPs by (bidders.go)
+	privacy *privacy.Policy // the privacy rules (privacy.go); the vendor list read when the configuration was applied
 
 	scorer  Scorer          // PassThrough without a model
 	scoring bool            // scorer is not PassThrough
@@ -49,6 +51,7 @@ type dspState struct {
 	rt          *dspRuntime
 	m           *dspMetrics
 	qpsLimit    int
+	priv        privacy.DSP // what the privacy rules read of the DSP: gvl_id, third_party, ortb
 
 	// The threshold in force (modelfile.DSP.OperatingThreshold of the model's calibration
 	// and the DSP's settings); source ThresholdNone sends the DSP everything. known says
@@ -169,6 +172,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 			rt:          rt,
 			m:           rt.m,
 			qpsLimit:    d.QPSLimit,
+			priv:        privacy.DSPFrom(d),
 		}
 		if st.model != nil {
 			cal := st.model.DSPByName(d.Name)

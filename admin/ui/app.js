@@ -175,6 +175,7 @@
         h("td", { class: "num offered" }, lv ? num(lv.offered) : "–"),
         h("td", { class: "num sent" }, lv ? num(lv.sent) : "–"),
         h("td", { class: "num filtered" }, lv ? num(lv.filtered) : "–"),
+        h("td", { class: "num privacy" }, lv ? num(lv.privacy || 0) : "–"),
         h("td", { class: "num explored" }, lv ? num(lv.explored) : "–"),
         h("td", { class: "num throttled" }, lv ? num(lv.throttled) : "–"),
         h("td", { class: "num bids" }, lv ? num(lv.bids) : "–"),
@@ -185,7 +186,7 @@
     tbody.replaceChildren(...rows);
     const w = state.dsps.find((d) => d.live);
     $("figures-note").textContent = !w ? "No live figures from the gateway yet."
-      : "Live recall: bids kept, estimated from explored traffic (95% interval). Withheld: share of requests the model filtered. "
+      : "Live recall: bids kept, estimated from explored traffic (95% interval). Withheld: share of requests the model filtered. Privacy: requests withheld by the publisher's privacy signals (no consent, no vendor id), beside those the model filtered. "
         + (w.live.window_seconds ? "Last " + Math.round(w.live.window_seconds / 60) + " min." : "Since the gateway started.")
         + " Blue figures are set here, the others come from the configuration file.";
   }

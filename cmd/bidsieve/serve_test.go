@@ -155,6 +155,22 @@ func TestServeRefusesABadConfig(t *testing.T) {
 	}
 }
 
+// TestServeRefusesAMissingVendorList: serve does not start when privacy.gvl_file names
+// a file that is not there, and says which key and file.
+func TestServeRefusesAMissingVendorList(t *testing.T) {
+	dir := t.TempDir()
+	gvl := filepath.Join(dir, "vendor-list.json")
+	path := filepath.Join(dir, "serve.yaml")
+	cfg := dataKeys(dir) + fmt.Sprintf("listen: %q\nadmin_listen: ''\nprivacy: {gvl_file: %q, gdpr_default: true}\n", freeAddr(t), gvl)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := runServe(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "privacy.gvl_file") || !strings.Contains(err.Error(), gvl) {
+		t.Fatalf("serve with a missing vendor list: %v; want an error naming privacy.gvl_file and %s", err, gvl)
+	}
+}
+
 // waitStop waits for a command whose context has ended to return, 10 s at most; it fails
 // the test if the command returns an error or does not stop.
 func waitStop(t *testing.T, done <-chan error, command string) {
