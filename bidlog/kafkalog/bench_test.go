@@ -62,8 +62,8 @@ func BenchmarkProducerLog(b *testing.B) {
 func BenchmarkEndToEnd(b *testing.B) {
 	const n = 200_000
 	base := testRows(n)
-	for b.Loop() {
-		b.StopTimer()
+	b.StopTimer()
+	for range b.N {
 		c := newCluster(b, 6)
 		dir := b.TempDir()
 		rows := make([]bidlog.Row, n)

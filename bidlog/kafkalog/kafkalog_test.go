@@ -49,7 +49,7 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-func newCluster(t *testing.T, partitions int32, opts ...kfake.Opt) *kfake.Cluster {
+func newCluster(t testing.TB, partitions int32, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, testTopic), kfake.GroupMinSessionTimeout(time.Second)}, opts...)...)
 	if err != nil {

@@ -188,10 +188,14 @@ func (p *Producer) Log(rows []bidlog.Row) {
 	for i := range rows {
 		size += 160 + len(rows[i].RequestID) + len(rows[i].Domain)
 	}
+	if p.full(size) {
+		p.drop(ReasonBufferFull, int64(len(rows)))
+		return
+	}
 	buf := make([]byte, 0, size)
 	ctx := context.Background()
 	for i := range rows {
-		if p.cl.BufferedProduceRecords() >= p.maxRecs || p.cl.BufferedProduceBytes()+int64(size) > p.maxBytes {
+		if i > 0 && p.full(size) {
 			p.drop(ReasonBufferFull, int64(len(rows)-i))
 			return
 		}
@@ -201,6 +205,11 @@ func (p *Producer) Log(rows []bidlog.Row) {
 		p.produced.Add(1)
 		p.cl.TryProduce(ctx, rec, p.promise)
 	}
+}
+
+// full reports whether the client's buffer cannot take size more bytes or one more record.
+func (p *Producer) full(size int) bool {
+	return p.cl.BufferedProduceRecords() >= p.maxRecs || p.cl.BufferedProduceBytes()+int64(size) > p.maxBytes
 }
 
 // promise runs for every record, serially, when Kafka answers or the record fails.
