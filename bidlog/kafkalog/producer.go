@@ -193,6 +193,7 @@ func (p *Producer) Log(rows []bidlog.Row) {
 		return
 	}
 	buf := make([]byte, 0, size)
+	recs := make([]kgo.Record, len(rows)) // one allocation for the auction's records too
 	ctx := context.Background()
 	for i := range rows {
 		if i > 0 && p.full(size) {
@@ -201,7 +202,8 @@ func (p *Producer) Log(rows []bidlog.Row) {
 		}
 		start := len(buf)
 		buf = wire.Append(buf, &rows[i])
-		rec := &kgo.Record{Value: buf[start:len(buf):len(buf)]}
+		rec := &recs[i]
+		rec.Value = buf[start:len(buf):len(buf)]
 		p.produced.Add(1)
 		p.cl.TryProduce(ctx, rec, p.promise)
 	}
@@ -246,8 +248,10 @@ func (p *Producer) drop(reason string, n int64) {
 	total := p.unlogged.Add(n)
 	if p.logLim.Allow() {
 		p.unlogged.Add(-total)
-		p.log.Warn("kafka bid log: rows dropped", "rows", total, "reason", reason,
-			"buffered", p.cl.BufferedProduceRecords())
+		st := p.Stats()
+		p.log.Warn("kafka bid log: rows dropped", "rows_since_last_log", total, "latest_reason", reason,
+			"buffer_full_total", st.DroppedFull, "failed_total", st.DroppedFailed, "closed_total", st.DroppedClosed,
+			"buffered", st.Buffered)
 	}
 }
 
