@@ -90,3 +90,11 @@ func (b *bidLog) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// bidLogTarget says where the bid log goes, for the start line.
+func bidLogTarget(b config.BidLog) string {
+	if b.Kafka.Enabled() {
+		return "kafka:" + b.Kafka.Topic
+	}
+	return b.Dir
+}
