@@ -498,3 +498,51 @@ func TestRevokedPartitionsAreWrittenAndCommitted(t *testing.T) {
 		t.Fatalf("after a rebalance (-logged +parquet):\n%s", diff)
 	}
 }
+
+// The broker goes away mid-stream with a sink consuming and comes back with its log (kfake
+// persisting to a folder): the rows acknowledged before, the rows buffered during the
+// outage and the rows after all reach Parquet once; the rows dropped at the full buffer
+// are exactly the ones counted.
+func TestOutageMidStreamLosesOnlyTheCountedDrops(t *testing.T) {
+	port, data := freePort(t), t.TempDir()
+	opts := []kfake.Opt{kfake.Ports(port), kfake.DataDir(data)}
+	c := newCluster(t, 2, opts...)
+	addr := c.ListenAddrs()
+	const buffered = 1000
+	p := newProducer(t, addr, ProducerOptions{MaxBufferedRecords: buffered})
+	rows := testRows(4000)
+	dir := t.TempDir()
+	s := startSink(t, addr, dir, SinkOptions{})
+
+	logAll(p, rows[:1000])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first rows in Parquet", func() bool { return s.Stats().Rows == 1000 })
+
+	c.Close() // the broker goes away
+	for i := 1000; i < 3000; i += 4 {
+		p.Log(append([]bidlog.Row(nil), rows[i:i+4]...))
+	}
+	if st := p.Stats(); st.DroppedFull != 1000 || st.Buffered != buffered {
+		t.Fatalf("during the outage: %+v, want %d buffered and 1000 dropped", st, buffered)
+	}
+
+	c = newCluster(t, 2, opts...) // back, with its log
+	defer c.Close()
+	waitFor(t, "the buffered rows acknowledged", func() bool { return p.Stats().Acked == 2000 })
+	logAll(p, rows[3000:])
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]bidlog.Row(nil), rows[:2000]...), rows[3000:]...)
+	waitFor(t, "every kept row in Parquet", func() bool { return s.Stats().Rows >= int64(len(want)) })
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, readDir(t, dir)); diff != "" {
+		t.Fatalf("across the outage (-kept +parquet):\n%s", diff)
+	}
+}
