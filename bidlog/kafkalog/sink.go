@@ -278,7 +278,11 @@ func (s *Sink) flush(ctx context.Context, p int32, b *partBatch) error {
 			return errCrashed
 		}
 	}
-	if err := s.cl.CommitRecords(ctx, b.last); err != nil {
+	// The commit outlives a cancelled ctx (SIGTERM amid a batch): the files are written,
+	// committing them now saves rewriting them after the restart.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.cl.CommitRecords(cctx, b.last); err != nil {
 		// The files stay: a later commit covers them, and if none comes (a crash) the
 		// next owner of the partition removes them before writing the records again.
 		if s.lim.Allow() {

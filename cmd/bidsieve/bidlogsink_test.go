@@ -70,11 +70,12 @@ shaping: {mode: off}
 	}
 
 	out := filepath.Join(dir, "parquet")
+	metricsAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var sinkErr syncBuffer
 	go func() {
-		done <- runBidLogSink(ctx, []string{"--brokers", brokers, "--group", "g", "--out", out, "--flush-interval", "100ms"}, io.Discard, &sinkErr)
+		done <- runBidLogSink(ctx, []string{"--brokers", brokers, "--group", "g", "--out", out, "--flush-interval", "100ms", "--metrics-listen", metricsAddr}, io.Discard, &sinkErr)
 	}()
 	rowsIn := func() int64 {
 		files, err := bidlog.ListFiles(out)
@@ -88,6 +89,23 @@ shaping: {mode: off}
 		return n
 	}
 	waitFor(t, "the rows in Parquet", func() bool { return rowsIn() >= 2*auctions })
+	metrics := ""
+	waitFor(t, "the sink's metrics", func() bool {
+		resp, err := s.client.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		metrics = string(b)
+		return strings.Contains(metrics, fmt.Sprintf("bidsieve_bidlog_sink_rows_written_total %d", 2*auctions))
+	})
+	for _, want := range []string{"bidsieve_bidlog_sink_corrupt_records_total 0", "bidsieve_bidlog_sink_assigned_partitions 2"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("sink /metrics lacks %q", want)
+		}
+	}
+	s.client.CloseIdleConnections()
 	cancel() // SIGTERM
 	waitStop(t, done, "bidlog-sink")
 
