@@ -98,6 +98,22 @@ func TestValidate(t *testing.T) {
 			"bidlog.queue: must be > 0",
 			"bidlog.max_file_bytes: must be >= 1048576 (1 MiB)",
 		}},
+		{"kafka bid log", func(c *Config) { c.BidLog.Kafka.Brokers = []string{"kafka:9092"} }, nil},
+		{"kafka keys out of range", func(c *Config) {
+			k := &c.BidLog.Kafka
+			k.Brokers, k.Topic, k.Compression = []string{"kafka:9092", "kafka"}, "bid log", "brotli"
+			k.Linger, k.MaxBufferedRecords, k.MaxBufferedBytes, k.DeliveryTimeout = 2*time.Second, 10, 1000, -time.Second
+		}, []string{
+			`bidlog.kafka.brokers[1]: must be host:port, got "kafka"`,
+			`bidlog.kafka.topic: "bid log" is not a Kafka topic name (at most 249 of [a-zA-Z0-9._-])`,
+			`bidlog.kafka.compression: must be one of zstd, lz4, snappy, gzip, none, got "brotli"`,
+			"bidlog.kafka.linger: must be in [0, 1s], got 2s",
+			"bidlog.kafka.max_buffered_records: must be >= 1000, got 10",
+			"bidlog.kafka.max_buffered_bytes: must be >= 1048576 (1 MiB), got 1000",
+			"bidlog.kafka.delivery_timeout: must be >= 0 (0: retry until the buffer fills)",
+		}},
+		{"kafka without a topic", func(c *Config) { c.BidLog.Kafka.Brokers, c.BidLog.Kafka.Topic = []string{"k:1"}, "" }, []string{
+			"bidlog.kafka.topic: must be set when brokers are"}},
 		{"bad operator numbers", func(c *Config) {
 			c.Notices.Workers = 0
 			c.Fanout.MaxResponseBytes = -1

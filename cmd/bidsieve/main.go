@@ -32,6 +32,7 @@ func commands() []command {
 		{"train", "train the bid predictor on bid logs and write the model file", runTrain},
 		{"evaluate", "metrics of a model file on bid logs", runEvaluate},
 		{"loadtest", "open-loop load against a gateway, with latency percentiles", runLoadtest},
+		{"bidlog-sink", "consume the Kafka bid log and write Hive-partitioned Parquet for train", runBidLogSink},
 	}
 }
 
@@ -75,7 +76,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	_, _ = fmt.Fprintln(w, "bidsieve: a DSP traffic-shaping gateway\n\nUsage: bidsieve COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		_, _ = fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		_, _ = fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	_, _ = fmt.Fprintln(w, "\nRun 'bidsieve COMMAND -h' for a command's flags.")
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -92,6 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	eff := ar.Effective()
 
 	bl, err := openBidLog(eff, log, met.Provider)
+	bidLogAtStart := eff.BidLog // opened once: a reload does not reopen it
 	if err != nil {
 		stopAll()
 		return err
@@ -164,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		source = "embedded defaults"
 	}
 	log.Info("bidsieve serving", "listen", ln.Addr().String(), "config", source, "dsps", len(eff.DSPs),
-		"mode", eff.Shaping.Mode, "model", modelVersion(g), "bidlog", eff.BidLog.Dir)
+		"mode", eff.Shaping.Mode, "model", modelVersion(g), "bidlog", bidLogTarget(eff.BidLog))
 
 	// Reloads run on this goroutine, one at a time; a burst of triggers coalesces.
 	reloads, modelReloads := make(chan string, 1), make(chan string, 1)
@@ -212,7 +214,12 @@ loop:
 		case <-hup:
 			trigger(reloads)("SIGHUP")
 		case reason := <-reloads:
-			if reloadConfig(ar, g, log, *path, reason) && g.Config().Model.Path != modelPath {
+			reloaded := reloadConfig(ar, g, log, *path, reason)
+			if reloaded && !reflect.DeepEqual(g.Config().BidLog, bidLogAtStart) {
+				log.Warn("bidlog settings changed: the bid log keeps the settings it started with until a restart",
+					"dir", bidLogAtStart.Dir, "kafka_brokers", bidLogAtStart.Kafka.Brokers, "kafka_topic", bidLogAtStart.Kafka.Topic)
+			}
+			if reloaded && g.Config().Model.Path != modelPath {
 				log.Warn("model.path changed: loading the new file now; changes to it are watched after a restart",
 					"old", modelPath, "new", g.Config().Model.Path)
 				trigger(modelReloads)("model.path changed")
