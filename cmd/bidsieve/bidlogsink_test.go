@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,15 +51,33 @@ shaping: {mode: off}
 	}
 	s := startServe(t, path, "http://"+addr+"/readyz")
 	defer s.stop()
-	const auctions = 60
-	for i := range auctions {
-		resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-			strings.NewReader(fmt.Sprintf(`{"id":"r%03d","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`, i)))
-		if err != nil {
+	// Under load: 8 clients at once, 800 auctions, 2 rows each.
+	const workers, perWorker = 8, 100
+	const auctions = workers * perWorker
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range perWorker {
+				resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+					strings.NewReader(fmt.Sprintf(`{"id":"r%d-%03d","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`, w, i)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					errs <- fmt.Errorf("auction r%d-%03d: status %d", w, i, resp.StatusCode)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 	}
 	s.stop()
 	waitStop(t, s.done, "serve") // Close waits for Kafka's acknowledgements
@@ -113,11 +132,23 @@ shaping: {mode: off}
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]bidlog.Row, 4*auctions)
-	n, _ := bidlog.NewReader(files).Read(buf)
+	rd := bidlog.NewReader(files)
+	defer rd.Close()
+	buf := make([]bidlog.Row, 256)
 	seen := map[string]int{}
-	for _, r := range buf[:n] {
-		seen[r.RequestID+"/"+r.DSP]++
+	n := 0
+	for {
+		k, err := rd.Read(buf) // a batch at a time, then 0 and io.EOF
+		for _, r := range buf[:k] {
+			seen[r.RequestID+"/"+r.DSP]++
+		}
+		n += k
+		if k == 0 || err != nil {
+			if err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
 	}
 	if n != 2*auctions || len(seen) != 2*auctions {
 		t.Fatalf("read %d rows, %d distinct (request, dsp); want %d each", n, len(seen), 2*auctions)
