@@ -124,7 +124,7 @@ func TestListDSPsShowsSettingsPointAndFigures(t *testing.T) {
 		t.Fatalf("alpha operating point %+v", op)
 	}
 	lv := a.Live
-	if lv == nil || lv.Offered != 120000 || lv.Sent != 98000 || lv.Filtered != 18000 || lv.Explored != 360 || lv.Throttled != 3640 || lv.Bids != 5004 {
+	if lv == nil || lv.Offered != 120000 || lv.Sent != 96800 || lv.Filtered != 18000 || lv.Explored != 360 || lv.Throttled != 3640 || lv.Privacy != 1200 || lv.Bids != 5004 {
 		t.Fatalf("alpha live figures %+v", lv)
 	}
 	// B_sent / (B_sent + B_explored / rate) = 5000 / (5000 + 4/0.02) = 0.9615...

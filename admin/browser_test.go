@@ -42,7 +42,7 @@ func TestBrowserMoveARecallTarget(t *testing.T) {
 	// Figures in the table.
 	row := `#dsp-table tr[data-dsp="alpha"] `
 	for css, want := range map[string]string{
-		"td.offered": "120,000", "td.sent": "98,000", "td.filtered": "18,000", "td.explored": "360",
+		"td.offered": "120,000", "td.sent": "96,800", "td.filtered": "18,000", "td.privacy": "1,200", "td.explored": "360",
 		"td.throttled": "3,640", "td.bids": "5,004", "td.withheld": "15.0%",
 	} {
 		if got := wd.text(row + css); got != want {

@@ -126,7 +126,7 @@ func (g *fakeGateway) Figures() map[string]stats.Figures {
 		k := int64(i + 1)
 		out[name] = stats.Figures{
 			Window:  5 * time.Minute,
-			Offered: 120000 * k, Sent: 98000 * k, Filtered: 18000 * k, Explored: 360 * k, Throttled: 3640 * k,
+			Offered: 120000 * k, Sent: 96800 * k, Filtered: 18000 * k, Explored: 360 * k, Throttled: 3640 * k, Privacy: 1200 * k,
 			Bids: 5004 * k, BidsSent: 5000 * k, BidsExplored: 4 * k, ExploredWeight: float64(4*k) / 0.02, ExplorationRate: 0.02,
 		}
 	}
@@ -288,6 +288,7 @@ type (
 		Filtered      int64         `json:"filtered"`
 		Explored      int64         `json:"explored"`
 		Throttled     int64         `json:"throttled"`
+		Privacy       int64         `json:"privacy"`
 		Bids          int64         `json:"bids"`
 		Recall        *intervalJSON `json:"recall"`
 		Withheld      float64       `json:"withheld"`

@@ -3,7 +3,9 @@
 //
 // Writer writes rows into rolling Parquet files (by size and by row-time window), each
 // published under its final name by an atomic rename only when complete; names sort in
-// time order. ListFiles describes the published files of a directory from their footers
+// time order; WriteFile writes one complete file durably under a given name (bidlog-sink).
+// ListFiles describes the published files under a directory, walking its folders (the Hive
+// layout dt=YYYY-MM-DD/hour=HH/ of bidlog-sink), from their footers
 // (row count and time range), so that training can pick days without reading rows, and
 // Reader streams rows from a list of files in caller-sized batches, one file open at a
 // time.

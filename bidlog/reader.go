@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,20 +30,39 @@ func (f FileInfo) Start() time.Time { return time.UnixMilli(f.MinTS).UTC() }
 // End is the time of the file's latest row.
 func (f FileInfo) End() time.Time { return time.UnixMilli(f.MaxTS).UTC() }
 
-// ListFiles describes the published bid-log files of dir (*.parquet, hidden and
-// temporary files skipped), sorted by name, which is time order for files from Writer.
-// It reads only the files' footers.
+// ListFiles describes the published bid-log files under dir (*.parquet, hidden and
+// temporary files and folders skipped), sorted by their path below dir. It walks the
+// folders below dir too, so that it reads both the flat folder of the gateway and the
+// simulator (names sort in time order) and the Hive layout of `bidsieve bidlog-sink`
+// (dt=YYYY-MM-DD/hour=HH/..., whose paths sort in time order as well). It reads only the
+// files' footers.
 func ListFiles(dir string) ([]FileInfo, error) {
-	entries, err := os.ReadDir(dir)
+	var names []string
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n := e.Name()
+		if path == dir {
+			return nil
+		}
+		if strings.HasPrefix(n, ".") {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.Type().IsRegular() && strings.HasSuffix(n, ".parquet") {
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			names = append(names, rel)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list bid log: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".parquet") {
-			names = append(names, n)
-		}
 	}
 	sort.Strings(names)
 	infos := make([]FileInfo, 0, len(names))
@@ -146,7 +166,7 @@ type Reader struct {
 	pr    *parquet.GenericReader[Row]
 }
 
-// OpenDir returns a reader over every published file of dir, in name (time) order.
+// OpenDir returns a reader over every published file under dir, in path (time) order.
 func OpenDir(dir string) (*Reader, error) {
 	files, err := ListFiles(dir)
 	if err != nil {

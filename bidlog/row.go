@@ -11,6 +11,9 @@ const (
 	DecisionBreakerOpen = "breaker_open"
 	DecisionShadow      = "shadow"
 	DecisionFailOpen    = "fail_open"
+	// DecisionPrivacyBlocked: withheld by the publisher's privacy signals (package privacy):
+	// no consent for the DSP under GDPR, or no IAB vendor id. Not sent, so not labelled.
+	DecisionPrivacyBlocked = "privacy_blocked"
 )
 
 // Outcomes written in the `outcome` column.

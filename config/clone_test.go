@@ -37,6 +37,7 @@ func TestReloadSharesNothingWithTheOldSnapshot(t *testing.T) {
 	err := os.WriteFile(path, []byte(`
 currency: {base: USD, rates: {EUR: 1.08}}
 cors: {allowed_origins: ['https://news.example']}
+bidlog: {kafka: {brokers: ['kafka:9092']}}
 tracing: {exporter: otlp, endpoint: 'http://collector:4318/v1/traces', headers: {api-key: k}}
 auth:
   tokens: [{name: ops, role: admin, sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae}]

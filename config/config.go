@@ -89,7 +89,22 @@ type Shaping struct {
 	// explored is a pure function of (seed, request id, DSP), so that a run can be
 	// replayed. 0 draws a random seed at start.
 	Seed uint64 `yaml:"seed"`
+	// OnDrift is what the drift guard does when a DSP's live recall interval has lain
+	// wholly below its target for DriftAfter under the model in force: alert (a metric, a
+	// log line, the admin page, and drift.json beside model.path for the next retrain) or
+	// shadow (all that, and the DSP is sent everything, in shadow mode, until another
+	// model is in force). "" is alert.
+	OnDrift string `yaml:"on_drift"`
+	// DriftAfter is how long the interval must stay below the target; 0 turns the guard
+	// off.
+	DriftAfter time.Duration `yaml:"drift_after"`
 }
+
+// Drift guard actions (shaping.on_drift).
+const (
+	DriftAlert  = "alert"
+	DriftShadow = "shadow"
+)
 
 // Shaping modes.
 const (
@@ -117,6 +132,9 @@ type BidLog struct {
 	Queue int `yaml:"queue"`
 	// MaxFileBytes rolls a file once it holds about this many bytes (before compression).
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// Kafka, when its brokers are set, sends the rows to a Kafka topic instead of the
+	// Parquet files of dir (a fleet: `bidsieve bidlog-sink` writes the Parquet downstream).
+	Kafka Kafka `yaml:"kafka"`
 }
 
 // Retrain holds the promotion rule of `bidsieve retrain` (docs/DESIGN.md, "retrain"); the
@@ -130,6 +148,41 @@ type Retrain struct {
 	// promotion: a DSP below it neither blocks one nor counts as a gain.
 	MinBids int `yaml:"min_bids"`
 }
+
+// Kafka compressions (bidlog.kafka.compression).
+const (
+	CompressionZstd   = "zstd"
+	CompressionLZ4    = "lz4"
+	CompressionSnappy = "snappy"
+	CompressionGzip   = "gzip"
+	CompressionNone   = "none"
+)
+
+// Kafka is the bid log's Kafka producer: rows go one per record, in the encoding of
+// docs/BIDLOG-WIRE.md, batched, compressed and produced idempotently with acks from all
+// in-sync replicas. Records wait in a bounded buffer while the brokers are away; a row
+// that finds it full is dropped and counted (bidsieve_bidlog_rows_dropped_total with
+// reason buffer_full): the auction never waits for Kafka.
+type Kafka struct {
+	Brokers  []string `yaml:"brokers"`   // seed brokers, host:port; none: no Kafka (the files of dir)
+	Topic    string   `yaml:"topic"`     // the topic, created beforehand
+	ClientID string   `yaml:"client_id"` // the client id the brokers see (quotas, logs)
+	// Compression of the record batches: zstd, lz4, snappy, gzip or none.
+	Compression string `yaml:"compression"`
+	// Linger is how long a partition's batch may wait to fill before it is sent.
+	Linger time.Duration `yaml:"linger"`
+	// MaxBufferedRecords and MaxBufferedBytes bound the records waiting to be acknowledged
+	// (the memory the producer holds while the brokers are away); beyond either, rows are
+	// dropped.
+	MaxBufferedRecords int   `yaml:"max_buffered_records"`
+	MaxBufferedBytes   int64 `yaml:"max_buffered_bytes"`
+	// DeliveryTimeout gives up on a record not acknowledged this long after it was
+	// buffered (dropped, reason failed); 0: retry until the buffer fills.
+	DeliveryTimeout time.Duration `yaml:"delivery_timeout"`
+}
+
+// Enabled reports whether the bid log goes to Kafka.
+func (k *Kafka) Enabled() bool { return len(k.Brokers) > 0 }
 
 // Store is the settings-and-audit store: at most one of the two.
 type Store struct {

@@ -324,12 +324,40 @@ bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
 	want := Defaults()
 	want.Shaping.Seed = 42
 	want.Model = Model{Path: "m.bsm", MaxAge: 72 * time.Hour}
-	want.BidLog = BidLog{Dir: "logs", RollInterval: 30 * time.Second, Queue: 50, MaxFileBytes: 2 << 20}
+	want.BidLog.Dir, want.BidLog.RollInterval, want.BidLog.Queue, want.BidLog.MaxFileBytes = "logs", 30*time.Second, 50, 2<<20
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("parsed (-want +got):\n%s", diff)
 	}
 	if d := Defaults(); d.BidLog.RollInterval != time.Minute || d.Model.MaxAge != 0 || d.Shaping.Seed != 0 {
 		t.Errorf("defaults: roll_interval %s, max_age %s, seed %d; want 1m, 0 (no limit), 0 (random)", d.BidLog.RollInterval, d.Model.MaxAge, d.Shaping.Seed)
+	}
+}
+
+func TestBidLogKafkaKeys(t *testing.T) {
+	c, err := Parse([]byte(`
+bidlog:
+  kafka: {brokers: ["k1:9092"], topic: bl, compression: lz4, linger: 20ms, max_buffered_records: 5000, delivery_timeout: 1m}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyEnv([]string{"BIDSIEVE_BIDLOG_KAFKA_BROKERS=k1:9092,k2:9092", "BIDSIEVE_BIDLOG_KAFKA_CLIENT_ID=replica-7"}); err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults().BidLog.Kafka
+	want.Brokers, want.Topic, want.ClientID, want.Compression = []string{"k1:9092", "k2:9092"}, "bl", "replica-7", CompressionLZ4
+	want.Linger, want.MaxBufferedRecords, want.DeliveryTimeout = 20*time.Millisecond, 5000, time.Minute
+	if diff := cmp.Diff(want, c.BidLog.Kafka); diff != "" {
+		t.Errorf("parsed (-want +got):\n%s", diff)
+	}
+	if !c.BidLog.Kafka.Enabled() || Defaults().BidLog.Kafka.Enabled() {
+		t.Error("Enabled: brokers set should enable Kafka, the defaults should not")
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid Kafka config refused: %v", err)
+	}
+	if _, err := Parse([]byte("bidlog: {kafka: {brokers: [k:9092], partitions: 3}}")); err == nil {
+		t.Error("an unknown bidlog.kafka key was accepted")
 	}
 }
 
@@ -372,8 +400,8 @@ func TestOverloadKeys(t *testing.T) {
 	if want := (Overload{MaxInflight: 500, MaxWait: 3 * time.Millisecond, RetryAfter: 2 * time.Second}); c.Overload != want {
 		t.Errorf("overload = %+v, want %+v", c.Overload, want)
 	}
-	if d := Defaults().Overload; d != (Overload{MaxWait: 5 * time.Millisecond, RetryAfter: time.Second}) {
-		t.Errorf("default overload = %+v, want max_wait 5ms, retry_after 1s, the cap from the cores", d)
+	if d := Defaults().Overload; d != (Overload{MaxWait: 20 * time.Millisecond, RetryAfter: time.Second}) {
+		t.Errorf("default overload = %+v, want max_wait 20ms, retry_after 1s, the cap from the cores", d)
 	}
 }
 

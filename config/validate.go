@@ -28,6 +28,7 @@ var (
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 	formatRE   = regexp.MustCompile(`^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$`)
 	countryRE  = regexp.MustCompile(`^[A-Z]{3}$`)
+	topicRE    = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 	hostRE     = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.:_-]*[A-Za-z0-9\]])?$|^\[[0-9a-fA-F:.]+\]$`)
 )
 
@@ -89,6 +90,12 @@ func (c *Config) Validate() error {
 
 	v.privacy(c)
 	v.shaping("shaping", c.Shaping.Mode, c.Shaping.RecallTarget, c.Shaping.ExplorationRate)
+	if c.Shaping.OnDrift != "" { // "": alert
+		v.oneOf("shaping.on_drift", c.Shaping.OnDrift, DriftAlert, DriftShadow)
+	}
+	if c.Shaping.DriftAfter < 0 {
+		v.add("shaping.drift_after", "must be >= 0 (0: no drift guard), got %s", c.Shaping.DriftAfter)
+	}
 
 	if c.Model.MaxAge < 0 {
 		v.add("model.max_age", "must be >= 0 (0: no limit)")
@@ -108,6 +115,7 @@ func (c *Config) Validate() error {
 	if c.BidLog.MaxFileBytes < 1<<20 {
 		v.add("bidlog.max_file_bytes", "must be >= 1048576 (1 MiB)")
 	}
+	v.kafka(&c.BidLog.Kafka)
 
 	if c.Store.SQLite != "" && c.Store.Postgres != "" {
 		v.add("store", "set sqlite or postgres, not both")
@@ -246,6 +254,36 @@ func (v *validator) tracing(t *Tracing) {
 	}
 	if t.ServiceName == "" {
 		v.add("tracing.service_name", "must not be empty")
+	}
+}
+
+func (v *validator) kafka(k *Kafka) {
+	if !k.Enabled() {
+		return
+	}
+	const p = "bidlog.kafka."
+	for i, b := range k.Brokers {
+		if host, port, err := net.SplitHostPort(b); err != nil || host == "" || port == "" {
+			v.add(fmt.Sprintf("%sbrokers[%d]", p, i), "must be host:port, got %q", b)
+		}
+	}
+	if k.Topic == "" {
+		v.add(p+"topic", "must be set when brokers are")
+	} else if !topicRE.MatchString(k.Topic) || k.Topic == "." || k.Topic == ".." {
+		v.add(p+"topic", "%q is not a Kafka topic name (at most 249 of [a-zA-Z0-9._-])", k.Topic)
+	}
+	v.oneOf(p+"compression", k.Compression, CompressionZstd, CompressionLZ4, CompressionSnappy, CompressionGzip, CompressionNone)
+	if k.Linger < 0 || k.Linger > time.Second {
+		v.add(p+"linger", "must be in [0, 1s], got %s", k.Linger)
+	}
+	if k.MaxBufferedRecords < 1000 {
+		v.add(p+"max_buffered_records", "must be >= 1000, got %d", k.MaxBufferedRecords)
+	}
+	if k.MaxBufferedBytes < 1<<20 {
+		v.add(p+"max_buffered_bytes", "must be >= 1048576 (1 MiB), got %d", k.MaxBufferedBytes)
+	}
+	if k.DeliveryTimeout < 0 {
+		v.add(p+"delivery_timeout", "must be >= 0 (0: retry until the buffer fills)")
 	}
 }
 

@@ -48,6 +48,8 @@ func TestValidate(t *testing.T) {
 		{"base rate not 1", func(c *Config) { c.Currency.Rates["USD"] = 1.1 }, []string{"currency.rates.USD: the base currency's rate must be 1"}},
 		{"bad mode", func(c *Config) { c.Shaping.Mode = "aggressive" }, []string{`shaping.mode: must be one of filter, shadow, off, got "aggressive"`}},
 		{"recall too low", func(c *Config) { c.Shaping.RecallTarget = 0.4 }, []string{"shaping.recall_target: must be in [0.5, 1], got 0.4"}},
+		{"bad drift action", func(c *Config) { c.Shaping.OnDrift = "panic" }, []string{`shaping.on_drift: must be one of alert, shadow, got "panic"`}},
+		{"negative drift time", func(c *Config) { c.Shaping.DriftAfter = -time.Minute }, []string{"shaping.drift_after: must be >= 0 (0: no drift guard), got -1m0s"}},
 		{"exploration too high", func(c *Config) { c.Shaping.ExplorationRate = 0.6 }, []string{"shaping.exploration_rate: must be in [0, 0.5], got 0.6"}},
 		{"two stores", func(c *Config) { c.Store.Postgres = "postgres://x/y" }, []string{"store: set sqlite or postgres, not both"}},
 		{"bad postgres url", func(c *Config) { c.Store = Store{Postgres: "mysql://x"} }, []string{"store.postgres: must be a postgres:// URL"}},
@@ -96,6 +98,22 @@ func TestValidate(t *testing.T) {
 			"bidlog.queue: must be > 0",
 			"bidlog.max_file_bytes: must be >= 1048576 (1 MiB)",
 		}},
+		{"kafka bid log", func(c *Config) { c.BidLog.Kafka.Brokers = []string{"kafka:9092"} }, nil},
+		{"kafka keys out of range", func(c *Config) {
+			k := &c.BidLog.Kafka
+			k.Brokers, k.Topic, k.Compression = []string{"kafka:9092", "kafka"}, "bid log", "brotli"
+			k.Linger, k.MaxBufferedRecords, k.MaxBufferedBytes, k.DeliveryTimeout = 2*time.Second, 10, 1000, -time.Second
+		}, []string{
+			`bidlog.kafka.brokers[1]: must be host:port, got "kafka"`,
+			`bidlog.kafka.topic: "bid log" is not a Kafka topic name (at most 249 of [a-zA-Z0-9._-])`,
+			`bidlog.kafka.compression: must be one of zstd, lz4, snappy, gzip, none, got "brotli"`,
+			"bidlog.kafka.linger: must be in [0, 1s], got 2s",
+			"bidlog.kafka.max_buffered_records: must be >= 1000, got 10",
+			"bidlog.kafka.max_buffered_bytes: must be >= 1048576 (1 MiB), got 1000",
+			"bidlog.kafka.delivery_timeout: must be >= 0 (0: retry until the buffer fills)",
+		}},
+		{"kafka without a topic", func(c *Config) { c.BidLog.Kafka.Brokers, c.BidLog.Kafka.Topic = []string{"k:1"}, "" }, []string{
+			"bidlog.kafka.topic: must be set when brokers are"}},
 		{"bad operator numbers", func(c *Config) {
 			c.Notices.Workers = 0
 			c.Fanout.MaxResponseBytes = -1

@@ -125,14 +125,13 @@ func TestComposeMatchesTheManifests(t *testing.T) {
 			}
 		}
 	}
-	// Services running the bidsieve image run one of its commands. bidlog-sink is
-	// issue #14's consumer, landing beside this file; until it does it is allowed by name.
+	// Services running the bidsieve image run one of its commands.
 	cmds := bidsieveCommands(t)
 	for name, s := range c.Services {
 		if s.Image != "bidsieve:dev" {
 			continue
 		}
-		if len(s.Command) == 0 || !(slices.Contains(cmds, s.Command[0]) || s.Command[0] == "bidlog-sink") {
+		if len(s.Command) == 0 || !slices.Contains(cmds, s.Command[0]) {
 			t.Errorf("service %s runs %v: not a bidsieve command (%v)", name, s.Command, cmds)
 		}
 	}
@@ -218,6 +217,8 @@ func TestComposeMatchesTheManifests(t *testing.T) {
 		{"shaping", cc.Shaping, kc.Shaping},
 		{"model.path", cc.Model.Path, kc.Model.Path},
 		{"bidlog.dir", cc.BidLog.Dir, kc.BidLog.Dir},
+		{"bidlog.kafka.topic", cc.BidLog.Kafka.Topic, kc.BidLog.Kafka.Topic},
+		{"bidlog.kafka.compression", cc.BidLog.Kafka.Compression, kc.BidLog.Kafka.Compression},
 		{"log", cc.Log, kc.Log},
 		{"tracing.exporter", cc.Tracing.Exporter, kc.Tracing.Exporter},
 		{"tracing.sample_ratio", cc.Tracing.SampleRatio, kc.Tracing.SampleRatio},
@@ -226,6 +227,13 @@ func TestComposeMatchesTheManifests(t *testing.T) {
 		if s.compose != s.k8s {
 			t.Errorf("%s: compose %v, ConfigMap %v", s.key, s.compose, s.k8s)
 		}
+	}
+	// The gateway produces to the topic bidlog-sink consumes, on the kafka service.
+	if !cc.BidLog.Kafka.Enabled() || serviceOf(cc.BidLog.Kafka.Brokers[0]) != "kafka" {
+		t.Errorf("the compose gateway's bid log does not go to the kafka service: %v", cc.BidLog.Kafka.Brokers)
+	}
+	if got := flagValue(c.Services["bidlog-sink"].Command, "--topic"); got != cc.BidLog.Kafka.Topic {
+		t.Errorf("bidlog-sink consumes %q; the gateway produces to %q", got, cc.BidLog.Kafka.Topic)
 	}
 	if gw.mount(filepath.Dir(cc.Model.Path)) == "" || gw.mount(filepath.Dir(cc.BidLog.Dir)) == "" {
 		t.Errorf("model %s or bid log %s is not on a volume", cc.Model.Path, cc.BidLog.Dir)

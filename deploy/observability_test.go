@@ -221,7 +221,7 @@ func scrapeGateway(t *testing.T) map[string]bool {
 			} `json:"imp"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5}]}]}`, req.ID, req.Imp[0].ID)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
 	}))
 	defer dspSrv.Close()
 	cfg, err := config.Parse(fmt.Appendf(nil, "admin_listen: \"\"\nmodel: {path: \"\", max_age: 24h}\nbidlog: {dir: \"\"}\nstore: {sqlite: \"\"}\ndsps:\n  - {name: a, endpoint: %q}\n", dspSrv.URL+"/bid/a"))

@@ -75,13 +75,12 @@ func Extract(req *openrtb2.BidRequest, imp *openrtb2.Imp, now time.Time, conv Co
 		if d.ConnectionType != nil {
 			r.Connection = connectionName(*d.ConnectionType)
 		}
-		r.UserID = d.IFA != ""
 	} else {
 		r.DeviceType = DeviceTypeName(0)
 		r.OS = OSName("")
 	}
+	r.UserID = HasUserID(req)
 	if u := req.User; u != nil {
-		r.UserID = r.UserID || u.ID != "" || u.BuyerUID != ""
 		if u.Geo != nil {
 			if r.Country == "" {
 				r.Country = strings.ToUpper(strings.TrimSpace(u.Geo.Country))
@@ -144,6 +143,13 @@ func Extract(req *openrtb2.BidRequest, imp *openrtb2.Imp, now time.Time, conv Co
 		r.FloorCPM = 0
 	}
 	return r
+}
+
+// HasUserID is the user_id feature of a request: user.id, user.buyeruid or device.ifa
+// is present. The gateway reads it again on the request a DSP is sent, where privacy
+// rules removed ids (package privacy), so that the feature describes what the DSP saw.
+func HasUserID(req *openrtb2.BidRequest) bool {
+	return req.Device != nil && req.Device.IFA != "" || req.User != nil && (req.User.ID != "" || req.User.BuyerUID != "")
 }
 
 // DeviceTypeName maps an OpenRTB device type to phone, tablet, desktop, ctv or other.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/dsp"
+	"github.com/bidsieve/bidsieve/privacy"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -23,14 +24,15 @@ func fullSet(n int) (s impSet) {
 	return s
 }
 
-// callState is where a call stands. The plan leaves every call withheld (filtered,
-// breaker_open, throttled, no_time) or admitted; the fan-out moves an admitted call to
+// callState is where a call stands. The plan leaves every call withheld (privacy_blocked,
+// filtered, breaker_open, throttled, no_time) or admitted; the fan-out moves an admitted call to
 // sent (or unsent), and to answered when its report arrives by the deadline. Only the
 // auction's goroutine reads or writes it.
 type callState uint8
 
 const (
 	callPlanned     callState = iota // eligible, not decided yet
+	callPrivacy                      // withheld at eligibility by the privacy signals (package privacy)
 	callFiltered                     // withheld by the shaping decision
 	callBreakerOpen                  // withheld at eligibility: the DSP's breaker is open and the call is not in its trial share
 	callRateLimited                  // withheld at eligibility: the DSP answered 429, its send share is lowered (decision throttled)
@@ -52,7 +54,16 @@ type call struct {
 	verdict verdict // the shaping decision; decision none for a call withheld before it
 	score   float64 // the request's score for the DSP: 1 - prod(1 - p_imp)
 	scored  bool    // score is the model's
-	ans     callAnswer
+	// req is the request the DSP is sent: the publisher's, or the copy the privacy rules
+	// scrubbed for it (privacy.Auction.Apply; shared, read-only); nil when withheld for
+	// privacy. priv is the privacy action: why it is withheld, what was scrubbed and why.
+	req  *openrtb2.BidRequest
+	priv privacy.Action
+	// feat is where the call's feature rows start in the plan's feats: 0, or len(imps)
+	// when the privacy rules removed the ids behind the user_id feature (its rows read
+	// user_id false), so that scores and bid-log rows describe what the DSP saw.
+	feat int
+	ans  callAnswer
 }
 
 // callAnswer is what a DSP call brought back.
@@ -68,6 +79,8 @@ type callAnswer struct {
 // decision otherwise.
 func (c *call) decision() Decision {
 	switch c.state {
+	case callPrivacy:
+		return DecisionPrivacyBlocked
 	case callBreakerOpen:
 		return DecisionBreakerOpen
 	case callThrottled, callRateLimited:

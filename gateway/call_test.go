@@ -21,6 +21,7 @@ func TestCallDecisionAndOutcome(t *testing.T) {
 		decision Decision
 		outcome  string
 	}{
+		{"withheld for privacy", call{state: callPrivacy}, DecisionPrivacyBlocked, bidlog.OutcomeNotSent},
 		{"breaker open at eligibility", call{state: callBreakerOpen}, DecisionBreakerOpen, bidlog.OutcomeNotSent},
 		{"filtered", call{state: callFiltered, verdict: verdict{decision: DecisionFiltered, propensity: 0.25}}, DecisionFiltered, bidlog.OutcomeNotSent},
 		{"explored, then throttled", call{state: callThrottled, verdict: explored}, DecisionThrottled, bidlog.OutcomeNotSent},

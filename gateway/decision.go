@@ -16,14 +16,15 @@ type Decision uint8
 
 // Decisions.
 const (
-	DecisionNone        Decision = iota // not considered (disabled, or targeting does not match)
-	DecisionSent                        // sent: shaping off, no threshold, or the score passed the threshold
-	DecisionFiltered                    // withheld by the model
-	DecisionExplored                    // below the threshold but sent at the exploration rate
-	DecisionThrottled                   // the DSP's QPS cap was reached
-	DecisionBreakerOpen                 // the DSP's circuit breaker refused it
-	DecisionShadow                      // shadow mode: decided, logged, but sent anyway
-	DecisionFailOpen                    // no model, the model failed, or it is too old: sent
+	DecisionNone           Decision = iota // not considered (disabled, or targeting does not match)
+	DecisionSent                           // sent: shaping off, no threshold, or the score passed the threshold
+	DecisionFiltered                       // withheld by the model
+	DecisionExplored                       // below the threshold but sent at the exploration rate
+	DecisionThrottled                      // the DSP's QPS cap was reached
+	DecisionBreakerOpen                    // the DSP's circuit breaker refused it
+	DecisionShadow                         // shadow mode: decided, logged, but sent anyway
+	DecisionFailOpen                       // no model, the model failed, or it is too old: sent
+	DecisionPrivacyBlocked                 // withheld by the privacy signals (package privacy), before any scoring
 	numDecisions
 )
 
@@ -36,6 +37,8 @@ var decisionNames = [numDecisions]string{
 	DecisionBreakerOpen: bidlog.DecisionBreakerOpen,
 	DecisionShadow:      bidlog.DecisionShadow,
 	DecisionFailOpen:    bidlog.DecisionFailOpen,
+
+	DecisionPrivacyBlocked: bidlog.DecisionPrivacyBlocked,
 }
 
 func (d Decision) String() string {

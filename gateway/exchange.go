@@ -21,6 +21,9 @@ type run struct {
 	req   openrtb2.BidRequest
 	areq  auction.Request // the request as the auction sees it: currency, floors, tie-break seed
 	bids  *bidderList     // the imps' bidder lists (bidders.go); nil when no imp names a DSP
+	ask   prebidAsk       // what a Prebid client asks of the answer (respext.go)
+
+	deadline time.Time // the DSP calls' deadline, real clock
 
 	plan plan       // plan.go: the calls, withheld or admitted
 	fan  fanout     // fanout.go: the calls sent and answered
@@ -40,19 +43,21 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 	if rerr := g.intake(r, body); rerr != nil {
 		return rerr
 	}
+	g.checkDrift(start, st)
 	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
+	r.deadline = deadline
 	if st.cfg.Debug.Allow && debugWanted(&r.req) {
 		r.fan.dbg = new(fanDebug) // the answer carries ext.debug (debug.go)
 	}
 	g.plan(ctx, &planInput{st: st, req: &r.req, bids: r.bids, start: start, now: r.now, deadline: deadline}, &r.plan)
 	g.fanOut(ctx, &r.req, r.bids, r.plan.calls, start, deadline, &r.fan)
-	g.settle(st, &r.areq, r.plan.calls, &r.set)
+	g.settle(st, &r.req, &r.areq, r.plan.calls, &r.set)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.SetAttributes(attribute.String("openrtb.request_id", r.req.ID), attribute.Int("openrtb.imps", len(r.req.Imp)),
 			attribute.Int("bidsieve.dsps_sent", r.fan.sent), attribute.Int("bidsieve.bids", len(r.set.bids)),
 			attribute.Int("bidsieve.wins", len(r.set.res.Wins)))
 	}
-	rep := g.answer(st.cfg.Auction.NoBid, &r.req, &r.set)
+	rep := g.answer(r)
 	if r.fan.dbg != nil {
 		rep = r.withDebug(rep)
 	}
@@ -61,7 +66,7 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 }
 
 // intake decodes and validates the body into r.req, reads the imps' bidder lists into
-// r.bids, then works out r.areq: the auction currency, the floors in it and the auction's
+// r.bids and what a Prebid client asks of the answer into r.ask, then works out r.areq: the auction currency, the floors in it and the auction's
 // tie-break seed.
 func (g *Gateway) intake(r *run, body []byte) *RequestError {
 	if rerr := DecodeRequest(body, &r.req); rerr != nil {
@@ -71,6 +76,9 @@ func (g *Gateway) intake(r *run, body []byte) *RequestError {
 		return rerr
 	}
 	r.bids = readBidders(&r.req, r.st)
+	if rerr := readPrebidAsk(&r.req, &r.ask); rerr != nil {
+		return rerr
+	}
 	return prepare(&r.req, r.st, auctionSeed(r.st.seed, g.seq.Add(1)), &r.areq)
 }
 

@@ -119,7 +119,7 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 			cctx = owns[k].ctx
 		}
 		tmax := min(c.d.timeout, deadline.Sub(now)).Milliseconds()
-		b, err := bodyFor(&cache, req, bids, c.imps, all, bids.bodyKey(c.d.idx, c.imps), max(tmax, 1))
+		b, err := bodyFor(&cache, c.req, bids, c.imps, all, bids.bodyKey(c.d.idx, c.imps), max(tmax, 1))
 		if err != nil { // cannot happen with openrtb2 types
 			g.log.Error("encode bid request", "err", err)
 			c.state = callUnsent
@@ -135,8 +135,9 @@ func (g *Gateway) start(ctx context.Context, req *openrtb2.BidRequest, bids *bid
 	}
 }
 
-// encoded is the request encoded for one set of imps, one DSP's parameters and one tmax.
+// encoded is a request encoded for one set of imps, one DSP's parameters and one tmax.
 type encoded struct {
+	req  *openrtb2.BidRequest // the publisher's, or one the privacy rules scrubbed (call.req)
 	imps impSet
 	dsp  int // the DSP whose parameters are in it (bidderList.bodyKey), -1 for none
 	tmax int64
@@ -144,15 +145,17 @@ type encoded struct {
 	base []byte // without tmax, shared by every tmax of the same imps
 }
 
-// bodyFor returns the body of req for a DSP offered imps with the given tmax: the request
-// encoded once per distinct set of imps and DSP parameters (dsp, bidderList.bodyKey: -1
-// unless some imp's bidder list names the DSP, whose imp.ext then carries its own
-// parameters), with the tmax spliced in front, once per distinct tmax. DSPs with the same
-// imps, no parameters and the same timeout share one body (read-only).
+// bodyFor returns the body of req (the call's: the publisher's request, or the one the
+// privacy rules scrubbed for the DSP) for a DSP offered imps with the given tmax: each
+// request encoded once per distinct set of imps and DSP parameters (dsp,
+// bidderList.bodyKey: -1 unless some imp's bidder list names the DSP, whose imp.ext then
+// carries its own parameters), with the tmax spliced in front, once per distinct tmax.
+// DSPs sent the same request, with the same imps, no parameters and the same timeout
+// share one body (read-only).
 func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, bids *bidderList, imps, all impSet, dsp int, tmaxMS int64) ([]byte, error) {
 	var base []byte
 	for _, e := range *cache {
-		if e.imps == imps && e.dsp == dsp {
+		if e.req == req && e.imps == imps && e.dsp == dsp {
 			if e.tmax == tmaxMS {
 				return e.json, nil
 			}
@@ -187,7 +190,7 @@ func bodyFor(cache *[]encoded, req *openrtb2.BidRequest, bids *bidderList, imps,
 	} else {
 		out = append(out, '}')
 	}
-	*cache = append(*cache, encoded{imps: imps, dsp: dsp, tmax: tmaxMS, json: out, base: base})
+	*cache = append(*cache, encoded{req: req, imps: imps, dsp: dsp, tmax: tmaxMS, json: out, base: base})
 	return out, nil
 }
 

@@ -20,6 +20,7 @@ const (
 // figCounts are the counts of one slot (or of a whole window).
 type figCounts struct {
 	offered, sent, filtered, explored, throttled int64
+	privacy                                      int64 // withheld by the privacy signals
 	bids, bidsSent, bidsExplored                 int64
 	exploredWeight                               float64 // sum of 1/propensity over explored bids
 	// Shadow mode: bids on requests sent in shadow mode, and those among them that the
@@ -33,6 +34,7 @@ func (c *figCounts) add(o *figCounts) {
 	c.filtered += o.filtered
 	c.explored += o.explored
 	c.throttled += o.throttled
+	c.privacy += o.privacy
 	c.bids += o.bids
 	c.bidsSent += o.bidsSent
 	c.bidsExplored += o.bidsExplored
@@ -93,7 +95,9 @@ func (g *Gateway) Figures() map[string]stats.Figures {
 	now := time.Now()
 	out := make(map[string]stats.Figures, len(st.dsps))
 	for _, d := range st.dsps {
-		out[d.name] = d.figures(now)
+		f := d.figures(now)
+		f.Drift = d.rt.drift.active(st.version)
+		out[d.name] = f
 	}
 	return out
 }
@@ -102,7 +106,7 @@ func (d *dspState) figures(now time.Time) stats.Figures {
 	c, span := d.rt.fig.window(now)
 	return stats.Figures{
 		Window: span, Offered: c.offered, Sent: c.sent, Filtered: c.filtered, Explored: c.explored,
-		Throttled: c.throttled, Bids: c.bids, BidsSent: c.bidsSent, BidsExplored: c.bidsExplored,
+		Throttled: c.throttled, Privacy: c.privacy, Bids: c.bids, BidsSent: c.bidsSent, BidsExplored: c.bidsExplored,
 		ExploredWeight: c.exploredWeight, ShadowBids: c.shadowBids, ShadowKept: c.shadowKept,
 		ExplorationRate: d.shaping.ExplorationRate,
 	}

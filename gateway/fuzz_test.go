@@ -59,6 +59,12 @@ func fuzzGateway(f *testing.F) *Gateway {
 	cfg.DSPs[2].BidAdjustment = 0.8
 	cfg.DSPs[2].Aliases = []string{"cee"}
 	cfg.Debug.Allow = true // test: 1 or ext.prebid.debug gets ext.debug
+	// The privacy rules on every request: a node to append, vendors in both placements,
+	// one DSP without a vendor id.
+	cfg.Privacy.GVLFile = testGVL
+	cfg.SChain = config.SChain{ASI: "bidsieve.example", SID: "pub-1", HP: 1}
+	cfg.DSPs[0].GVLID, cfg.DSPs[0].ORTB = 10, config.ORTB26
+	cfg.DSPs[1].GVLID, cfg.DSPs[1].ORTB, cfg.DSPs[1].ThirdParty = 30, config.ORTB25, false
 	g, err := New(cfg, Options{Transport: echoTransport{}, NoticeTransport: http.DefaultTransport})
 	if err != nil {
 		f.Fatal(err)
@@ -84,6 +90,14 @@ func FuzzRequest(f *testing.F) {
 		`{"id":"r","test":1,"imp":[{"id":"1","banner":{},"ext":{"prebid":{"bidder":{"a":{"p":1},"CEE":{}},"options":{}},"b":{"x":1},"gpid":"g"}},{"id":"2","banner":{}}]}`,
 		`{"id":"r","ext":{"prebid":{"debug":true}},"imp":[{"id":"1","banner":{},"ext":{"zz":{},"prebid":{"bidder":{"q":1}}}}]}`,
 		`[]`, `null`, `{}`, ``,
+		// privacy signals: GDPR with a consent string (2.6 and 2.5), a malformed one, COPPA,
+		// an opt-out, GPP, device.lmt, a publisher chain in either placement.
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"regs":{"gdpr":1},"user":{"id":"u","consent":"` + tcfFull + `"},"device":{"ip":"203.0.113.7","ifa":"i","geo":{"lat":1.234,"lon":5.678}}}`,
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"regs":{"ext":{"gdpr":1,"us_privacy":"1YYN"}},"user":{"ext":{"consent":"` + tcfPurpose2 + `","eids":[{"source":"s","uids":[{"id":"x"}]}]}}}`,
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"regs":{"gdpr":1},"user":{"consent":"CO!!garbage"}}`,
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"regs":{"coppa":1,"gpp":"DBABLA~BVVqAAEABgA.QA","gpp_sid":[7]},"device":{"lmt":1,"ipv6":"2001:db8::1"},"user":{"yob":1990,"gender":"M"}}`,
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"source":{"tid":"t","schain":{"complete":1,"ver":"1.0","nodes":[{"asi":"x.example","sid":"1","hp":1}]}}}`,
+		`{"id":"r","imp":[{"id":"1","banner":{}}],"source":{"ext":{"schain":{"complete":1,"nodes":[]}}},"regs":{"ext":{"gdpr":"1"}}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

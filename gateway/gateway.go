@@ -76,6 +76,7 @@ type Gateway struct {
 
 	fanoutHook func() // Options.FanoutHook
 	load       *overload
+	drift      driftCheck
 
 	state atomic.Pointer[state]
 	seq   atomic.Uint64
@@ -175,7 +176,7 @@ func (g *Gateway) SetScorer(s Scorer) {
 		g.log.Error("set scorer", "err", err)
 		return
 	}
-	next.seed, next.explore = st.seed, st.explore
+	next.seed, next.explore, next.privacy = st.seed, st.explore, st.privacy
 	g.scorer = s
 	g.state.Store(next)
 	g.runtimes = runtimes
@@ -223,11 +224,15 @@ func (g *Gateway) Reload(path string, environ []string) error {
 func (g *Gateway) apply(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	pol, err := newPolicy(cfg)
+	if err != nil {
+		return fmt.Errorf("apply config: %w", err)
+	}
 	st, runtimes, err := buildState(cfg, g.scorer, g.runtimes, g.log)
 	if err != nil {
 		return fmt.Errorf("apply config: %w", err)
 	}
-	st.seed, st.explore = g.seed, g.explore
+	st.seed, st.explore, st.privacy = g.seed, g.explore, pol
 	if cfg.Auction.Seed != 0 {
 		st.seed = cfg.Auction.Seed
 	}

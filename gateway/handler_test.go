@@ -337,15 +337,15 @@ func TestUntrustedAnswersAreDropped(t *testing.T) {
 		}
 	}
 	dsps := []*fakeDSP{
-		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "nope", Price: 9}, "")),                               // a: unknown imp
-		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: -3}, "")),                                 // b: negative price
-		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: 9}, "XXX")),                               // c: unknown currency
+		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "nope", Price: 9, CrID: "c"}, "")),                    // a: unknown imp
+		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: -3, CrID: "c"}, "")),                      // b: negative price
+		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: 9, CrID: "c"}, "XXX")),                    // c: unknown currency
 		newFakeDSP(t, func(*openrtb2.BidRequest) answer { return answer{body: strings.Repeat(" ", 1<<20)} }), // d: huge
 		newFakeDSP(t, func(*openrtb2.BidRequest) answer { return answer{body: `{"id":`} }),                   // e: malformed
 		newFakeDSP(t, func(*openrtb2.BidRequest) answer { // f: another request's id
 			return answer{body: openrtb2.BidResponse{ID: "other", SeatBid: []openrtb2.SeatBid{{Bid: []openrtb2.Bid{{ImpID: "1", Price: 9}}}}}}
 		}),
-		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: 1e12}, "")), // g: absurd price
+		newFakeDSP(t, one(openrtb2.Bid{ID: "x", ImpID: "1", Price: 1e12, CrID: "c"}, "")), // g: absurd price
 	}
 	cfg := testConfig(dsps...)
 	cfg.Fanout.MaxResponseBytes = 64 << 10
@@ -482,7 +482,7 @@ func TestReloadKeepsBreakersAndRefusesBadConfig(t *testing.T) {
 
 func TestCurrencies(t *testing.T) {
 	eur := newFakeDSP(t, func(req *openrtb2.BidRequest) answer {
-		return answer{body: openrtb2.BidResponse{ID: req.ID, Cur: "EUR", SeatBid: []openrtb2.SeatBid{{Bid: []openrtb2.Bid{{ID: "e", ImpID: "1", Price: 2}}}}}} // 2.50 USD
+		return answer{body: openrtb2.BidResponse{ID: req.ID, Cur: "EUR", SeatBid: []openrtb2.SeatBid{{Bid: []openrtb2.Bid{{ID: "e", ImpID: "1", Price: 2, CrID: "c"}}}}}} // 2.50 USD
 	})
 	usd := newFakeDSP(t, bidOn(2, nil))
 	tg := newTestGateway(t, testConfig(eur, usd))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/dsp"
 	"github.com/bidsieve/bidsieve/gateway/auction"
+	"github.com/bidsieve/bidsieve/prebid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -36,6 +37,8 @@ type metrics struct {
 	dspErrors       metric.Int64Counter
 	dspInvalidBids  metric.Int64Counter
 	dspWins         metric.Int64Counter
+	dspDrifts       metric.Int64Counter
+	drift           metric.Int64ObservableGauge
 	dspLatency      metric.Float64Histogram
 	dspDecisions    metric.Int64Counter
 	breakerState    metric.Int64ObservableGauge
@@ -54,6 +57,10 @@ type metrics struct {
 	sendShare      metric.Float64ObservableGauge
 	dspThrottled   metric.Int64Counter
 	reloads        metric.Int64Counter
+
+	// Privacy (privacy.go), per DSP and reason.
+	privacyWithheld metric.Int64Counter
+	privacyScrubbed metric.Int64Counter
 
 	// Traffic shaping.
 	dspDecisionBids metric.Int64Counter
@@ -83,7 +90,7 @@ var predictorBuckets = []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200
 
 // observables lists the instruments that the gateway's callback reports.
 func (m *metrics) observables() []metric.Observable {
-	return []metric.Observable{m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
+	return []metric.Observable{m.drift, m.breakerState, m.threshold, m.admission, m.withheld, m.liveRecall, m.modelLoaded, m.modelInfo, m.modelAge,
 		m.breakerOpens, m.healthCalls, m.healthFailures, m.healthTimeouts, m.healthOurs, m.healthLimited, m.sendShare,
 		m.recallTarget, m.modelMaxAge, m.inflight}
 }
@@ -111,8 +118,12 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 	x.dspErrors, _ = m.Int64Counter("bidsieve_dsp_errors_total",
 		metric.WithDescription("Failed calls other than timeouts, by kind: transport, status, too_large, malformed, canceled."))
 	x.dspInvalidBids, _ = m.Int64Counter("bidsieve_dsp_invalid_bids_total",
-		metric.WithDescription("Bids dropped as invalid, by reason (unknown_imp, bad_price, bad_currency, blocked_seat, blocked_advertiser, below_floor)."))
+		metric.WithDescription("Bids dropped as invalid, by reason: refused before the auction (missing_id, missing_impid, unknown_imp, missing_crid, invalid_ext, invalid_media_type, media_type_conflict, media_type_not_offered, ambiguous_media_type, missing_size, video_without_adm) or by it (bad_price, bad_currency, blocked_seat, blocked_advertiser, below_floor)."))
 	x.dspWins, _ = m.Int64Counter("bidsieve_dsp_wins_total", metric.WithDescription("Imps won by each DSP."))
+	x.dspDrifts, _ = m.Int64Counter("bidsieve_dsp_drifts_total",
+		metric.WithDescription("Times the drift guard found a DSP's live recall interval below its target for shaping.drift_after."))
+	x.drift, _ = m.Int64ObservableGauge("bidsieve_dsp_drift",
+		metric.WithDescription("1 while a DSP has drifted under the model in force (its live recall stayed below target; shaping.on_drift says what the gateway does), else 0."))
 	x.dspLatency, _ = m.Float64Histogram("bidsieve_dsp_latency_seconds", metric.WithUnit("s"),
 		metric.WithDescription("DSP call latency, answers and failures alike."), metric.WithExplicitBucketBoundaries(latencyBuckets...))
 	x.dspDecisions, _ = m.Int64Counter("bidsieve_dsp_decisions_total",
@@ -135,6 +146,10 @@ func newMetrics(mp metric.MeterProvider) (*metrics, metric.Meter) {
 		metric.WithDescription("Share of the DSP's eligible requests its health lets through: 1, the trial share while open, the lowered share after a 429, 0 during a Retry-After wait."))
 	x.dspThrottled, _ = m.Int64Counter("bidsieve_dsp_throttled_total",
 		metric.WithDescription("Requests withheld as throttled, by reason: qps_limit (the DSP's QPS cap), rate_limited (the DSP answered 429: its send share or Retry-After)."))
+	x.privacyWithheld, _ = m.Int64Counter("bidsieve_privacy_withheld_total",
+		metric.WithDescription("Requests withheld from each DSP by the publisher's privacy signals (decision privacy_blocked), by reason: no_consent (TCF 2: no legal basis for purpose 2, the vendor not in the list, or no vendor list), no_gvl_id (GDPR applies and the DSP has no dsps[].gvl_id)."))
+	x.privacyScrubbed, _ = m.Int64Counter("bidsieve_privacy_scrubbed_total",
+		metric.WithDescription("Requests sent to each DSP with fields removed or coarsened by the privacy rules, by reason (a request counts once per reason): no_consent (TCF 2 purposes 1, 3, 4, special feature 1), coppa, lmt, us_privacy, gpp."))
 	x.scorerErrors, _ = m.Int64Counter("bidsieve_scorer_errors_total", metric.WithDescription("Requests the model failed to score (served fail-open)."))
 	x.reloads, _ = m.Int64Counter("bidsieve_config_reloads_total", metric.WithDescription("Configuration reloads by result: ok, error."))
 	x.dspDecisionBids, _ = m.Int64Counter("bidsieve_dsp_decision_bids_total",
@@ -196,11 +211,14 @@ type dspMetrics struct {
 	dspObs    []metric.ObserveOption
 	errors    map[dsp.Kind][]metric.AddOption
 	invalid   [numReasonSlots][]metric.AddOption
+	rejected  [][]metric.AddOption // by prebid.Rejection: bids refused before the auction
 	decisions [numDecisions][]metric.AddOption
 	recallObs [3][]metric.ObserveOption // estimate, lower, upper
 	throttled [numThrottledReasons][]metric.AddOption
 
 	unfiltered [numUnfilteredReasons][]metric.AddOption
+
+	privacyWithheld, privacyScrubbed [privacyReasons][]metric.AddOption
 }
 
 const numReasonSlots = 16
@@ -230,6 +248,10 @@ func newDSPMetrics(name string) *dspMetrics {
 			d.invalid[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", r.String()))
 		}
 	}
+	d.rejected = make([][]metric.AddOption, len(prebid.Rejections())+1)
+	for _, r := range prebid.Rejections() {
+		d.rejected[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", r.String()))
+	}
 	for dec := DecisionNone + 1; dec < numDecisions; dec++ {
 		d.decisions[dec] = addOpts(attribute.String("dsp", name), attribute.String("decision", dec.String()))
 	}
@@ -239,6 +261,7 @@ func newDSPMetrics(name string) *dspMetrics {
 	for r, n := range throttledReasonNames {
 		d.throttled[r] = addOpts(attribute.String("dsp", name), attribute.String("reason", n))
 	}
+	d.privacyWithheld, d.privacyScrubbed = privacyLabels(name)
 	for u := unfilteredUnknownDSP; u < numUnfilteredReasons; u++ {
 		d.unfiltered[u] = addOpts(attribute.String("dsp", name), attribute.String("reason", unfilteredReasonNames[u]))
 	}

@@ -111,6 +111,11 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	for _, d := range st.dsps {
 		h := d.rt.breaker.Stats()
 		o.ObserveInt64(m.breakerState, breakerGauge(h.State), d.m.dspObs...)
+		var drifted int64
+		if d.rt.drift.active(st.version) {
+			drifted = 1
+		}
+		o.ObserveInt64(m.drift, drifted, d.m.dspObs...)
 		o.ObserveInt64(m.breakerOpens, int64(d.rt.opened(&h)), d.m.dspObs...)
 		o.ObserveInt64(m.healthCalls, int64(h.Calls), d.m.dspObs...)
 		o.ObserveFloat64(m.healthFailures, h.FailureRatio, d.m.dspObs...)

@@ -16,20 +16,22 @@ const nbrTechnicalError = 1
 // "error parsing response" and skips its bidder-done event, so it gets a BidResponse with
 // an empty seatbid instead.
 type noBidBody struct {
-	ID      string     `json:"id"`
-	SeatBid []struct{} `json:"seatbid"`
-	Cur     string     `json:"cur,omitempty"`
-	NBR     *int       `json:"nbr,omitempty"`
+	ID      string          `json:"id"`
+	SeatBid []struct{}      `json:"seatbid"`
+	Cur     string          `json:"cur,omitempty"`
+	NBR     *int            `json:"nbr,omitempty"`
+	Ext     json.RawMessage `json:"ext,omitempty"`
 }
 
 // noBidAnswer returns the status and body of an auction nothing won, as auction.nobid
-// says: 204 and no body, or 200 and {"id", "seatbid": [], "cur", "nbr" where known};
-// "auto" gives the 200 to requests from Prebid clients (they carry ext.prebid).
-func (s *settlement) noBidAnswer(mode string, req *openrtb2.BidRequest) (int, []byte) {
+// says: 204 and no body, or 200 and {"id", "seatbid": [], "cur", "nbr" where known, "ext"
+// when ext is not nil}; "auto" gives the 200 to requests from Prebid clients (they carry
+// ext.prebid).
+func (s *settlement) noBidAnswer(mode string, req *openrtb2.BidRequest, ext json.RawMessage) (int, []byte) {
 	if mode == config.NoBid204 || (mode != config.NoBid200 && !hasPrebidExt(req.Ext)) {
 		return http.StatusNoContent, nil
 	}
-	out := noBidBody{ID: s.areq.ID, SeatBid: []struct{}{}, Cur: s.areq.Currency}
+	out := noBidBody{ID: s.areq.ID, SeatBid: []struct{}{}, Cur: s.areq.Currency, Ext: ext}
 	if allCallsFailed(s.calls) {
 		nbr := nbrTechnicalError
 		out.NBR = &nbr

@@ -10,6 +10,7 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp/health"
 	"github.com/bidsieve/bidsieve/features"
+	"github.com/bidsieve/bidsieve/privacy"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -24,12 +25,17 @@ type planInput struct {
 }
 
 // plan is the plan stage's output: one call per eligible DSP, each left withheld or
-// admitted; the imps' features (for targeting, the model and the bid log); the scorer's
-// version, for the bid log.
+// admitted; the imps' features (for targeting, the model and the bid log: one row per imp,
+// then, when the privacy rules removed some DSP's ids, one more per imp as that DSP sees
+// it, see call.feat); the scorer's version, for the bid log.
 type plan struct {
 	calls []call
 	feats []features.Raw
 	model string
+
+	priv     *privacy.Auction // the auction's privacy signals; nil when no rule applies (privacy.go)
+	scrubbed []scrubbedReq    // the requests the privacy rules built, one per distinct action
+	scrubBuf [4]scrubbedReq   // scrubbed's first backing array: no allocation for up to 4 actions
 }
 
 // plan decides, for every DSP, whether it is considered, scored and sent, in four steps:
@@ -38,6 +44,10 @@ type plan struct {
 func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 	st := in.st
 	p.model = st.version
+	if pol := st.privacy; pol != nil && !pol.Inert(in.req) {
+		p.priv = pol.Parse(in.req)
+		p.scrubbed = p.scrubBuf[:0]
+	}
 	// Features once per imp, for targeting, the model and the bid log.
 	p.feats = make([]features.Raw, len(in.req.Imp))
 	for i := range in.req.Imp {
@@ -65,6 +75,9 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 		if dec := c.decision(); dec != DecisionNone {
 			g.m.dspDecisions.Add(ctx, 1, c.d.m.decisions[dec]...)
 		}
+		if p.priv != nil {
+			g.countPrivacy(ctx, c)
+		}
 		switch c.state {
 		case callThrottled:
 			g.m.dspThrottled.Add(ctx, 1, c.d.m.throttled[throttledQPSLimit]...)
@@ -77,7 +90,9 @@ func (g *Gateway) plan(ctx context.Context, in *planInput, p *plan) {
 // eligible makes the calls: one per DSP that is enabled and whose targeting matches the
 // request (its features' channel and country) and at least one of the imps the bidder
 // lists let it be offered (those imps are the ones it is offered; a DSP offered none is
-// not considered, and has no bid-log row). Each call then asks the DSP's health
+// not considered, and has no bid-log row). The privacy rules then decide what the DSP
+// may receive: nothing (privacy_blocked, not scored, its health not asked) or the
+// request scrubbed for it (privacyCall). Each call then asks the DSP's health
 // (dsp/health) once: a DSP whose breaker is open is withheld at once (breaker_open) unless
 // the call is in its trial share, and one backing off after a 429 is withheld (throttled)
 // beyond its send share; a withheld call is not scored. It reports whether some call
@@ -102,6 +117,10 @@ func (p *plan) eligible(in *planInput) (wanted bool) {
 			continue
 		}
 		c := call{d: d, imps: set}
+		if p.privacyCall(req, p.priv, &c); c.state == callPrivacy {
+			p.calls = append(p.calls, c)
+			continue
+		}
 		switch d.rt.breaker.Allow() {
 		case health.Refused:
 			c.state = callBreakerOpen
@@ -165,7 +184,7 @@ func (g *Gateway) score(ctx context.Context, req *openrtb2.BidRequest, p *plan, 
 		if c := &p.calls[i]; c.wantsScore() {
 			for imp := range req.Imp {
 				if c.imps.has(imp) {
-					pairs = append(pairs, Pair{Imp: imp, DSP: c.d.name})
+					pairs = append(pairs, Pair{Imp: c.feat + imp, DSP: c.d.name})
 				}
 			}
 		}
@@ -219,6 +238,12 @@ func (g *Gateway) decideCall(ctx context.Context, in *planInput, c *call, fail f
 		u = exploreDraw(in.st.explore, in.req.ID, d.name)
 	}
 	c.verdict = decide(d, fail, c.scored, c.score, u)
+	if v := &c.verdict; v.unfiltered == unfilteredNone && in.st.shadowsOnDrift(d) {
+		switch v.decision {
+		case DecisionSent, DecisionFiltered, DecisionExplored: // the filter's decisions
+			v.would, v.decision, v.propensity = v.decision, DecisionShadow, 1
+		}
+	}
 	if w := c.verdict.would; w != DecisionNone {
 		g.m.dspShadow.Add(ctx, 1, d.m.decisions[w]...)
 	}

@@ -59,6 +59,8 @@ func (g *Gateway) account(now time.Time, s *settlement) {
 			fc.filtered = 1
 		case DecisionThrottled:
 			fc.throttled = 1
+		case DecisionPrivacyBlocked:
+			fc.privacy = 1
 		}
 		c.d.rt.fig.add(now, &fc)
 		if b > 0 {
@@ -122,7 +124,7 @@ func (r *run) rows() []bidlog.Row {
 				Threshold: c.verdict.threshold, ModelVersion: r.plan.model, Outcome: outcome,
 			}
 			if r.plan.feats != nil {
-				row.SetFeatures(&r.plan.feats[imp])
+				row.SetFeatures(&r.plan.feats[c.feat+imp]) // what the DSP was sent (call.feat)
 			}
 			if c.answered() {
 				row.LatencyMS = float64(c.ans.latency.Microseconds()) / 1000

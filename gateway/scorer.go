@@ -40,14 +40,20 @@ type ModelLoader func(path string) (Model, error)
 
 // ScoreInput is one request's batch of (imp, DSP) pairs to score.
 type ScoreInput struct {
-	Request  *openrtb2.BidRequest
-	Features []features.Raw // one per imp of Request, extracted once by features.Extract
+	Request *openrtb2.BidRequest
+	// Features has one row per imp of Request, extracted once by features.Extract; when
+	// the privacy rules removed the user and device ids of some DSP's request, one more
+	// row per imp follows (len(Request.Imp) + i for imp i), as that DSP's request reads
+	// (user_id false), so that a DSP is scored on what it is sent.
+	Features []features.Raw
 	Pairs    []Pair
 }
 
 // Pair is one (imp, DSP) pair to score.
 type Pair struct {
-	Imp int    // index into Request.Imp and Features
+	// Imp is the pair's row in Features: the imp's index in Request.Imp, or that plus
+	// len(Request.Imp) for a DSP whose ids the privacy rules removed.
+	Imp int
 	DSP string // the DSP's name
 }
 

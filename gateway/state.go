@@ -13,6 +13,7 @@ import (
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/gateway/auction"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/privacy"
 	"golang.org/x/time/rate"
 )
 
@@ -27,7 +28,8 @@ type state struct {
 	seed    uint64           // auction n uses seed and n for its tie-breaks
 	explore uint64           // seed of the exploration draws
 	conv    features.Converter
-	codes   []bidderCode // the codes imps' bidder lists may name the DSPs by (bidders.go)
+	codes   []bidderCode    // the codes imps' bidder lists may name the DSPs by (bidders.go)
+	privacy *privacy.Policy // the privacy rules (privacy.go); the vendor list read when the configuration was applied
 
 	scorer  Scorer          // PassThrough without a model
 	scoring bool            // scorer is not PassThrough
@@ -49,6 +51,7 @@ type dspState struct {
 	rt          *dspRuntime
 	m           *dspMetrics
 	qpsLimit    int
+	priv        privacy.DSP // what the privacy rules read of the DSP: gvl_id, third_party, ortb
 
 	// The threshold in force (modelfile.DSP.OperatingThreshold of the model's calibration
 	// and the DSP's settings); source ThresholdNone sends the DSP everything. known says
@@ -70,6 +73,7 @@ type dspRuntime struct {
 	limiter  *rate.Limiter  // rate.Inf when there is no cap
 	adm      *admission     // the score an admitted request needs while the cap binds
 	fig      *figures       // live figures for the admin page and the recall gauges
+	drift    *drift         // the drift guard's watch of the live recall (drift.go)
 	m        *dspMetrics
 }
 
@@ -135,6 +139,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 				limiter:  rate.NewLimiter(lim, burst),
 				adm:      new(admission),
 				fig:      new(figures),
+				drift:    new(drift),
 				m:        newDSPMetrics(d.Name),
 			}
 			if rt != nil {
@@ -142,7 +147,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 				// the count of opens; only the breaker is new.
 				s := rt.breaker.Stats()
 				fresh.opens = rt.opened(&s)
-				fresh.limiter, fresh.adm, fresh.fig, fresh.m = rt.limiter, rt.adm, rt.fig, rt.m
+				fresh.limiter, fresh.adm, fresh.fig, fresh.drift, fresh.m = rt.limiter, rt.adm, rt.fig, rt.drift, rt.m
 				if s.State == health.Open || s.SendShare < 1 {
 					log.Info("dsp breaker reset", "dsp", d.Name,
 						"reason", "the breaker settings or the endpoint changed", "was", s.State.String(), "send_share", s.SendShare)
@@ -167,6 +172,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 			rt:          rt,
 			m:           rt.m,
 			qpsLimit:    d.QPSLimit,
+			priv:        privacy.DSPFrom(d),
 		}
 		if st.model != nil {
 			cal := st.model.DSPByName(d.Name)

@@ -22,7 +22,7 @@ const (
 	RequestBlockedUnsupportedChan   NonBidCode = 201 // not called: it does not buy the channel (site/app/dooh)
 	RequestBlockedUnsupportedMedia  NonBidCode = 202 // not called: it does not buy the imp's media type
 	RequestBlockedOptimized         NonBidCode = 203 // not called: withheld by traffic shaping (the model)
-	RequestBlockedPrivacy           NonBidCode = 204 // not called: privacy
+	RequestBlockedPrivacy           NonBidCode = 204 // not called: privacy (the publisher's consent signals withhold it)
 	ResponseRejectedGeneral         NonBidCode = 300 // its bid was rejected
 	ResponseRejectedBelowFloor      NonBidCode = 301 // its bid was below the floor
 	ResponseRejectedDuplicate       NonBidCode = 302 // its bid duplicated another
@@ -52,6 +52,7 @@ const (
 // match; the caller says 200, 201 or 202 if it lists those at all).
 //
 //   - filtered (withheld by the model): 203;
+//   - privacy_blocked (withheld by the privacy signals: no consent, no vendor id): 204;
 //   - throttled: 501; breaker_open: 502;
 //   - sent, explored, shadow or fail_open: by outcome, nobid 0, timeout 101, error 100,
 //     not_sent 503.
@@ -59,6 +60,8 @@ func CallCode(decision, outcome string) (NonBidCode, bool) {
 	switch decision {
 	case bidlog.DecisionFiltered:
 		return RequestBlockedOptimized, true
+	case bidlog.DecisionPrivacyBlocked:
+		return RequestBlockedPrivacy, true
 	case bidlog.DecisionThrottled:
 		return RequestBlockedQPSCap, true
 	case bidlog.DecisionBreakerOpen:

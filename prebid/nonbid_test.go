@@ -17,6 +17,7 @@ func TestCallCode(t *testing.T) {
 		ok                bool
 	}{
 		{bidlog.DecisionFiltered, bidlog.OutcomeNotSent, 203, true},
+		{bidlog.DecisionPrivacyBlocked, bidlog.OutcomeNotSent, 204, true},
 		{bidlog.DecisionThrottled, bidlog.OutcomeNotSent, 501, true},
 		{bidlog.DecisionBreakerOpen, bidlog.OutcomeNotSent, 502, true},
 		{bidlog.DecisionSent, bidlog.OutcomeNoBid, 0, true},

@@ -12,7 +12,7 @@ import (
 // same figure.
 //
 // As JSON (the admin API) they are an object with window_seconds (0: since the gateway
-// started), offered, sent, filtered, explored, throttled, bids, recall (an [Interval], or
+// started), offered, sent, filtered, explored, throttled, privacy, bids, recall (an [Interval], or
 // null when it cannot be estimated) and withheld; the counts behind the estimate are not
 // shown.
 type Figures struct {
@@ -24,6 +24,7 @@ type Figures struct {
 	Filtered  int64         `json:"filtered"`  // withheld by the model
 	Explored  int64         `json:"explored"`  // below the threshold, sent anyway by the exploration draw
 	Throttled int64         `json:"throttled"` // withheld by the QPS cap
+	Privacy   int64         `json:"privacy"`   // withheld by the publisher's privacy signals (decision privacy_blocked)
 	Bids      int64         `json:"bids"`      // bids received, on sent and explored requests
 
 	// BidsSent are the bids on requests sent (not explored, not shadow); BidsExplored
@@ -39,6 +40,9 @@ type Figures struct {
 	ShadowKept int64 `json:"-"`
 	// ExplorationRate is the rate in force now.
 	ExplorationRate float64 `json:"-"`
+	// Drift: the DSP's live recall interval has lain below its target for
+	// shaping.drift_after under the model in force (the gateway's drift guard).
+	Drift bool `json:"drift"`
 }
 
 // Recall is the live recall estimate with its 95% interval, nil when it cannot be

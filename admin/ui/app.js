@@ -145,7 +145,12 @@
 
   function statusBadge(d) {
     if (!d.settings.enabled) return h("span", { class: "badge paused" }, "paused");
-    return h("span", { class: "badge " + d.settings.mode }, d.settings.mode);
+    const mode = h("span", { class: "badge " + d.settings.mode }, d.settings.mode);
+    if (!d.live || !d.live.drift) return mode;
+    return h("span", {}, mode, " ", h("span", {
+      class: "badge drift",
+      title: "Drift: the live recall has stayed below the target under this model (shaping.drift_after); shaping.on_drift says whether it is now sent everything",
+    }, "drift"));
   }
 
   function renderTable() {
@@ -170,6 +175,7 @@
         h("td", { class: "num offered" }, lv ? num(lv.offered) : "–"),
         h("td", { class: "num sent" }, lv ? num(lv.sent) : "–"),
         h("td", { class: "num filtered" }, lv ? num(lv.filtered) : "–"),
+        h("td", { class: "num privacy" }, lv ? num(lv.privacy || 0) : "–"),
         h("td", { class: "num explored" }, lv ? num(lv.explored) : "–"),
         h("td", { class: "num throttled" }, lv ? num(lv.throttled) : "–"),
         h("td", { class: "num bids" }, lv ? num(lv.bids) : "–"),
@@ -180,7 +186,7 @@
     tbody.replaceChildren(...rows);
     const w = state.dsps.find((d) => d.live);
     $("figures-note").textContent = !w ? "No live figures from the gateway yet."
-      : "Live recall: bids kept, estimated from explored traffic (95% interval). Withheld: share of requests the model filtered. "
+      : "Live recall: bids kept, estimated from explored traffic (95% interval). Withheld: share of requests the model filtered. Privacy: requests withheld by the publisher's privacy signals (no consent, no vendor id), beside those the model filtered. "
         + (w.live.window_seconds ? "Last " + Math.round(w.live.window_seconds / 60) + " min." : "Since the gateway started.")
         + " Blue figures are set here, the others come from the configuration file.";
   }

@@ -42,6 +42,8 @@ func TestCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"simulate", "--profiles", exampleProfiles, "--out", dir, "--requests", "many"}, 2, "invalid value \"many\" for flag -requests"},
 		{[]string{"simulate", "--profiles", bad, "--out", dir}, 1, `dsp "x": colour: unknown key`},
 		{[]string{"dsp-sim"}, 2, "--profiles is required"},
+		{[]string{"dsp-sim", "--profiles", exampleProfiles, "--clock", "2024-03-01,0x"}, 2, "--clock: clock \"2024-03-01,0x\": speed"},
+		{[]string{"serve", "--clock", "tomorrow"}, 2, "--clock: clock \"tomorrow\": start"},
 		{[]string{"dsp-sim", "--profiles", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
 		{[]string{"dsp-sim", "--profiles", exampleProfiles, "--listen", "127.0.0.1:99999"}, 1, "listen"},
 		{[]string{"train", "--logs", dir}, 2, "--logs and --out are required"},

@@ -56,7 +56,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 			delay = slowDSP
 		}
 		time.Sleep(delay)
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"nurl":%q}]}]}`,
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c","nurl":%q}]}]}`,
 			req.ID, req.Imp[0].ID, noticeSrv.URL+"/win?price=${AUCTION_PRICE}")
 	}))
 	defer dspSrv.Close()

@@ -14,7 +14,7 @@ import (
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("evaluate", stderr)
 	model := fs.String("model", "", "model file (required)")
-	logs := fs.String("logs", "", "directory of bid-log Parquet files to measure on (required)")
+	logs := fs.String("logs", "", "directory of bid-log Parquet files to measure on, flat or in bidlog-sink's dt=/hour= folders (required)")
 	recall := fs.Float64("recall", 0, "recall target (0: the model's trained target and stored thresholds)")
 	asJSON := fs.Bool("json", false, "print one JSON object (keys: docs/DESIGN.md, \"Commands\") instead of a table")
 	if err := parseFlags(fs, args); err != nil {

@@ -33,6 +33,7 @@ func commands() []command {
 		{"evaluate", "metrics of a model file on bid logs", runEvaluate},
 		{"retrain", "train a challenger on the bid log, promote it over model.path if it passes", runRetrain},
 		{"loadtest", "open-loop load against a gateway, with latency percentiles", runLoadtest},
+		{"bidlog-sink", "consume the Kafka bid log and write Hive-partitioned Parquet for train", runBidLogSink},
 	}
 }
 
@@ -76,7 +77,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	_, _ = fmt.Fprintln(w, "bidsieve: a DSP traffic-shaping gateway\n\nUsage: bidsieve COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		_, _ = fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		_, _ = fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	_, _ = fmt.Fprintln(w, "\nRun 'bidsieve COMMAND -h' for a command's flags.")
 }

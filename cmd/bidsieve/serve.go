@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
 	"github.com/bidsieve/bidsieve/predictor/serving"
+	"github.com/bidsieve/bidsieve/simclock"
 )
 
 // modelReloadTimeout bounds one model reload (read, checks, preparation).
@@ -45,8 +47,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	path := fs.String("config", "", "configuration file (YAML); without it the embedded defaults run")
 	storeOptional := fs.Bool("store-optional", false, "run on the file configuration if the settings store cannot be opened (changes refused)")
 	adminLoopback := fs.Bool("admin-loopback", false, "bind the admin API to loopback only")
+	clockSpec := fs.String("clock", "", "simulated time for features and bid-log timestamps: START[,SPEEDx] (2024-03-01,1440x: a day a minute); the wall clock when empty. Deadlines keep the real clock")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var clk *simclock.Clock
+	if *clockSpec != "" {
+		var err error
+		if clk, err = simclock.Parse(*clockSpec, nil); err != nil {
+			return fmt.Errorf("%w: --clock: %w", errUsage, err)
+		}
 	}
 	cfg, err := config.Load(*path, os.Environ())
 	if err != nil {
@@ -83,6 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	eff := ar.Effective()
 
 	bl, err := openBidLog(eff, log, met.Provider)
+	bidLogAtStart := eff.BidLog // opened once: a reload does not reopen it
 	if err != nil {
 		stopAll()
 		return err
@@ -95,6 +106,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TracerProvider: tp,
 		MetricsHandler: met.Handler,
 		LoadModel:      serving.LoadModel,
+	}
+	if clk != nil {
+		opts.Now = clk.Now
+		log.Info("simulated clock: features and bid-log timestamps follow it", "clock", clk.String())
 	}
 	if s := loadModelAtStart(eff.Model.Path, log); s != nil {
 		opts.Scorer = s
@@ -151,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		source = "embedded defaults"
 	}
 	log.Info("bidsieve serving", "listen", ln.Addr().String(), "config", source, "dsps", len(eff.DSPs),
-		"mode", eff.Shaping.Mode, "model", modelVersion(g), "bidlog", eff.BidLog.Dir)
+		"mode", eff.Shaping.Mode, "model", modelVersion(g), "bidlog", bidLogTarget(eff.BidLog))
 
 	// Reloads run on this goroutine, one at a time; a burst of triggers coalesces.
 	reloads, modelReloads := make(chan string, 1), make(chan string, 1)
@@ -199,7 +214,12 @@ loop:
 		case <-hup:
 			trigger(reloads)("SIGHUP")
 		case reason := <-reloads:
-			if reloadConfig(ar, g, log, *path, reason) && g.Config().Model.Path != modelPath {
+			reloaded := reloadConfig(ar, g, log, *path, reason)
+			if reloaded && !reflect.DeepEqual(g.Config().BidLog, bidLogAtStart) {
+				log.Warn("bidlog settings changed: the bid log keeps the settings it started with until a restart",
+					"dir", bidLogAtStart.Dir, "kafka_brokers", bidLogAtStart.Kafka.Brokers, "kafka_topic", bidLogAtStart.Kafka.Topic)
+			}
+			if reloaded && g.Config().Model.Path != modelPath {
 				log.Warn("model.path changed: loading the new file now; changes to it are watched after a restart",
 					"old", modelPath, "new", g.Config().Model.Path)
 				trigger(modelReloads)("model.path changed")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bidsieve/bidsieve/bidlog"
 	"io"
 	"net"
 	"net/http"
@@ -70,7 +71,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		_ = json.Unmarshal(body, &req)
 		time.Sleep(150 * time.Millisecond) // an auction is in flight when the stop comes
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5}]}]}`, req.ID, req.Imp[0].ID)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
 	}))
 	defer dspSrv.Close()
 
@@ -78,7 +79,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bidsieve.yaml")
 	write := func(extra string) {
-		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%s%sdsps:\n  - {name: a, endpoint: %q, timeout: 400ms}\n",
+		cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\nlog: {level: debug}\n%s%sdsps:\n  - {name: a, endpoint: %q, timeout: 900ms}\n",
 			addr, dataKeys(dir), extra, dspSrv.URL+"/bid/a")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -95,7 +96,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	if !strings.Contains(stderr.String(), "bogus_key: unknown key") {
 		t.Errorf("the reload error does not name the key:\n%s", stderr.String())
 	}
-	write("auction: {default_tmax: 500ms}\n")
+	write("auction: {default_tmax: 1000ms}\n")
 	waitFor(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
 
 	// An auction in flight when the stop comes still gets its answer.
@@ -154,6 +155,22 @@ func TestServeRefusesABadConfig(t *testing.T) {
 	}
 }
 
+// TestServeRefusesAMissingVendorList: serve does not start when privacy.gvl_file names
+// a file that is not there, and says which key and file.
+func TestServeRefusesAMissingVendorList(t *testing.T) {
+	dir := t.TempDir()
+	gvl := filepath.Join(dir, "vendor-list.json")
+	path := filepath.Join(dir, "serve.yaml")
+	cfg := dataKeys(dir) + fmt.Sprintf("listen: %q\nadmin_listen: ''\nprivacy: {gvl_file: %q, gdpr_default: true}\n", freeAddr(t), gvl)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := runServe(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "privacy.gvl_file") || !strings.Contains(err.Error(), gvl) {
+		t.Fatalf("serve with a missing vendor list: %v; want an error naming privacy.gvl_file and %s", err, gvl)
+	}
+}
+
 // waitStop waits for a command whose context has ended to return, 10 s at most; it fails
 // the test if the command returns an error or does not stop.
 func waitStop(t *testing.T, done <-chan error, command string) {
@@ -176,13 +193,14 @@ type serveRun struct {
 	cancel context.CancelFunc
 }
 
-// startServe starts `bidsieve serve --config path` and waits until url answers 200. The
+// startServe starts `bidsieve serve --config path [flags]` and waits until url answers 200. The
 // caller defers stop.
-func startServe(t *testing.T, path, url string) *serveRun {
+func startServe(t *testing.T, path, url string, flags ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serveRun{client: &http.Client{Transport: &http.Transport{}}, done: make(chan error, 1), cancel: cancel}
-	go func() { s.done <- runServe(ctx, []string{"--config", path}, io.Discard, &s.stderr) }()
+	args := append([]string{"--config", path}, flags...)
+	go func() { s.done <- runServe(ctx, args, io.Discard, &s.stderr) }()
 	waitFor(t, url, func() bool {
 		resp, err := s.client.Get(url)
 		if err != nil {
@@ -198,4 +216,51 @@ func startServe(t *testing.T, path, url string) *serveRun {
 func (s *serveRun) stop() {
 	s.cancel()
 	s.client.CloseIdleConnections()
+}
+
+// TestServeClockStampsTheBidLog: with --clock, the bid log's rows carry the simulated time
+// (a day a real second here), while the auction itself is served in real time.
+func TestServeClockStampsTheBidLog(t *testing.T) {
+	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer dspSrv.Close()
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bidsieve.yaml")
+	cfg := fmt.Sprintf("listen: %q\nadmin_listen: \"\"\n%sdsps:\n  - {name: a, endpoint: %q}\n", addr, dataKeys(dir), dspSrv.URL+"/bid/a")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, path, "http://"+addr+"/healthz", "--clock", "2024-03-01,86400x")
+	defer s.stop()
+	resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":300}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("auction: status %d, want 204", resp.StatusCode)
+	}
+	s.stop()
+	waitStop(t, s.done, "serve")
+	r, err := bidlog.OpenDir(filepath.Join(dir, "bidlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rows := make([]bidlog.Row, 8)
+	n, err := r.Read(rows)
+	if n != 1 {
+		t.Fatalf("read %d bid-log rows (%v), want 1", n, err)
+	}
+	// Started at 2024-03-01 00:00 UTC at a day a second: within the test's minute the
+	// simulated time is in March 2024, far from today.
+	ts := time.UnixMilli(rows[0].TS).UTC()
+	if ts.Before(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) || ts.After(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("bid-log row at %v, want the simulated time (March-May 2024)", ts)
+	}
 }

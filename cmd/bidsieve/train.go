@@ -19,7 +19,7 @@ import (
 // runTrain trains the bid predictor on a directory of bid logs and writes the model file.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
-	logs := fs.String("logs", "", "directory of bid-log Parquet files; every day but the last trains, the last validates (required)")
+	logs := fs.String("logs", "", "directory of bid-log Parquet files, flat or in bidlog-sink's dt=/hour= folders; every day but the last trains, the last validates (required)")
 	out := fs.String("out", "", "model file to write (required)")
 	recall := fs.Float64("recall", training.DefaultRecallTarget, "recall target of the per-DSP thresholds")
 	seed := fs.Uint64("seed", 1, "seed of initialisation, batch order, dropout and the no-bid sample")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,9 @@ type prebidCase struct {
 	want    map[string]want                 // per ad unit code; a code not here must get no bid
 	s2s     map[string]any                  // s2sConfig keys set on top of the common ones
 	check   func(seen []seenRequest) string // a problem with what reached the gateway; "" for none
+	// nonBids, when set, is the seatnonbid status code Prebid.js must report per seat in
+	// its pbsAnalytics event (s2sConfig.extPrebid.returnallbidstatus).
+	nonBids map[string]int
 	// pending says which feature the case waits for: it runs, and is skipped with its
 	// problems listed while it fails; once it passes the test fails until the mark goes.
 	pending string
@@ -169,7 +173,6 @@ func cases() []prebidCase {
 				"bare-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-alpha-bare", ad: "bare 0.01"},
 				"bare-2": {bidder: "alpha", cpm: 0.01, mediaType: "video", w: 640, h: 360, creativeID: "cr-alpha-bare-v", ad: "<VAST"},
 			},
-			pending: "bid completion (issue 16, item 3: mtype and w/h from the imp)",
 		},
 		{
 			// alpha's higher bid has no crid: Prebid.js would drop it silently and the unit
@@ -180,8 +183,17 @@ func cases() []prebidCase {
 				"alpha": {"nocrid-1": func() openrtb2.Bid { b := bannerBid("nocrid-1", 5.00, "", 300, 250); b.ID = "b-nocrid"; return b }()},
 				"bravo": {"nocrid-1": bannerBid("nocrid-1", 1.00, "cr-bravo-ok", 300, 250)},
 			},
-			want:    map[string]want{"nocrid-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-ok", ad: "price 0.01"}},
-			pending: "bid validation (issue 16, item 3: crid required)",
+			want: map[string]want{"nocrid-1": {bidder: "bravo", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-bravo-ok", ad: "price 0.01"}},
+		},
+		{
+			// Asked for every bidder's status, Prebid.js passes the answer's seatnonbid to its
+			// analytics: bravo was called and did not bid (code 0).
+			name:    "seat non-bid",
+			adUnits: []map[string]any{banner("snb-1", [2]int{300, 250})},
+			bids:    map[string]script{"alpha": {"snb-1": bannerBid("snb-1", 1.30, "cr-alpha-snb", 300, 250)}, "bravo": {}},
+			want:    map[string]want{"snb-1": {bidder: "alpha", cpm: 0.01, mediaType: "banner", w: 300, h: 250, creativeID: "cr-alpha-snb", ad: "price 0.01"}},
+			s2s:     map[string]any{"extPrebid": map[string]any{"returnallbidstatus": true}},
+			nonBids: map[string]int{"bravo": 0},
 		},
 		{
 			// A custom header makes the browser send a CORS preflight first.
@@ -240,8 +252,16 @@ type result struct {
 	ConsoleErrors  []string
 	FailedRequests []string
 	Events         map[string]int
-	TimedOut       *bool
-	ElapsedMs      *float64
+	// SeatNonBid is what Prebid.js's pbsAnalytics events carried: the answer's ext.seatnonbid.
+	SeatNonBid []struct {
+		Seat   string
+		NonBid []struct {
+			ImpID      string
+			StatusCode int
+		}
+	}
+	TimedOut  *bool
+	ElapsedMs *float64
 }
 
 // tools returns node and run.mjs's directory, or stops the test when they are missing.
@@ -463,6 +483,17 @@ func problems(c *prebidCase, r *result, seen []seenRequest, pageOrigin string) [
 	}
 	if *r.TimedOut || *r.ElapsedMs > auctionTimeout/2 {
 		bad("bidsBackHandler after %.0f ms (timed out: %v), want well before the %d ms timeout", *r.ElapsedMs, *r.TimedOut, auctionTimeout)
+	}
+	if c.nonBids != nil {
+		got := map[string]int{}
+		for _, sn := range r.SeatNonBid {
+			for _, nb := range sn.NonBid {
+				got[sn.Seat] = nb.StatusCode
+			}
+		}
+		if !reflect.DeepEqual(got, c.nonBids) {
+			bad("Prebid.js reported seatnonbid %v (from %+v), want %v", got, r.SeatNonBid, c.nonBids)
+		}
 	}
 	if got := r.Events["bidderDone"]; got != 2 {
 		bad("bidderDone fired %d times, want 2 (alpha and bravo): Prebid.js took the answer as an error", got)

@@ -9,6 +9,12 @@
 // notices come back to GET /win/{name}, /loss/{name} and /bill/{name}; GET /stats serves
 // the counts as JSON (see Stats); POST /stats/reset zeroes them.
 //
+// Reload puts a new profile file in force while serving (`dsp-sim` calls it on SIGHUP or
+// a change to the file), so that a DSP's behaviour can change mid-run: a request is
+// answered wholly by the profiles in force when it arrived; a DSP kept by name keeps its
+// counts and, when its qps_limit is unchanged, its QPS bucket; a DSP added starts at zero;
+// a DSP removed answers 404 and leaves /stats.
+//
 // The hour of the profiles' hour_utc terms is the server's clock (wall clock unless a
 // test injects one). Prices are CPM in USD, latencies ms. A Server is safe for
 // concurrent use.
@@ -25,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
@@ -39,6 +46,9 @@ type Options struct {
 	Seed uint64
 	// Now is the clock for hour_utc and the QPS limit; time.Now when nil.
 	Now func() time.Time
+	// Hours, when set, is the clock of the hour_utc terms instead of Now: a simulated
+	// clock (`dsp-sim --clock`) whose days pass in minutes, while the QPS limit keeps Now.
+	Hours func() time.Time
 	// Sleep waits out a DSP's latency; a timer that stops early when ctx is done when nil.
 	// Tests may make it return at once.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -62,16 +72,23 @@ const lateBy = 50 * time.Millisecond
 
 // Server is the HTTP handler of the simulated DSPs.
 type Server struct {
-	opts  Options
-	dsps  map[string]*dspState
-	order []*dspState
-	mux   *http.ServeMux
+	opts   Options
+	roster atomic.Pointer[roster] // the DSPs in force; swapped whole by Reload
+	mu     sync.Mutex             // serializes Reload
+	mux    *http.ServeMux
+}
+
+// roster is the DSPs of one profile file, by name and in the file's order. It is never
+// changed once in force.
+type roster struct {
+	byName map[string]*dspState
+	order  []*dspState
 }
 
 type dspState struct {
 	d       *sim.DSP
 	limiter *bucket
-	c       counters
+	c       *counters // shared with the DSP of the same name in the roster before
 }
 
 // New returns a server for every DSP of p.
@@ -81,6 +98,9 @@ func New(p *sim.Profiles, opts Options) *Server {
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
+	}
+	if opts.Hours == nil {
+		opts.Hours = opts.Now
 	}
 	if opts.QPSWindow <= 0 {
 		opts.QPSWindow = time.Second
@@ -92,15 +112,8 @@ func New(p *sim.Profiles, opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	s := &Server{opts: opts, dsps: map[string]*dspState{}, mux: http.NewServeMux()}
-	for _, d := range p.DSPs {
-		st := &dspState{d: d}
-		if d.QPSLimit > 0 {
-			st.limiter = newBucket(float64(d.QPSLimit), opts.QPSWindow, opts.Now())
-		}
-		s.dsps[d.Name] = st
-		s.order = append(s.order, st)
-	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.Reload(p)
 	s.mux.HandleFunc("POST /bid/{name}", s.bid)
 	s.mux.HandleFunc("/win/{name}", s.notice(func(c *counters) *counter { return &c.wins }))
 	s.mux.HandleFunc("/loss/{name}", s.notice(func(c *counters) *counter { return &c.losses }))
@@ -110,6 +123,48 @@ func New(p *sim.Profiles, opts Options) *Server {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	return s
 }
+
+// Reload puts the DSPs of p in force, as the package comment describes, and returns the
+// names of the DSPs added and removed.
+func (s *Server) Reload(p *sim.Profiles) (added, removed []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.roster.Load()
+	r := &roster{byName: make(map[string]*dspState, len(p.DSPs))}
+	for _, d := range p.DSPs {
+		st := &dspState{d: d, c: &counters{}}
+		var prev *dspState
+		if old != nil {
+			prev = old.byName[d.Name]
+		}
+		switch {
+		case prev != nil:
+			st.c = prev.c
+			if d.QPSLimit > 0 && prev.d.QPSLimit == d.QPSLimit {
+				st.limiter = prev.limiter
+			}
+		case old != nil:
+			added = append(added, d.Name)
+		}
+		if d.QPSLimit > 0 && st.limiter == nil {
+			st.limiter = newBucket(float64(d.QPSLimit), s.opts.QPSWindow, s.opts.Now())
+		}
+		r.byName[d.Name] = st
+		r.order = append(r.order, st)
+	}
+	if old != nil {
+		for _, st := range old.order {
+			if r.byName[st.d.Name] == nil {
+				removed = append(removed, st.d.Name)
+			}
+		}
+	}
+	s.roster.Store(r)
+	return added, removed
+}
+
+// dsp returns the DSP in force named name, nil when there is none.
+func (s *Server) dsp(name string) *dspState { return s.roster.Load().byName[name] }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -127,12 +182,12 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
-	st := s.dsps[r.PathValue("name")]
+	st := s.dsp(r.PathValue("name"))
 	if st == nil {
 		http.Error(w, "unknown DSP", http.StatusNotFound)
 		return
 	}
-	c := &st.c
+	c := st.c
 	c.requests.add(1)
 	if st.limiter != nil && !st.limiter.take(s.opts.Now()) {
 		c.throttled.add(1)
@@ -147,7 +202,7 @@ func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := s.opts.Now()
+	now := s.opts.Hours()
 	tmax := int(req.TMax)
 	if tmax <= 0 {
 		tmax = defaultTMaxMS
@@ -287,12 +342,12 @@ func (s *Server) makeBid(r *http.Request, name string, req *openrtb2.BidRequest,
 // notice counts a win, loss or billing notice.
 func (s *Server) notice(which func(*counters) *counter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		st := s.dsps[r.PathValue("name")]
+		st := s.dsp(r.PathValue("name"))
 		if st == nil {
 			http.Error(w, "unknown DSP", http.StatusNotFound)
 			return
 		}
-		which(&st.c).add(1)
+		which(st.c).add(1)
 		if p, err := strconv.ParseFloat(r.URL.Query().Get("price"), 64); err == nil && p > 0 && strings.HasPrefix(r.URL.Path, "/win/") {
 			st.c.spend.addFloat(p)
 		}

@@ -46,9 +46,10 @@ type Stats struct {
 
 // Stats returns the counts of every DSP.
 func (s *Server) Stats() Stats {
-	out := Stats{DSPs: make(map[string]DSPStats, len(s.order))}
-	for _, st := range s.order {
-		c := &st.c
+	r := s.roster.Load()
+	out := Stats{DSPs: make(map[string]DSPStats, len(r.order))}
+	for _, st := range r.order {
+		c := st.c
 		out.DSPs[st.d.Name] = DSPStats{
 			Requests: c.requests.load(), Throttled: c.throttled.load(), BadRequests: c.badRequests.load(),
 			Imps: c.imps.load(), SumTrueP: c.sumTrueP.loadFloat(),
@@ -62,8 +63,8 @@ func (s *Server) Stats() Stats {
 
 // Reset zeroes every count (requests in flight still count when they finish).
 func (s *Server) Reset() {
-	for _, st := range s.order {
-		c := &st.c
+	for _, st := range s.roster.Load().order {
+		c := st.c
 		for _, x := range []*counter{&c.requests, &c.throttled, &c.badRequests, &c.imps, &c.bidResponses,
 			&c.bids, &c.nobids, &c.timeouts, &c.errors, &c.wins, &c.losses, &c.billed, &c.sumTrueP, &c.spend} {
 			x.reset()

@@ -36,6 +36,9 @@ function runCase(c) {
     pbjs.onEvent('auctionDebug', (e) => {
       if (e.type === 'ERROR') out.debugErrors.push(e.arguments.map(String).join(' '));
     });
+    // With s2sConfig.extPrebid.returnallbidstatus, Prebid.js hands the answer's
+    // ext.seatnonbid to its analytics as a pbsAnalytics event.
+    pbjs.onEvent('pbsAnalytics', (e) => { out.seatNonBid = (out.seatNonBid || []).concat(e.seatnonbid || []); });
     for (const ev of ['bidderDone', 'bidderError', 'bidRejected', 'bidTimeout', 'bidResponse']) {
       pbjs.onEvent(ev, () => { out.events[ev] = (out.events[ev] || 0) + 1; });
     }

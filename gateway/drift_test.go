@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bidsieve/bidsieve/config"
+)
+
+// TestDriftGuard: a DSP that bids on what the model filters (a model that no longer fits
+// it) shows a live recall interval wholly below its target; after shaping.drift_after of
+// that the guard fires: the gauge, drift.json beside model.path, the admin figures, and
+// with on_drift shadow the DSP gets every request (decision shadow) until another model
+// is in force. Alert alone changes no decision.
+func TestDriftGuard(t *testing.T) {
+	for _, action := range []string{config.DriftAlert, config.DriftShadow} {
+		t.Run(action, func(t *testing.T) {
+			a := newFakeDSP(t, bidOn(1, nil)) // bids on everything, the filtered too
+			m := newFakeModel("m1", time.Now(), map[string]calibration{"a": {0.5, true}})
+			dir := filepath.Join(t.TempDir(), "models")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tg, sink := shapingGateway(t, m, func(cfg *config.Config) {
+				cfg.Shaping.ExplorationRate = 0.5
+				cfg.Shaping.OnDrift = action
+				cfg.Shaping.DriftAfter = 5 * time.Minute
+				cfg.Model.Path = filepath.Join(dir, "current.bsm")
+			}, a)
+			for i := range 60 {
+				tg.post(t, scoredRequest(0.2, i)) // below a's 0.5: filtered or explored
+			}
+			g, st := tg.g, tg.g.state.Load()
+			now := time.Now()
+			// The live figures' window must span a minute; the interval must stay below the
+			// target for drift_after: a check at +2 min starts the clock, one 5 min later fires.
+			g.checkDrift(now.Add(2*time.Minute), st)
+			if g.Figures()["a"].Drift || tg.metric(t, "bidsieve_dsp_drift", "dsp", "a") != 0 {
+				t.Fatal("drifted before drift_after passed")
+			}
+			g.checkDrift(now.Add(7*time.Minute+driftEvery), st)
+			if f := g.Figures()["a"]; !f.Drift {
+				t.Fatalf("not drifted after drift_after below the target: recall %+v", f.Recall())
+			}
+			if tg.metric(t, "bidsieve_dsp_drift", "dsp", "a") != 1 || tg.metric(t, "bidsieve_dsp_drifts_total", "dsp", "a") != 1 {
+				t.Error("the drift gauge or counter does not say so")
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, DriftFile))
+			var rep DriftReport
+			if err != nil || json.Unmarshal(raw, &rep) != nil || rep.Model != "m1" || rep.DSPs["a"].Target != 0.95 {
+				t.Errorf("drift.json %s (%v): want model m1 and a at target 0.95", raw, err)
+			}
+
+			before := len(sink.all())
+			for i := range 20 {
+				tg.post(t, scoredRequest(0.2, 100+i))
+			}
+			rows := sink.all()[before:]
+			decisions := map[string]int{}
+			for _, r := range rows {
+				decisions[r.Decision]++
+			}
+			switch action {
+			case config.DriftShadow:
+				if decisions["shadow"] != 20 {
+					t.Errorf("after the drift, decisions %v; want a sent every request in shadow mode", decisions)
+				}
+			default:
+				if decisions["shadow"] != 0 || decisions["filtered"] == 0 {
+					t.Errorf("alert: decisions %v; want the filter to go on", decisions)
+				}
+			}
+
+			// Another model in force clears the drift: it belongs to the model it was seen under.
+			g.SetScorer(newFakeModel("m2", time.Now(), map[string]calibration{"a": {0.5, true}}))
+			if g.Figures()["a"].Drift || tg.metric(t, "bidsieve_dsp_drift", "dsp", "a") != 0 {
+				t.Error("still drifted under a new model")
+			}
+			before = len(sink.all())
+			for i := range 20 {
+				tg.post(t, scoredRequest(0.2, 200+i))
+			}
+			for _, r := range sink.all()[before:] {
+				if r.Decision == "shadow" {
+					t.Fatal("a new model still sends the drifted DSP everything")
+				}
+			}
+		})
+	}
+}
+
+// TestDriftGuardHoldsOnGoodRecall: a DSP whose filtered requests hold no bids keeps its
+// recall and never drifts, however long it is watched.
+func TestDriftGuardHoldsOnGoodRecall(t *testing.T) {
+	a := newFakeDSP(t, bidOn(1, nil))
+	m := newFakeModel("m1", time.Now(), map[string]calibration{"a": {0.5, true}})
+	tg, _ := shapingGateway(t, m, func(cfg *config.Config) {
+		cfg.Shaping.ExplorationRate = 0.5
+		cfg.Shaping.DriftAfter = time.Minute
+	}, a)
+	for i := range 60 {
+		tg.post(t, scoredRequest(0.9, i)) // above the threshold: sent, every bid kept
+	}
+	g, st := tg.g, tg.g.state.Load()
+	now := time.Now()
+	for k := 2; k < 15; k++ {
+		g.checkDrift(now.Add(time.Duration(k)*time.Minute), st)
+	}
+	if g.Figures()["a"].Drift {
+		t.Error("drifted with every bid kept")
+	}
+}
