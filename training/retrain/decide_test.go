@@ -1,6 +1,8 @@
 package retrain
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,23 @@ func TestDecideListsChampionDSPsWithoutRows(t *testing.T) {
 		rep(map[string]*evaluation.Metrics{"alpha": m(true, 0.96, 0.4, 500)}), f, Rule{Tolerance: 0.02, MinBids: 100})
 	if len(reasons) != 0 || len(res) != 2 || res[1].DSP != "gone" || res[1].Verdict != modelhistory.VerdictNoted {
 		t.Errorf("got %+v %v", res, reasons)
+	}
+}
+
+// The gateway's drift.json forces a fresh challenger only for the champion it was written under.
+func TestDriftedUnder(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "current.bsm")
+	if got := driftedUnder(model, "m1"); got != nil {
+		t.Errorf("no drift.json: %v", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, DriftFile), []byte(`{"model": "m1", "dsps": {"bravo": {}, "alpha": {}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := driftedUnder(model, "m1"); len(got) != 2 || got[0] != "alpha" || got[1] != "bravo" {
+		t.Errorf("drift under the champion: %v", got)
+	}
+	if got := driftedUnder(model, "m2"); got != nil {
+		t.Errorf("drift under another model: %v", got)
 	}
 }

@@ -2,12 +2,14 @@ package retrain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
@@ -104,8 +106,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if _, err := os.Stat(filepath.Join(dir, ForceFile)); err == nil {
 		force = true
 	}
-	rule := o.Rule
-	rule.Force = force
 
 	// The champion: the model in force, if it loads.
 	var champ *predictor.Model
@@ -126,6 +126,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+
+	if drifted := driftedUnder(o.ModelPath, champVersion); len(drifted) > 0 {
+		log.Info("the gateway reports drift under the champion: a fresh challenger is asked for", "dsps", drifted)
+		force = true
+	}
+	rule := o.Rule
+	rule.Force = force
 
 	topts := o.Train
 	topts.LogDir, topts.Since, topts.Until = o.LogDir, start, held
@@ -236,4 +243,34 @@ func evaluateAt(ctx context.Context, m *predictor.Model, opts evaluation.Options
 		}
 	}
 	return rep, nil
+}
+
+// DriftFile is the file the gateway's drift guard writes beside model.path (gateway.DriftFile):
+// the DSPs whose live recall stayed below target under model "model".
+const DriftFile = "drift.json"
+
+// driftedUnder returns the DSPs that drift.json beside modelPath reports drifted under the
+// model of version champion; none when the file is absent, unreadable, or about another
+// model (a drift under an older model says nothing of this one).
+func driftedUnder(modelPath, champion string) []string {
+	if champion == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(modelPath), DriftFile))
+	if err != nil {
+		return nil
+	}
+	var r struct {
+		Model string                     `json:"model"`
+		DSPs  map[string]json.RawMessage `json:"dsps"`
+	}
+	if json.Unmarshal(b, &r) != nil || r.Model != champion {
+		return nil
+	}
+	var out []string
+	for name := range r.DSPs {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
