@@ -137,16 +137,14 @@ func TestCommandLinePipeline(t *testing.T) {
 	}
 }
 
-// TestDSPSimAndLoadtest starts `bidsieve dsp-sim`, sends it open-loop load with `bidsieve
-// loadtest`, reads its /stats, and stops it: nothing is left behind.
-func TestDSPSimAndLoadtest(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// startDSPSim runs `bidsieve dsp-sim args` until ctx ends, its log to stderr, and returns
+// the base URL its first line announces and the channel of what it returned.
+func startDSPSim(ctx context.Context, t *testing.T, stderr io.Writer, args ...string) (string, <-chan error) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runDSPSim(ctx, []string{"--profiles", exampleProfiles, "--listen", "127.0.0.1:0", "--seed", "2"}, pw, io.Discard)
+		done <- runDSPSim(ctx, args, pw, stderr)
 		_ = pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -158,10 +156,19 @@ func TestDSPSimAndLoadtest(t *testing.T) {
 	if m == nil {
 		t.Fatalf("dsp-sim's first line %q gives no address", line)
 	}
-	base := m[1]
+	return m[1], done
+}
+
+// TestDSPSimAndLoadtest starts `bidsieve dsp-sim`, sends it open-loop load with `bidsieve
+// loadtest`, reads its /stats, and stops it: nothing is left behind.
+func TestDSPSimAndLoadtest(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done := startDSPSim(ctx, t, io.Discard, "--profiles", exampleProfiles, "--listen", "127.0.0.1:0", "--seed", "2")
 
 	var stdout, stderr bytes.Buffer
-	err = runLoadtest(ctx, []string{"--target", base + "/bid/echo", "--profiles", exampleProfiles,
+	err := runLoadtest(ctx, []string{"--target", base + "/bid/echo", "--profiles", exampleProfiles,
 		"--qps", "200", "--duration", "1s", "--seed", "4", "--json"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, stderr.String())

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,26 +28,12 @@ func TestDSPSimReloadsItsProfiles(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
 	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runDSPSim(ctx, []string{"--profiles", path, "--listen", "127.0.0.1:0"}, pw, &logs)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dsp-sim printed %q: %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	m := regexp.MustCompile(`listening on (http://\S+):`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("dsp-sim's first line %q gives no address", line)
-	}
+	base, done := startDSPSim(ctx, t, &logs, "--profiles", path, "--listen", "127.0.0.1:0")
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	status := func(dsp string) int {
-		resp, err := client.Post(m[1]+"/bid/"+dsp, "application/json",
+		resp, err := client.Post(base+"/bid/"+dsp, "application/json",
 			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"site":{"domain":"a.example"},"tmax":50}`))
 		if err != nil {
 			t.Fatal(err)
