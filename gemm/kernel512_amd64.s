@@ -17,18 +17,30 @@
 	VFMADD231PS Z1, bc, r1; \
 	VFMADD231PS Z2, bc, r2
 
-#define STEP8x48(ao, bo) \
+// LOADB(bo) loads a step's 48 floats of B (bo bytes into DI) into Z0..Z2.
+#define LOADB(bo) \
 	VMOVUPS bo(DI), Z0; \
 	VMOVUPS (bo+64)(DI), Z1; \
-	VMOVUPS (bo+128)(DI), Z2; \
+	VMOVUPS (bo+128)(DI), Z2
+
+// FMA0TO3(ao) adds rows 0..3 of a step (A at ao bytes into SI) times B to their
+// accumulators (Z8..Z19), FMA4TO7(ao) rows 4..7 (Z20..Z31).
+#define FMA0TO3(ao) \
 	BROW(ao, Z3, Z8, Z9, Z10); \
 	BROW((ao+4), Z4, Z11, Z12, Z13); \
 	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19); \
+	BROW((ao+12), Z4, Z17, Z18, Z19)
+
+#define FMA4TO7(ao) \
 	BROW((ao+16), Z3, Z20, Z21, Z22); \
 	BROW((ao+20), Z4, Z23, Z24, Z25); \
 	BROW((ao+24), Z3, Z26, Z27, Z28); \
 	BROW((ao+28), Z4, Z29, Z30, Z31)
+
+#define STEP8x48(ao, bo) \
+	LOADB(bo); \
+	FMA0TO3(ao); \
+	FMA4TO7(ao)
 
 #define ROW3(r0, r1, r2) \
 	VADDPS (DX), r0, r0; \
@@ -91,81 +103,49 @@
 	VZEROUPPER; \
 	RET
 
+// KERNEL512(ZERO, STEP, STORE) is the body of a float32 kernel: ZERO clears its
+// accumulators, two STEPs a loop (each pair prefetching the six lines of B it reads, PFD
+// bytes ahead), an odd last STEP, then STORE adds the accumulators to C and returns.
+#define KERNEL512(ZERO, STEP, STORE) \
+	ARGS; \
+	ZERO; \
+	MOVQ CX, BX; \
+	SHRQ $1, BX; \
+	JZ   tail; \
+loop2: \
+	PREFETCHT0 PFD(DI); \
+	PREFETCHT0 (PFD+64)(DI); \
+	PREFETCHT0 (PFD+128)(DI); \
+	STEP(0, 0); \
+	PREFETCHT0 (PFD+192)(DI); \
+	PREFETCHT0 (PFD+256)(DI); \
+	PREFETCHT0 (PFD+320)(DI); \
+	STEP(32, 192); \
+	ADDQ $64, SI; \
+	ADDQ $384, DI; \
+	DECQ BX; \
+	JNZ  loop2; \
+tail: \
+	ANDQ $1, CX; \
+	JZ   store; \
+	STEP(0, 0); \
+store: \
+	STORE
+
 // func kernelAVX512(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO24
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   tail
-
-loop2:
-	PREFETCHT0 PFD(DI)
-	PREFETCHT0 (PFD+64)(DI)
-	PREFETCHT0 (PFD+128)(DI)
-	STEP8x48(0, 0)
-	PREFETCHT0 (PFD+192)(DI)
-	PREFETCHT0 (PFD+256)(DI)
-	PREFETCHT0 (PFD+320)(DI)
-	STEP8x48(32, 192)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ BX
-	JNZ  loop2
-
-tail:
-	ANDQ $1, CX
-	JZ   store
-	STEP8x48(0, 0)
-
-store:
-	STORE24
+	KERNEL512(ZERO24, STEP8x48, STORE24)
 
 // The same with only rows 0..3 of the 8-row panel (for a last panel of at most 4 rows):
 // C[0:4, 0:48] += Ap[:, 0:4]·Bp, Ap still 8 floats per step. Accumulators Z8..Z19.
 
 #define STEP4of8x48(ao, bo) \
-	VMOVUPS bo(DI), Z0; \
-	VMOVUPS (bo+64)(DI), Z1; \
-	VMOVUPS (bo+128)(DI), Z2; \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19)
+	LOADB(bo); \
+	FMA0TO3(ao)
 
 // func kernelAVX512Half(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO12
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   htail
-
-hloop2:
-	PREFETCHT0 PFD(DI)
-	PREFETCHT0 (PFD+64)(DI)
-	PREFETCHT0 (PFD+128)(DI)
-	STEP4of8x48(0, 0)
-	PREFETCHT0 (PFD+192)(DI)
-	PREFETCHT0 (PFD+256)(DI)
-	PREFETCHT0 (PFD+320)(DI)
-	STEP4of8x48(32, 192)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ BX
-	JNZ  hloop2
-
-htail:
-	ANDQ $1, CX
-	JZ   hstore
-	STEP4of8x48(0, 0)
-
-hstore:
-	STORE12
+	KERNEL512(ZERO12, STEP4of8x48, STORE12)
 
 // The bfloat16 kernels: the same as the two above, but each step's 48 values of B are
 // bfloat16 (96 bytes), widened to float32 by a zero-extension and a shift of 16 bits
@@ -181,76 +161,42 @@ hstore:
 
 #define STEP8x48H(ao, bo) \
 	LOADB16(bo); \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19); \
-	BROW((ao+16), Z3, Z20, Z21, Z22); \
-	BROW((ao+20), Z4, Z23, Z24, Z25); \
-	BROW((ao+24), Z3, Z26, Z27, Z28); \
-	BROW((ao+28), Z4, Z29, Z30, Z31)
+	FMA0TO3(ao); \
+	FMA4TO7(ao)
 
 #define STEP4of8x48H(ao, bo) \
 	LOADB16(bo); \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19)
+	FMA0TO3(ao)
+
+// KERNEL512BF16(ZERO, STEP, STORE) is KERNEL512 for B in bfloat16: a pair of steps reads
+// three lines of B, prefetched PFD/2 bytes ahead (the same distance in steps).
+#define KERNEL512BF16(ZERO, STEP, STORE) \
+	ARGS; \
+	ZERO; \
+	MOVQ CX, BX; \
+	SHRQ $1, BX; \
+	JZ   tail; \
+loop2: \
+	PREFETCHT0 (PFD/2)(DI); \
+	PREFETCHT0 (PFD/2+64)(DI); \
+	STEP(0, 0); \
+	PREFETCHT0 (PFD/2+128)(DI); \
+	STEP(32, 96); \
+	ADDQ $64, SI; \
+	ADDQ $192, DI; \
+	DECQ BX; \
+	JNZ  loop2; \
+tail: \
+	ANDQ $1, CX; \
+	JZ   store; \
+	STEP(0, 0); \
+store: \
+	STORE
 
 // func kernelAVX512BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512BF16(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO24
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   btail
-
-bloop2:
-	PREFETCHT0 (PFD/2)(DI)
-	PREFETCHT0 (PFD/2+64)(DI)
-	STEP8x48H(0, 0)
-	PREFETCHT0 (PFD/2+128)(DI)
-	STEP8x48H(32, 96)
-	ADDQ $64, SI
-	ADDQ $192, DI
-	DECQ BX
-	JNZ  bloop2
-
-btail:
-	ANDQ $1, CX
-	JZ   bstore
-	STEP8x48H(0, 0)
-
-bstore:
-	STORE24
+	KERNEL512BF16(ZERO24, STEP8x48H, STORE24)
 
 // func kernelAVX512HalfBF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512HalfBF16(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO12
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   bhtail
-
-bhloop2:
-	PREFETCHT0 (PFD/2)(DI)
-	PREFETCHT0 (PFD/2+64)(DI)
-	STEP4of8x48H(0, 0)
-	PREFETCHT0 (PFD/2+128)(DI)
-	STEP4of8x48H(32, 96)
-	ADDQ $64, SI
-	ADDQ $192, DI
-	DECQ BX
-	JNZ  bhloop2
-
-bhtail:
-	ANDQ $1, CX
-	JZ   bhstore
-	STEP4of8x48H(0, 0)
-
-bhstore:
-	STORE12
+	KERNEL512BF16(ZERO12, STEP4of8x48H, STORE12)
