@@ -42,15 +42,6 @@
 	FMA0TO3(ao); \
 	FMA4TO7(ao)
 
-#define ROW3(r0, r1, r2) \
-	VADDPS (DX), r0, r0; \
-	VMOVUPS r0, (DX); \
-	VADDPS 64(DX), r1, r1; \
-	VMOVUPS r1, 64(DX); \
-	VADDPS 128(DX), r2, r2; \
-	VMOVUPS r2, 128(DX); \
-	ADDQ R8, DX
-
 // ZERO12 clears the accumulators of rows 0..3 (Z8..Z19), ZERO24 those of rows 0..7.
 #define ZERO12 \
 	VPXORD Z8, Z8, Z8; \
@@ -84,10 +75,10 @@
 // ADD12 adds the accumulators of rows 0..3 to C (DX, rows R8 bytes apart). STORE12 does
 // that and returns; STORE24 the same for rows 0..7.
 #define ADD12 \
-	ROW3(Z8, Z9, Z10); \
-	ROW3(Z11, Z12, Z13); \
-	ROW3(Z14, Z15, Z16); \
-	ROW3(Z17, Z18, Z19)
+	ROW3(Z8, Z9, Z10, 64); \
+	ROW3(Z11, Z12, Z13, 64); \
+	ROW3(Z14, Z15, Z16, 64); \
+	ROW3(Z17, Z18, Z19, 64)
 
 #define STORE12 \
 	ADD12; \
@@ -96,33 +87,30 @@
 
 #define STORE24 \
 	ADD12; \
-	ROW3(Z20, Z21, Z22); \
-	ROW3(Z23, Z24, Z25); \
-	ROW3(Z26, Z27, Z28); \
-	ROW3(Z29, Z30, Z31); \
+	ROW3(Z20, Z21, Z22, 64); \
+	ROW3(Z23, Z24, Z25, 64); \
+	ROW3(Z26, Z27, Z28, 64); \
+	ROW3(Z29, Z30, Z31, 64); \
 	VZEROUPPER; \
 	RET
 
-// KERNEL512(ZERO, STEP, STORE) is the body of a float32 kernel: ZERO clears its
-// accumulators, two STEPs a loop (each pair prefetching the six lines of B it reads, PFD
-// bytes ahead), an odd last STEP, then STORE adds the accumulators to C and returns.
-#define KERNEL512(ZERO, STEP, STORE) \
+// KERNEL512(ZERO, STEP, STORE, BS, PFA, PFB) is the body of an AVX-512 kernel whose STEP
+// reads BS bytes of B: ZERO clears its accumulators, two STEPs a loop (PFA and PFB prefetch
+// the lines of B that the pair reads, ahead), an odd last STEP, then STORE adds the
+// accumulators to C and returns.
+#define KERNEL512(ZERO, STEP, STORE, BS, PFA, PFB) \
 	ARGS; \
 	ZERO; \
 	MOVQ CX, BX; \
 	SHRQ $1, BX; \
 	JZ   tail; \
 loop2: \
-	PREFETCHT0 PFD(DI); \
-	PREFETCHT0 (PFD+64)(DI); \
-	PREFETCHT0 (PFD+128)(DI); \
+	PFA; \
 	STEP(0, 0); \
-	PREFETCHT0 (PFD+192)(DI); \
-	PREFETCHT0 (PFD+256)(DI); \
-	PREFETCHT0 (PFD+320)(DI); \
-	STEP(32, 192); \
+	PFB; \
+	STEP(32, BS); \
 	ADDQ $64, SI; \
-	ADDQ $384, DI; \
+	ADDQ $(2*BS), DI; \
 	DECQ BX; \
 	JNZ  loop2; \
 tail: \
@@ -132,9 +120,21 @@ tail: \
 store: \
 	STORE
 
+// A pair of float32 steps reads six lines of B: PF32A and PF32B prefetch them PFD bytes
+// ahead.
+#define PF32A \
+	PREFETCHT0 PFD(DI); \
+	PREFETCHT0 (PFD+64)(DI); \
+	PREFETCHT0 (PFD+128)(DI)
+
+#define PF32B \
+	PREFETCHT0 (PFD+192)(DI); \
+	PREFETCHT0 (PFD+256)(DI); \
+	PREFETCHT0 (PFD+320)(DI)
+
 // func kernelAVX512(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
-	KERNEL512(ZERO24, STEP8x48, STORE24)
+	KERNEL512(ZERO24, STEP8x48, STORE24, 192, PF32A, PF32B)
 
 // The same with only rows 0..3 of the 8-row panel (for a last panel of at most 4 rows):
 // C[0:4, 0:48] += Ap[:, 0:4]·Bp, Ap still 8 floats per step. Accumulators Z8..Z19.
@@ -145,7 +145,7 @@ TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
 
 // func kernelAVX512Half(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
-	KERNEL512(ZERO12, STEP4of8x48, STORE12)
+	KERNEL512(ZERO12, STEP4of8x48, STORE12, 192, PF32A, PF32B)
 
 // The bfloat16 kernels: the same as the two above, but each step's 48 values of B are
 // bfloat16 (96 bytes), widened to float32 by a zero-extension and a shift of 16 bits
@@ -168,35 +168,19 @@ TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
 	LOADB16(bo); \
 	FMA0TO3(ao)
 
-// KERNEL512BF16(ZERO, STEP, STORE) is KERNEL512 for B in bfloat16: a pair of steps reads
-// three lines of B, prefetched PFD/2 bytes ahead (the same distance in steps).
-#define KERNEL512BF16(ZERO, STEP, STORE) \
-	ARGS; \
-	ZERO; \
-	MOVQ CX, BX; \
-	SHRQ $1, BX; \
-	JZ   tail; \
-loop2: \
+// A pair of bfloat16 steps reads three lines of B: PF16A and PF16B prefetch them PFD/2
+// bytes ahead (the same distance in steps as the float32 kernels).
+#define PF16A \
 	PREFETCHT0 (PFD/2)(DI); \
-	PREFETCHT0 (PFD/2+64)(DI); \
-	STEP(0, 0); \
-	PREFETCHT0 (PFD/2+128)(DI); \
-	STEP(32, 96); \
-	ADDQ $64, SI; \
-	ADDQ $192, DI; \
-	DECQ BX; \
-	JNZ  loop2; \
-tail: \
-	ANDQ $1, CX; \
-	JZ   store; \
-	STEP(0, 0); \
-store: \
-	STORE
+	PREFETCHT0 (PFD/2+64)(DI)
+
+#define PF16B \
+	PREFETCHT0 (PFD/2+128)(DI)
 
 // func kernelAVX512BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512BF16(SB), NOSPLIT, $0-40
-	KERNEL512BF16(ZERO24, STEP8x48H, STORE24)
+	KERNEL512(ZERO24, STEP8x48H, STORE24, 96, PF16A, PF16B)
 
 // func kernelAVX512HalfBF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512HalfBF16(SB), NOSPLIT, $0-40
-	KERNEL512BF16(ZERO12, STEP4of8x48H, STORE12)
+	KERNEL512(ZERO12, STEP4of8x48H, STORE12, 96, PF16A, PF16B)

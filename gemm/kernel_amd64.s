@@ -111,22 +111,13 @@ store:
 	VMOVUPS (bo+64)(DI), Y2; \
 	FMA4x24(ao)
 
-#define ROW3Y(r0, r1, r2) \
-	VADDPS (DX), r0, r0; \
-	VMOVUPS r0, (DX); \
-	VADDPS 32(DX), r1, r1; \
-	VMOVUPS r1, 32(DX); \
-	VADDPS 64(DX), r2, r2; \
-	VMOVUPS r2, 64(DX); \
-	ADDQ R8, DX
-
 // STOREY12 adds the accumulators of the 4 x 24 kernels to C (DX, rows R8 bytes apart)
 // and returns.
 #define STOREY12 \
-	ROW3Y(Y4, Y5, Y6); \
-	ROW3Y(Y7, Y8, Y9); \
-	ROW3Y(Y10, Y11, Y12); \
-	ROW3Y(Y13, Y14, Y15); \
+	ROW3(Y4, Y5, Y6, 32); \
+	ROW3(Y7, Y8, Y9, 32); \
+	ROW3(Y10, Y11, Y12, 32); \
+	ROW3(Y13, Y14, Y15, 32); \
 	VZEROUPPER; \
 	RET
 
