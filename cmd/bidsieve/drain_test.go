@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 )
 
 // TestServeDrainsOnSIGTERM is a replica's stop in a fleet, signal included: auctions
@@ -76,7 +77,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	}
 
 	// The command as main runs it: SIGTERM reaches it through signal.NotifyContext.
-	var stderr syncBuffer
+	var stderr logtest.Buffer
 	exited := make(chan int, 1)
 	go func() { exited <- mainErr([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	client := &http.Client{Transport: &http.Transport{}}

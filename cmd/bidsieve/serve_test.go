@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,29 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bidsieve/bidsieve/internal/logtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -170,7 +152,7 @@ func waitStop(t *testing.T, done <-chan error, command string) {
 
 // serveRun is `bidsieve serve` running in-process for a test.
 type serveRun struct {
-	stderr syncBuffer
+	stderr logtest.Buffer
 	client *http.Client // its own transport: idle connections closed by stop
 	done   chan error   // what runServe returned
 	cancel context.CancelFunc
