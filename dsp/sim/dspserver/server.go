@@ -39,7 +39,8 @@ type Options struct {
 	Seed uint64
 	// Now is the clock for hour_utc and the QPS limit; time.Now when nil.
 	Now func() time.Time
-	// Sleep waits out a DSP's latency; a timer that stops early when ctx is done when nil.
+	// Sleep waits out a DSP's latency; the package's Sleep (a timer that stops early when
+	// ctx is done) when nil.
 	// Tests may make it return at once.
 	Sleep func(ctx context.Context, d time.Duration)
 	// BaseURL prefixes the notice URLs (e.g. "http://127.0.0.1:9001"); when empty they
@@ -80,7 +81,7 @@ func New(p *sim.Profiles, opts Options) *Server {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = Sleep
 	}
 	if opts.QPSWindow <= 0 {
 		opts.QPSWindow = time.Second
@@ -114,7 +115,9 @@ func New(p *sim.Profiles, opts Options) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-func sleep(ctx context.Context, d time.Duration) {
+// Sleep waits d, or until ctx is done if that comes first: the default of Options.Sleep,
+// for a caller that wraps it (scaling the latencies, say).
+func Sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
