@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/internal/logtest"
+	"github.com/bidsieve/bidsieve/internal/ortbtest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -43,16 +43,9 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	var calls atomic.Int64
 	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		var req struct {
-			ID  string `json:"id"`
-			Imp []struct {
-				ID string `json:"id"`
-			} `json:"imp"`
-		}
-		body, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(body, &req)
+		reqID, impID := ortbtest.FirstImp(r.Body)
 		time.Sleep(150 * time.Millisecond) // an auction is in flight when the stop comes
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, reqID, impID)
 	}))
 	defer dspSrv.Close()
 
