@@ -18,20 +18,38 @@ import (
 
 type obj = map[string]any
 
-// manifests reads every YAML document under kubernetes/, keyed by "Kind/name".
-func manifests(t *testing.T) map[string]obj {
+// manifestFile is one file under kubernetes/ and what it holds.
+type manifestFile struct {
+	name string
+	data []byte
+}
+
+// manifestFiles reads the files under kubernetes/ in name order, failing t if there is
+// none.
+func manifestFiles(t *testing.T) []manifestFile {
 	t.Helper()
 	files, err := filepath.Glob("kubernetes/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests: %v", err)
 	}
-	out := map[string]obj{}
+	out := make([]manifestFile, 0, len(files))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
+		out = append(out, manifestFile{name: f, data: data})
+	}
+	return out
+}
+
+// manifests reads every YAML document under kubernetes/, keyed by "Kind/name".
+func manifests(t *testing.T) map[string]obj {
+	t.Helper()
+	out := map[string]obj{}
+	for _, mf := range manifestFiles(t) {
+		f := mf.name
+		dec := yaml.NewDecoder(bytes.NewReader(mf.data))
 		for i := 0; ; i++ {
 			var doc obj
 			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {

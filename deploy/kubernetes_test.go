@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,17 +39,10 @@ var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 // error, as `kubectl apply --validate=strict` would report it.
 func typedManifests(t *testing.T) map[string]any {
 	t.Helper()
-	files, err := filepath.Glob("kubernetes/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
-	}
 	out := map[string]any{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, doc := range docSeparator.Split(string(data), -1) {
+	for _, mf := range manifestFiles(t) {
+		f := mf.name
+		for i, doc := range docSeparator.Split(string(mf.data), -1) {
 			if strings.TrimSpace(stripComments(doc)) == "" {
 				continue
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
+	"github.com/bidsieve/bidsieve/internal/ortbtest"
 )
 
 // promtool runs Prometheus' own checker. Without it the test skips, except in CI
@@ -214,14 +215,8 @@ func registeredMetrics(t *testing.T) map[string]bool {
 func scrapeGateway(t *testing.T) map[string]bool {
 	t.Helper()
 	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			ID  string `json:"id"`
-			Imp []struct {
-				ID string `json:"id"`
-			} `json:"imp"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
+		reqID, impID := ortbtest.FirstImp(r.Body)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, reqID, impID)
 	}))
 	defer dspSrv.Close()
 	cfg, err := config.Parse(fmt.Appendf(nil, "admin_listen: \"\"\nmodel: {path: \"\", max_age: 24h}\nbidlog: {dir: \"\"}\nstore: {sqlite: \"\"}\ndsps:\n  - {name: a, endpoint: %q}\n", dspSrv.URL+"/bid/a"))

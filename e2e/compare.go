@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -171,15 +172,7 @@ func fsAt(rows []scored, r float64) float64 {
 	if len(rows) == 0 {
 		return 0
 	}
-	slices.SortFunc(rows, func(a, b scored) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(rows, func(a, b scored) int { return cmp.Compare(b.score, a.score) }) // highest first
 	var total int64
 	for _, x := range rows {
 		total += int64(x.bids)

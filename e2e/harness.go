@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg *Config, mode string) (*RunResult, error) {
 		dspOpts.Sleep = func(context.Context, time.Duration) {}
 	} else if cfg.LatencyScale != 1 {
 		scale := cfg.LatencyScale
-		dspOpts.Sleep = func(ctx context.Context, d time.Duration) { sleepCtx(ctx, time.Duration(float64(d)*scale)) }
+		dspOpts.Sleep = func(ctx context.Context, d time.Duration) { dspserver.Sleep(ctx, time.Duration(float64(d)*scale)) }
 	}
 	dspSrv := dspserver.New(cfg.Profiles, dspOpts)
 	dsps := httptest.NewUnstartedServer(dspSrv)
@@ -259,18 +259,6 @@ func (c *clock) set(t time.Time) {
 
 func (c *clock) now() time.Time {
 	return time.Unix(0, c.base.Load()+time.Now().UnixNano()-c.real.Load()).UTC()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // collector is the gateway's bid-log sink in a run: it keeps what the comparison needs of

@@ -17,6 +17,7 @@ import (
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp/health"
 	"github.com/bidsieve/bidsieve/gateway/telemetry"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -25,39 +26,13 @@ import (
 // share; closes when 16 of the latest 20 trial calls succeed). Every script is a pure
 // function of the call's number, so a run does not depend on chance.
 
-// logBuffer is a slog destination that tests may read while the gateway writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) lines(msg string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for line := range strings.SplitSeq(l.buf.String(), "\n") {
-		if strings.Contains(line, `msg="`+msg+`"`) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-// healthGateway serves one scripted DSP, a, with the default breaker settings and logs
-// into the returned buffer.
-func healthGateway(t *testing.T, dsp *fakeDSP, change func(*config.Config), opts ...func(*Options)) (*testGateway, *logBuffer) {
+func healthGateway(t *testing.T, dsp *fakeDSP, change func(*config.Config), opts ...func(*Options)) (*testGateway, *logtest.Buffer) {
 	t.Helper()
 	cfg := testConfig(dsp)
 	if change != nil {
 		change(cfg)
 	}
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	opts = append([]func(*Options){func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}}, opts...)
@@ -137,7 +112,7 @@ func TestHealthOpensOnAFailureRatioAndKeepsTheTrialShare(t *testing.T) {
 		t.Errorf("opened after %d calls in %s; want at about breaker.min_calls (100), inside the 10s window", opened, took)
 	}
 	t.Logf("60%% failures: opened after %d calls (%s)", opened, took.Round(time.Millisecond))
-	if got := logs.lines("dsp breaker opened"); len(got) != 1 ||
+	if got := logs.Lines("dsp breaker opened"); len(got) != 1 ||
 		!strings.Contains(got[0], "failure_ratio=0.60") || !strings.Contains(got[0], fmt.Sprintf(" calls=%d ", opened)) ||
 		!strings.Contains(got[0], "failures=61 ") || !strings.Contains(got[0], `reason="failure ratio`) {
 		t.Errorf("the opening was not logged once with its reason and figures: %q", got)
@@ -229,7 +204,7 @@ func TestHealthIgnoresBurstsOfTimeouts(t *testing.T) {
 	if n := tg.metric(t, "bidsieve_dsp_decisions_total", "dsp", "a", "decision", "breaker_open"); n != 0 {
 		t.Errorf("breaker_open decisions = %d, want 0", n)
 	}
-	if got := logs.lines("dsp breaker opened"); len(got) != 0 {
+	if got := logs.Lines("dsp breaker opened"); len(got) != 0 {
 		t.Errorf("logged %q", got)
 	}
 }
@@ -290,7 +265,7 @@ func TestHealthRecoveryIsBackToFullTrafficWithin2s(t *testing.T) {
 	default:
 		t.Logf("the machine offered only %.0f auctions/s of the %d asked for: the 2s bound was not measurable, the count was checked", achieved, rate)
 	}
-	if got := logs.lines("dsp breaker closed"); len(got) != 1 || !strings.Contains(got[0], "success_ratio=") {
+	if got := logs.Lines("dsp breaker closed"); len(got) != 1 || !strings.Contains(got[0], "success_ratio=") {
 		t.Errorf("the closing was not logged with its figures: %q", got)
 	}
 	before := d.hits.Load()
@@ -336,7 +311,7 @@ func TestHealthDoesNotBlameTheDSPsForASlowGateway(t *testing.T) {
 	if n := tg.metric(t, "bidsieve_dsp_breaker_opens_total"); n != 0 {
 		t.Errorf("bidsieve_dsp_breaker_opens_total = %d", n)
 	}
-	if got := logs.lines("dsp breaker opened"); len(got) != 0 {
+	if got := logs.Lines("dsp breaker opened"); len(got) != 0 {
 		t.Errorf("logged %q", got)
 	}
 }
@@ -392,7 +367,7 @@ func TestHealth429LowersTheSendRateWithoutOpening(t *testing.T) {
 		if b.State() != health.Closed || tg.metric(t, "bidsieve_dsp_breaker_opens_total") != 0 {
 			t.Error("a 429 opened the breaker")
 		}
-		if got := logs.lines("dsp send rate lowered"); len(got) != 1 || !strings.Contains(got[0], "retry_after=1s") {
+		if got := logs.Lines("dsp send rate lowered"); len(got) != 1 || !strings.Contains(got[0], "retry_after=1s") {
 			t.Errorf("the back-off was not logged with its figures: %q", got)
 		}
 	})

@@ -17,27 +17,30 @@
 	VFMADD231PS Z1, bc, r1; \
 	VFMADD231PS Z2, bc, r2
 
-#define STEP8x48(ao, bo) \
+// LOADB(bo) loads a step's 48 floats of B (bo bytes into DI) into Z0..Z2.
+#define LOADB(bo) \
 	VMOVUPS bo(DI), Z0; \
 	VMOVUPS (bo+64)(DI), Z1; \
-	VMOVUPS (bo+128)(DI), Z2; \
+	VMOVUPS (bo+128)(DI), Z2
+
+// FMA0TO3(ao) adds rows 0..3 of a step (A at ao bytes into SI) times B to their
+// accumulators (Z8..Z19), FMA4TO7(ao) rows 4..7 (Z20..Z31).
+#define FMA0TO3(ao) \
 	BROW(ao, Z3, Z8, Z9, Z10); \
 	BROW((ao+4), Z4, Z11, Z12, Z13); \
 	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19); \
+	BROW((ao+12), Z4, Z17, Z18, Z19)
+
+#define FMA4TO7(ao) \
 	BROW((ao+16), Z3, Z20, Z21, Z22); \
 	BROW((ao+20), Z4, Z23, Z24, Z25); \
 	BROW((ao+24), Z3, Z26, Z27, Z28); \
 	BROW((ao+28), Z4, Z29, Z30, Z31)
 
-#define ROW3(r0, r1, r2) \
-	VADDPS (DX), r0, r0; \
-	VMOVUPS r0, (DX); \
-	VADDPS 64(DX), r1, r1; \
-	VMOVUPS r1, 64(DX); \
-	VADDPS 128(DX), r2, r2; \
-	VMOVUPS r2, 128(DX); \
-	ADDQ R8, DX
+#define STEP8x48(ao, bo) \
+	LOADB(bo); \
+	FMA0TO3(ao); \
+	FMA4TO7(ao)
 
 // ZERO12 clears the accumulators of rows 0..3 (Z8..Z19), ZERO24 those of rows 0..7.
 #define ZERO12 \
@@ -72,10 +75,10 @@
 // ADD12 adds the accumulators of rows 0..3 to C (DX, rows R8 bytes apart). STORE12 does
 // that and returns; STORE24 the same for rows 0..7.
 #define ADD12 \
-	ROW3(Z8, Z9, Z10); \
-	ROW3(Z11, Z12, Z13); \
-	ROW3(Z14, Z15, Z16); \
-	ROW3(Z17, Z18, Z19)
+	ROW3(Z8, Z9, Z10, 64); \
+	ROW3(Z11, Z12, Z13, 64); \
+	ROW3(Z14, Z15, Z16, 64); \
+	ROW3(Z17, Z18, Z19, 64)
 
 #define STORE12 \
 	ADD12; \
@@ -84,88 +87,65 @@
 
 #define STORE24 \
 	ADD12; \
-	ROW3(Z20, Z21, Z22); \
-	ROW3(Z23, Z24, Z25); \
-	ROW3(Z26, Z27, Z28); \
-	ROW3(Z29, Z30, Z31); \
+	ROW3(Z20, Z21, Z22, 64); \
+	ROW3(Z23, Z24, Z25, 64); \
+	ROW3(Z26, Z27, Z28, 64); \
+	ROW3(Z29, Z30, Z31, 64); \
 	VZEROUPPER; \
 	RET
 
+// KERNEL512(ZERO, STEP, STORE, BS, PFA, PFB) is the body of an AVX-512 kernel whose STEP
+// reads BS bytes of B: ZERO clears its accumulators, two STEPs a loop (PFA and PFB prefetch
+// the lines of B that the pair reads, ahead), an odd last STEP, then STORE adds the
+// accumulators to C and returns.
+#define KERNEL512(ZERO, STEP, STORE, BS, PFA, PFB) \
+	ARGS; \
+	ZERO; \
+	MOVQ CX, BX; \
+	SHRQ $1, BX; \
+	JZ   tail; \
+loop2: \
+	PFA; \
+	STEP(0, 0); \
+	PFB; \
+	STEP(32, BS); \
+	ADDQ $64, SI; \
+	ADDQ $(2*BS), DI; \
+	DECQ BX; \
+	JNZ  loop2; \
+tail: \
+	ANDQ $1, CX; \
+	JZ   store; \
+	STEP(0, 0); \
+store: \
+	STORE
+
+// A pair of float32 steps reads six lines of B: PF32A and PF32B prefetch them PFD bytes
+// ahead.
+#define PF32A \
+	PREFETCHT0 PFD(DI); \
+	PREFETCHT0 (PFD+64)(DI); \
+	PREFETCHT0 (PFD+128)(DI)
+
+#define PF32B \
+	PREFETCHT0 (PFD+192)(DI); \
+	PREFETCHT0 (PFD+256)(DI); \
+	PREFETCHT0 (PFD+320)(DI)
+
 // func kernelAVX512(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO24
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   tail
-
-loop2:
-	PREFETCHT0 PFD(DI)
-	PREFETCHT0 (PFD+64)(DI)
-	PREFETCHT0 (PFD+128)(DI)
-	STEP8x48(0, 0)
-	PREFETCHT0 (PFD+192)(DI)
-	PREFETCHT0 (PFD+256)(DI)
-	PREFETCHT0 (PFD+320)(DI)
-	STEP8x48(32, 192)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ BX
-	JNZ  loop2
-
-tail:
-	ANDQ $1, CX
-	JZ   store
-	STEP8x48(0, 0)
-
-store:
-	STORE24
+	KERNEL512(ZERO24, STEP8x48, STORE24, 192, PF32A, PF32B)
 
 // The same with only rows 0..3 of the 8-row panel (for a last panel of at most 4 rows):
 // C[0:4, 0:48] += Ap[:, 0:4]·Bp, Ap still 8 floats per step. Accumulators Z8..Z19.
 
 #define STEP4of8x48(ao, bo) \
-	VMOVUPS bo(DI), Z0; \
-	VMOVUPS (bo+64)(DI), Z1; \
-	VMOVUPS (bo+128)(DI), Z2; \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19)
+	LOADB(bo); \
+	FMA0TO3(ao)
 
 // func kernelAVX512Half(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX512Half(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO12
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   htail
-
-hloop2:
-	PREFETCHT0 PFD(DI)
-	PREFETCHT0 (PFD+64)(DI)
-	PREFETCHT0 (PFD+128)(DI)
-	STEP4of8x48(0, 0)
-	PREFETCHT0 (PFD+192)(DI)
-	PREFETCHT0 (PFD+256)(DI)
-	PREFETCHT0 (PFD+320)(DI)
-	STEP4of8x48(32, 192)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ BX
-	JNZ  hloop2
-
-htail:
-	ANDQ $1, CX
-	JZ   hstore
-	STEP4of8x48(0, 0)
-
-hstore:
-	STORE12
+	KERNEL512(ZERO12, STEP4of8x48, STORE12, 192, PF32A, PF32B)
 
 // The bfloat16 kernels: the same as the two above, but each step's 48 values of B are
 // bfloat16 (96 bytes), widened to float32 by a zero-extension and a shift of 16 bits
@@ -181,76 +161,26 @@ hstore:
 
 #define STEP8x48H(ao, bo) \
 	LOADB16(bo); \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19); \
-	BROW((ao+16), Z3, Z20, Z21, Z22); \
-	BROW((ao+20), Z4, Z23, Z24, Z25); \
-	BROW((ao+24), Z3, Z26, Z27, Z28); \
-	BROW((ao+28), Z4, Z29, Z30, Z31)
+	FMA0TO3(ao); \
+	FMA4TO7(ao)
 
 #define STEP4of8x48H(ao, bo) \
 	LOADB16(bo); \
-	BROW(ao, Z3, Z8, Z9, Z10); \
-	BROW((ao+4), Z4, Z11, Z12, Z13); \
-	BROW((ao+8), Z3, Z14, Z15, Z16); \
-	BROW((ao+12), Z4, Z17, Z18, Z19)
+	FMA0TO3(ao)
+
+// A pair of bfloat16 steps reads three lines of B: PF16A and PF16B prefetch them PFD/2
+// bytes ahead (the same distance in steps as the float32 kernels).
+#define PF16A \
+	PREFETCHT0 (PFD/2)(DI); \
+	PREFETCHT0 (PFD/2+64)(DI)
+
+#define PF16B \
+	PREFETCHT0 (PFD/2+128)(DI)
 
 // func kernelAVX512BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512BF16(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO24
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   btail
-
-bloop2:
-	PREFETCHT0 (PFD/2)(DI)
-	PREFETCHT0 (PFD/2+64)(DI)
-	STEP8x48H(0, 0)
-	PREFETCHT0 (PFD/2+128)(DI)
-	STEP8x48H(32, 96)
-	ADDQ $64, SI
-	ADDQ $192, DI
-	DECQ BX
-	JNZ  bloop2
-
-btail:
-	ANDQ $1, CX
-	JZ   bstore
-	STEP8x48H(0, 0)
-
-bstore:
-	STORE24
+	KERNEL512(ZERO24, STEP8x48H, STORE24, 96, PF16A, PF16B)
 
 // func kernelAVX512HalfBF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX512HalfBF16(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZERO12
-
-	MOVQ CX, BX
-	SHRQ $1, BX
-	JZ   bhtail
-
-bhloop2:
-	PREFETCHT0 (PFD/2)(DI)
-	PREFETCHT0 (PFD/2+64)(DI)
-	STEP4of8x48H(0, 0)
-	PREFETCHT0 (PFD/2+128)(DI)
-	STEP4of8x48H(32, 96)
-	ADDQ $64, SI
-	ADDQ $192, DI
-	DECQ BX
-	JNZ  bhloop2
-
-bhtail:
-	ANDQ $1, CX
-	JZ   bhstore
-	STEP4of8x48H(0, 0)
-
-bhstore:
-	STORE12
+	KERNEL512(ZERO12, STEP4of8x48H, STORE12, 96, PF16A, PF16B)

@@ -5,27 +5,22 @@
 // Ap: 6 floats per step; Bp: 16 floats per step; accumulators Y4..Y15 (row r in
 // Y(4+2r), Y(5+2r)); Y0, Y1 hold B; Y2, Y3 alternate as broadcasts of A.
 
+// BROW2(ao, bc, lo, hi) adds one row of a step (A at ao bytes into SI, broadcast into bc)
+// times B to its accumulators lo, hi.
+#define BROW2(ao, bc, lo, hi) \
+	VBROADCASTSS ao(SI), bc; \
+	VFMADD231PS Y0, bc, lo; \
+	VFMADD231PS Y1, bc, hi
+
 #define STEP6x16(ao, bo) \
 	VMOVUPS bo(DI), Y0; \
 	VMOVUPS (bo+32)(DI), Y1; \
-	VBROADCASTSS ao(SI), Y2; \
-	VFMADD231PS Y0, Y2, Y4; \
-	VFMADD231PS Y1, Y2, Y5; \
-	VBROADCASTSS (ao+4)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y6; \
-	VFMADD231PS Y1, Y3, Y7; \
-	VBROADCASTSS (ao+8)(SI), Y2; \
-	VFMADD231PS Y0, Y2, Y8; \
-	VFMADD231PS Y1, Y2, Y9; \
-	VBROADCASTSS (ao+12)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y10; \
-	VFMADD231PS Y1, Y3, Y11; \
-	VBROADCASTSS (ao+16)(SI), Y2; \
-	VFMADD231PS Y0, Y2, Y12; \
-	VFMADD231PS Y1, Y2, Y13; \
-	VBROADCASTSS (ao+20)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y14; \
-	VFMADD231PS Y1, Y3, Y15
+	BROW2(ao, Y2, Y4, Y5); \
+	BROW2((ao+4), Y3, Y6, Y7); \
+	BROW2((ao+8), Y2, Y8, Y9); \
+	BROW2((ao+12), Y3, Y10, Y11); \
+	BROW2((ao+16), Y2, Y12, Y13); \
+	BROW2((ao+20), Y3, Y14, Y15)
 
 #define ROW(lo, hi) \
 	VADDPS (DX), lo, lo; \
@@ -102,70 +97,66 @@ store:
 	VFMADD231PS Y1, Y3, r1; \
 	VFMADD231PS Y2, Y3, r2
 
-#define STEP4x24(ao, bo) \
-	VMOVUPS bo(DI), Y0; \
-	VMOVUPS (bo+32)(DI), Y1; \
-	VMOVUPS (bo+64)(DI), Y2; \
+// FMA4x24(ao) adds the four rows of a step (A at ao bytes into SI) times B (Y0..Y2) to
+// their accumulators.
+#define FMA4x24(ao) \
 	BROW4(ao, Y4, Y5, Y6); \
 	BROW4((ao+4), Y7, Y8, Y9); \
 	BROW4((ao+8), Y10, Y11, Y12); \
 	BROW4((ao+12), Y13, Y14, Y15)
 
-#define ROW3Y(r0, r1, r2) \
-	VADDPS (DX), r0, r0; \
-	VMOVUPS r0, (DX); \
-	VADDPS 32(DX), r1, r1; \
-	VMOVUPS r1, 32(DX); \
-	VADDPS 64(DX), r2, r2; \
-	VMOVUPS r2, 64(DX); \
-	ADDQ R8, DX
+#define STEP4x24(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VMOVUPS (bo+64)(DI), Y2; \
+	FMA4x24(ao)
 
 // STOREY12 adds the accumulators of the 4 x 24 kernels to C (DX, rows R8 bytes apart)
 // and returns.
 #define STOREY12 \
-	ROW3Y(Y4, Y5, Y6); \
-	ROW3Y(Y7, Y8, Y9); \
-	ROW3Y(Y10, Y11, Y12); \
-	ROW3Y(Y13, Y14, Y15); \
+	ROW3(Y4, Y5, Y6, 32); \
+	ROW3(Y7, Y8, Y9, 32); \
+	ROW3(Y10, Y11, Y12, 32); \
+	ROW3(Y13, Y14, Y15, 32); \
 	VZEROUPPER; \
 	RET
 
+// KERNEL4x24(STEP, BS, PF) is the body of a 4 x 24 kernel whose STEP reads BS bytes of B:
+// four steps a loop (the first three each prefetching a line of B, PF bytes ahead), then
+// the last k mod 4 steps one at a time, then STOREY12.
+#define KERNEL4x24(STEP, BS, PF) \
+	ARGS; \
+	ZEROY12; \
+	MOVQ CX, BX; \
+	SHRQ $2, BX; \
+	JZ   tail; \
+loop4: \
+	PREFETCHT0 PF(DI); \
+	STEP(0, 0); \
+	PREFETCHT0 (PF+64)(DI); \
+	STEP(16, BS); \
+	PREFETCHT0 (PF+128)(DI); \
+	STEP(32, (2*BS)); \
+	STEP(48, (3*BS)); \
+	ADDQ $64, SI; \
+	ADDQ $(4*BS), DI; \
+	DECQ BX; \
+	JNZ  loop4; \
+tail: \
+	ANDQ $3, CX; \
+	JZ   store; \
+loop1: \
+	STEP(0, 0); \
+	ADDQ $16, SI; \
+	ADDQ $BS, DI; \
+	DECQ CX; \
+	JNZ  loop1; \
+store: \
+	STOREY12
+
 // func kernelAVX2x24(k int, a, b, c *float32, ldc int)
 TEXT ·kernelAVX2x24(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZEROY12
-
-	MOVQ CX, BX
-	SHRQ $2, BX
-	JZ   tail24
-
-loop24:
-	PREFETCHT0 384(DI)
-	STEP4x24(0, 0)
-	PREFETCHT0 448(DI)
-	STEP4x24(16, 96)
-	PREFETCHT0 512(DI)
-	STEP4x24(32, 192)
-	STEP4x24(48, 288)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ BX
-	JNZ  loop24
-
-tail24:
-	ANDQ $3, CX
-	JZ   store24
-
-loop24one:
-	STEP4x24(0, 0)
-	ADDQ $16, SI
-	ADDQ $96, DI
-	DECQ CX
-	JNZ  loop24one
-
-store24:
-	STOREY12
+	KERNEL4x24(STEP4x24, 96, 384)
 
 // The bfloat16 variant of the 4 x 24 kernel: each step's 24 values of B are bfloat16 (48
 // bytes), widened to float32 by a zero-extension and a shift of 16 bits (exact).
@@ -177,44 +168,8 @@ store24:
 	VPSLLD $16, Y0, Y0; \
 	VPSLLD $16, Y1, Y1; \
 	VPSLLD $16, Y2, Y2; \
-	BROW4(ao, Y4, Y5, Y6); \
-	BROW4((ao+4), Y7, Y8, Y9); \
-	BROW4((ao+8), Y10, Y11, Y12); \
-	BROW4((ao+12), Y13, Y14, Y15)
+	FMA4x24(ao)
 
 // func kernelAVX2x24BF16(k int, a *float32, b *uint16, c *float32, ldc int)
 TEXT ·kernelAVX2x24BF16(SB), NOSPLIT, $0-40
-	ARGS
-
-	ZEROY12
-
-	MOVQ CX, BX
-	SHRQ $2, BX
-	JZ   htail24
-
-hloop24:
-	PREFETCHT0 4096(DI)
-	STEP4x24H(0, 0)
-	PREFETCHT0 4160(DI)
-	STEP4x24H(16, 48)
-	PREFETCHT0 4224(DI)
-	STEP4x24H(32, 96)
-	STEP4x24H(48, 144)
-	ADDQ $64, SI
-	ADDQ $192, DI
-	DECQ BX
-	JNZ  hloop24
-
-htail24:
-	ANDQ $3, CX
-	JZ   hstore24
-
-hloop24one:
-	STEP4x24H(0, 0)
-	ADDQ $16, SI
-	ADDQ $48, DI
-	DECQ CX
-	JNZ  hloop24one
-
-hstore24:
-	STOREY12
+	KERNEL4x24(STEP4x24H, 48, 4096)

@@ -1,5 +1,33 @@
 #include "textflag.h"
 
+// The loops take 32 floats at a time in Y0..Y3, then 8 in Y0, then one in X0. Y15 (X15)
+// holds zeros for the ReLU. LOAD4(p) loads the 32 floats at p (a register) into Y0..Y3;
+// ADD4(p) adds the 32 floats at p to them; RELU4 clamps them at 0; STORE4(p) writes them
+// back to p.
+#define LOAD4(p) \
+	VMOVUPS (p), Y0; \
+	VMOVUPS 32(p), Y1; \
+	VMOVUPS 64(p), Y2; \
+	VMOVUPS 96(p), Y3
+
+#define ADD4(p) \
+	VADDPS (p), Y0, Y0; \
+	VADDPS 32(p), Y1, Y1; \
+	VADDPS 64(p), Y2, Y2; \
+	VADDPS 96(p), Y3, Y3
+
+#define RELU4 \
+	VMAXPS Y15, Y0, Y0; \
+	VMAXPS Y15, Y1, Y1; \
+	VMAXPS Y15, Y2, Y2; \
+	VMAXPS Y15, Y3, Y3
+
+#define STORE4(p) \
+	VMOVUPS Y0, (p); \
+	VMOVUPS Y1, 32(p); \
+	VMOVUPS Y2, 64(p); \
+	VMOVUPS Y3, 96(p)
+
 // func addAVX2(dst, x *float32, n int)
 TEXT ·addAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -9,18 +37,9 @@ TEXT ·addAVX2(SB), NOSPLIT, $0-24
 add32:
 	CMPQ CX, $32
 	JLT  add8
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	VADDPS (SI), Y0, Y0
-	VADDPS 32(SI), Y1, Y1
-	VADDPS 64(SI), Y2, Y2
-	VADDPS 96(SI), Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
+	LOAD4(DI)
+	ADD4(SI)
+	STORE4(DI)
 	ADDQ $128, DI
 	ADDQ $128, SI
 	SUBQ $32, CX
@@ -63,22 +82,10 @@ TEXT ·addReLUAVX2(SB), NOSPLIT, $0-32
 ar32:
 	CMPQ CX, $32
 	JLT  ar8
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VADDPS (DX), Y0, Y0
-	VADDPS 32(DX), Y1, Y1
-	VADDPS 64(DX), Y2, Y2
-	VADDPS 96(DX), Y3, Y3
-	VMAXPS Y15, Y0, Y0
-	VMAXPS Y15, Y1, Y1
-	VMAXPS Y15, Y2, Y2
-	VMAXPS Y15, Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
+	LOAD4(SI)
+	ADD4(DX)
+	RELU4
+	STORE4(DI)
 	ADDQ $128, DI
 	ADDQ $128, SI
 	ADDQ $128, DX
@@ -128,10 +135,7 @@ r32:
 	VMAXPS 32(DI), Y15, Y1
 	VMAXPS 64(DI), Y15, Y2
 	VMAXPS 96(DI), Y15, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
+	STORE4(DI)
 	ADDQ $128, DI
 	SUBQ $32, CX
 	JMP  r32

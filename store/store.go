@@ -85,18 +85,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, s.errorf("open: %w", err)
 	}
-	s.db = db
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.checkSQLite(ctx); err != nil {
-		_ = db.Close() // already failing
-		return nil, s.errorf("%w", err)
-	}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close() // already failing
-		return nil, s.errorf("%w", err)
-	}
-	return s, nil
+	return s.start(ctx, db, s.checkSQLite)
 }
 
 // checkSQLite refuses a file that is not a database or is damaged, then turns on WAL.
@@ -142,12 +131,24 @@ func OpenPostgres(ctx context.Context, pgURL string, opts Options) (*Store, erro
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(time.Minute)
+	return s.start(ctx, db, func(ctx context.Context) error {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("unreachable: %w", err)
+		}
+		return nil
+	})
+}
+
+// start makes db the store's database, then, within the connect timeout, runs check (the
+// engine's own test that the database can be used) and the migrations. It closes db when
+// either fails.
+func (s *Store) start(ctx context.Context, db *sql.DB, check func(context.Context) error) (*Store, error) {
 	s.db = db
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
+	if err := check(ctx); err != nil {
 		_ = db.Close() // already failing
-		return nil, s.errorf("unreachable: %w", err)
+		return nil, s.errorf("%w", err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close() // already failing

@@ -41,17 +41,19 @@ var testOpts = store.Options{PollInterval: 100 * time.Millisecond}
 
 func openSQLite(t *testing.T, path string) *store.Store {
 	t.Helper()
-	s, err := store.OpenSQLite(t.Context(), path, testOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return openStore(t, store.OpenSQLite, path)
 }
 
 func openPostgres(t *testing.T, u string) *store.Store {
 	t.Helper()
-	s, err := store.OpenPostgres(t.Context(), u, testOpts)
+	return openStore(t, store.OpenPostgres, u)
+}
+
+// openStore opens the store at where with open (store.OpenSQLite or store.OpenPostgres),
+// failing t if it does not open, and closes it when the test ends.
+func openStore(t *testing.T, open func(context.Context, string, store.Options) (*store.Store, error), where string) *store.Store {
+	t.Helper()
+	s, err := open(t.Context(), where, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

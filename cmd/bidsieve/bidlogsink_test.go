@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -92,7 +93,7 @@ shaping: {mode: off}
 	metricsAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var sinkErr syncBuffer
+	var sinkErr logtest.Buffer
 	go func() {
 		done <- runBidLogSink(ctx, []string{"--brokers", brokers, "--group", "g", "--out", out, "--flush-interval", "100ms", "--metrics-listen", metricsAddr}, io.Discard, &sinkErr)
 	}()

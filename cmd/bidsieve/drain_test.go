@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/logtest"
+	"github.com/bidsieve/bidsieve/internal/ortbtest"
 )
 
 // TestServeDrainsOnSIGTERM is a replica's stop in a fleet, signal included: auctions
@@ -42,22 +43,15 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	var dspCalls, slowCalls atomic.Int64
 	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dspCalls.Add(1)
-		var req struct {
-			ID  string `json:"id"`
-			Imp []struct {
-				ID string `json:"id"`
-			} `json:"imp"`
-		}
-		body, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(body, &req)
+		reqID, impID := ortbtest.FirstImp(r.Body)
 		delay := 20 * time.Millisecond
-		if strings.HasPrefix(req.ID, "slow") {
+		if strings.HasPrefix(reqID, "slow") {
 			slowCalls.Add(1)
 			delay = slowDSP
 		}
 		time.Sleep(delay)
 		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c","nurl":%q}]}]}`,
-			req.ID, req.Imp[0].ID, noticeSrv.URL+"/win?price=${AUCTION_PRICE}")
+			reqID, impID, noticeSrv.URL+"/win?price=${AUCTION_PRICE}")
 	}))
 	defer dspSrv.Close()
 
@@ -76,7 +70,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	}
 
 	// The command as main runs it: SIGTERM reaches it through signal.NotifyContext.
-	var stderr syncBuffer
+	var stderr logtest.Buffer
 	exited := make(chan int, 1)
 	go func() { exited <- mainErr([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	client := &http.Client{Transport: &http.Transport{}}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 	"io"
 	"net/http"
 	"os"
@@ -28,7 +29,7 @@ func TestDSPSimReloadsItsProfiles(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	base, done := startDSPSim(ctx, t, &logs, "--profiles", path, "--listen", "127.0.0.1:0")
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()

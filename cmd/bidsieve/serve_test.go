@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/bidsieve/bidsieve/bidlog"
 	"io"
@@ -13,29 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bidsieve/bidsieve/internal/logtest"
+	"github.com/bidsieve/bidsieve/internal/ortbtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -62,16 +44,9 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	var calls atomic.Int64
 	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		var req struct {
-			ID  string `json:"id"`
-			Imp []struct {
-				ID string `json:"id"`
-			} `json:"imp"`
-		}
-		body, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(body, &req)
+		reqID, impID := ortbtest.FirstImp(r.Body)
 		time.Sleep(150 * time.Millisecond) // an auction is in flight when the stop comes
-		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, req.ID, req.Imp[0].ID)
+		fmt.Fprintf(w, `{"id":%q,"seatbid":[{"bid":[{"id":"b","impid":%q,"price":1.5,"crid":"c"}]}]}`, reqID, impID)
 	}))
 	defer dspSrv.Close()
 
@@ -187,7 +162,7 @@ func waitStop(t *testing.T, done <-chan error, command string) {
 
 // serveRun is `bidsieve serve` running in-process for a test.
 type serveRun struct {
-	stderr syncBuffer
+	stderr logtest.Buffer
 	client *http.Client // its own transport: idle connections closed by stop
 	done   chan error   // what runServe returned
 	cancel context.CancelFunc

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -19,15 +20,7 @@ func placements(score []float64, bid []bool, w []float64) (pl []float64, pos, ne
 			neg += w[i]
 		}
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		switch {
-		case score[a] < score[b]:
-			return -1
-		case score[a] > score[b]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(idx, func(a, b int32) int { return cmp.Compare(score[a], score[b]) })
 	pl = make([]float64, len(score))
 	var posBelow, negBelow float64
 	for i := 0; i < len(idx); {

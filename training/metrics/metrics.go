@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -29,15 +30,7 @@ type Sorted struct {
 
 // Sort sorts rows (in place) and builds the cumulative sums.
 func Sort(rows []Scored) *Sorted {
-	slices.SortFunc(rows, func(a, b Scored) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(rows, func(a, b Scored) int { return cmp.Compare(b.Score, a.Score) }) // highest first
 	s := &Sorted{nRows: len(rows)}
 	var aucNum float64
 	for i := 0; i < len(rows); {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -32,15 +33,7 @@ func RequestScores(keys []uint64, p, dst []float64) {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		switch {
-		case keys[a] < keys[b]:
-			return -1
-		case keys[a] > keys[b]:
-			return 1
-		}
-		return int(a - b)
-	})
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), int(a-b)) })
 	for i := 0; i < len(order); {
 		j := i
 		logNone := 0.0 // log prod(1 - p)

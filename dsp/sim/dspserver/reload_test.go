@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
+	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/dsp/sim/traffic"
 )
 
@@ -15,7 +16,7 @@ import (
 // answers from zero.
 func TestReloadChangesDSPsMidRun(t *testing.T) {
 	f := newFixture(t, Options{Seed: 1})
-	raw, err := os.ReadFile(exampleProfiles)
+	raw, err := os.ReadFile(simtest.ExamplePath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +81,7 @@ func TestReloadChangesDSPsMidRun(t *testing.T) {
 // never answer a kept DSP with 404.
 func TestReloadWhileServing(t *testing.T) {
 	f := newFixture(t, Options{Seed: 1})
-	other, err := sim.Load(exampleProfiles)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := simtest.LoadExample(t)
 	done := make(chan struct{})
 	errs := make(chan string, 4)
 	for w := range 4 {

@@ -49,7 +49,8 @@ type Options struct {
 	// Hours, when set, is the clock of the hour_utc terms instead of Now: a simulated
 	// clock (`dsp-sim --clock`) whose days pass in minutes, while the QPS limit keeps Now.
 	Hours func() time.Time
-	// Sleep waits out a DSP's latency; a timer that stops early when ctx is done when nil.
+	// Sleep waits out a DSP's latency; the package's Sleep (a timer that stops early when
+	// ctx is done) when nil.
 	// Tests may make it return at once.
 	Sleep func(ctx context.Context, d time.Duration)
 	// BaseURL prefixes the notice URLs (e.g. "http://127.0.0.1:9001"); when empty they
@@ -97,7 +98,7 @@ func New(p *sim.Profiles, opts Options) *Server {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = Sleep
 	}
 	if opts.Hours == nil {
 		opts.Hours = opts.Now
@@ -169,7 +170,9 @@ func (s *Server) dsp(name string) *dspState { return s.roster.Load().byName[name
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-func sleep(ctx context.Context, d time.Duration) {
+// Sleep waits d, or until ctx is done if that comes first: the default of Options.Sleep,
+// for a caller that wraps it (scaling the latencies, say).
+func Sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}

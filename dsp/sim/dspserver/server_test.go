@@ -20,20 +20,10 @@ import (
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/offline"
+	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/dsp/sim/traffic"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
-
-const exampleProfiles = "../testdata/example.yaml"
-
-func load(t testing.TB) *sim.Profiles {
-	t.Helper()
-	p, err := sim.Load(exampleProfiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // clock is an injected clock that tests move by hand.
 type clock struct {
@@ -68,7 +58,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
 	base := runtime.NumGoroutine()
-	f := &fixture{p: load(t), clock: &clock{t: time.Date(2024, 3, 4, 15, 0, 0, 0, time.UTC)}, sl: &sleeps{}}
+	f := &fixture{p: simtest.LoadExample(t), clock: &clock{t: time.Date(2024, 3, 4, 15, 0, 0, 0, time.UTC)}, sl: &sleeps{}}
 	if opts.Now == nil {
 		opts.Now = f.clock.Now
 	}
@@ -231,7 +221,7 @@ func TestAgreesWithSimulate(t *testing.T) {
 	const perDay, seed = 1500, 9
 	day := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
-	p := load(t)
+	p := simtest.LoadExample(t)
 	if _, err := offline.Run(context.Background(), offline.Config{
 		Profiles: p, OutDir: dir, RequestsPerDay: perDay, Start: day, Days: 1, Seed: seed,
 	}); err != nil {
@@ -403,7 +393,7 @@ func TestTimeoutsErrorsAndLatency(t *testing.T) {
 }
 
 func TestRealSleepStopsWhenTheClientLeaves(t *testing.T) {
-	p := load(t)
+	p := simtest.LoadExample(t)
 	srv := httptest.NewServer(New(p, Options{Seed: 4}))
 	defer srv.Close()
 	req := findRequest(t, p, "delta", 4, sim.TimedOut)
@@ -472,7 +462,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func BenchmarkServeBid(b *testing.B) {
-	p := load(b)
+	p := simtest.LoadExample(b)
 	srv := New(p, Options{Seed: 1, Sleep: func(context.Context, time.Duration) {}, QPSWindow: time.Hour})
 	gen := traffic.New(p.Traffic, 1)
 	bodies := make([][]byte, 1000)

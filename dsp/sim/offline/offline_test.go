@@ -18,26 +18,16 @@ import (
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/dsp/sim"
+	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/dsp/sim/traffic"
 )
-
-const exampleProfiles = "../testdata/example.yaml"
-
-func load(t testing.TB) *sim.Profiles {
-	t.Helper()
-	p, err := sim.Load(exampleProfiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 var start = time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
 
 func simulate(t testing.TB, dir string, perDay, days int, seed uint64) *Summary {
 	t.Helper()
 	sum, err := Run(context.Background(), Config{
-		Profiles: load(t), OutDir: dir, RequestsPerDay: perDay, Start: start, Days: days, Seed: seed,
+		Profiles: simtest.LoadExample(t), OutDir: dir, RequestsPerDay: perDay, Start: start, Days: days, Seed: seed,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +123,7 @@ func TestBidRateMatchesTrueP(t *testing.T) {
 		}
 		per[r.DSP].add(r)
 	})
-	for _, d := range load(t).DSPs {
+	for _, d := range simtest.LoadExample(t).DSPs {
 		c := per[d.Name]
 		if c == nil || c.n == 0 {
 			t.Fatalf("no rows for %s", d.Name)
@@ -263,7 +253,7 @@ func TestBidsRespectRequireAndFloor(t *testing.T) {
 // Each affinity boosts its configured share of the publishers (or domains) of the
 // universe, and the boosted ones are offered the boost in the rows.
 func TestAffinityHitsConfiguredShare(t *testing.T) {
-	p := load(t)
+	p := simtest.LoadExample(t)
 	pubs := traffic.New(p.Traffic, 1).Publishers()
 	cases := []struct {
 		dsp, feature string
@@ -383,7 +373,7 @@ func TestCancelPublishesWhatWasWritten(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
 	sum, err := Run(ctx, Config{
-		Profiles: load(t), OutDir: dir, RequestsPerDay: 100000, Start: start, Days: 1, Seed: 1,
+		Profiles: simtest.LoadExample(t), OutDir: dir, RequestsPerDay: 100000, Start: start, Days: 1, Seed: 1,
 		Progress: func(done, _ int64) {
 			if done >= 5000 {
 				once.Do(cancel)
@@ -440,7 +430,7 @@ func TestAuction(t *testing.T) {
 }
 
 func BenchmarkSimulate(b *testing.B) {
-	p := load(b)
+	p := simtest.LoadExample(b)
 	dir := b.TempDir()
 	b.ReportAllocs()
 	var rows int64

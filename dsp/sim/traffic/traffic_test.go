@@ -9,20 +9,10 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
+	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
-
-const exampleProfiles = "../testdata/example.yaml" // a copy of ../shared/sim/example.yaml
-
-func loadExample(t testing.TB) *sim.Profiles {
-	t.Helper()
-	p, err := sim.Load(exampleProfiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // validate applies the checks a gateway makes on an inbound request.
 func validate(req *openrtb2.BidRequest) string {
@@ -86,7 +76,7 @@ func validate(req *openrtb2.BidRequest) string {
 }
 
 func TestRequestsAreValidOpenRTB(t *testing.T) {
-	for _, file := range []string{exampleProfiles, "../testdata/unseen.yaml"} {
+	for _, file := range []string{simtest.ExamplePath(), "../testdata/unseen.yaml"} {
 		p, err := sim.Load(file)
 		if err != nil {
 			t.Fatal(err)
@@ -122,7 +112,7 @@ func TestRequestsAreValidOpenRTB(t *testing.T) {
 // (as seen by the gateway's feature extractor), within tolerances that leave room for the
 // publishers' heterogeneity.
 func TestMarginalsFollowTheProfile(t *testing.T) {
-	p := loadExample(t)
+	p := simtest.LoadExample(t)
 	tr := p.Traffic
 	g := New(tr, 2)
 	const n = 100000
@@ -163,7 +153,7 @@ func TestMarginalsFollowTheProfile(t *testing.T) {
 }
 
 func TestUniverseDependsOnTrafficSeedOnly(t *testing.T) {
-	p := loadExample(t)
+	p := simtest.LoadExample(t)
 	a, b := New(p.Traffic, 1), New(p.Traffic, 99)
 	if !reflect.DeepEqual(a.Publishers(), b.Publishers()) {
 		t.Fatal("different request seeds gave different publishers")
@@ -187,7 +177,7 @@ func TestUniverseDependsOnTrafficSeedOnly(t *testing.T) {
 }
 
 func TestPublishersAreHeterogeneous(t *testing.T) {
-	p := loadExample(t)
+	p := simtest.LoadExample(t)
 	pubs := New(p.Traffic, 1).Publishers()
 	if len(pubs) != p.Traffic.Publishers {
 		t.Fatalf("%d publishers, want %d", len(pubs), p.Traffic.Publishers)
@@ -257,7 +247,7 @@ func TestDayTimes(t *testing.T) {
 }
 
 func BenchmarkNext(b *testing.B) {
-	g := New(loadExample(b).Traffic, 1)
+	g := New(simtest.LoadExample(b).Traffic, 1)
 	b.ReportAllocs()
 	for b.Loop() {
 		g.Next()
