@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/config"
 )
 
@@ -54,13 +55,11 @@ func TestDriftGuard(t *testing.T) {
 				t.Errorf("drift.json %s (%v): want model m1 and a at target 0.95", raw, err)
 			}
 
-			before := len(sink.all())
 			for i := range 20 {
 				tg.post(t, scoredRequest(0.2, 100+i))
 			}
-			rows := sink.all()[before:]
 			decisions := map[string]int{}
-			for _, r := range rows {
+			for _, r := range rowsOf(t, sink, 100, 20) {
 				decisions[r.Decision]++
 			}
 			switch action {
@@ -79,16 +78,40 @@ func TestDriftGuard(t *testing.T) {
 			if g.Figures()["a"].Drift || tg.metric(t, "bidsieve_dsp_drift", "dsp", "a") != 0 {
 				t.Error("still drifted under a new model")
 			}
-			before = len(sink.all())
 			for i := range 20 {
 				tg.post(t, scoredRequest(0.2, 200+i))
 			}
-			for _, r := range sink.all()[before:] {
+			for _, r := range rowsOf(t, sink, 200, 20) {
 				if r.Decision == "shadow" {
 					t.Fatal("a new model still sends the drifted DSP everything")
 				}
 			}
 		})
+	}
+}
+
+// rowsOf waits for the bid-log rows of scoredRequest(0.2, from) to (0.2, from+n-1) (a row
+// is logged after the answer is delivered) and returns them.
+func rowsOf(t *testing.T, sink *memSink, from, n int) []bidlog.Row {
+	t.Helper()
+	want := map[string]bool{}
+	for i := range n {
+		want[scoredRequest(0.2, from+i).ID] = true
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var got []bidlog.Row
+		for _, r := range sink.all() {
+			if want[r.RequestID] {
+				got = append(got, r)
+			}
+		}
+		if len(got) == n || time.Now().After(deadline) {
+			if len(got) != n {
+				t.Fatalf("%d bid-log rows of requests %d-%d, want %d", len(got), from, from+n-1, n)
+			}
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
