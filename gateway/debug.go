@@ -56,7 +56,7 @@ type debugHTTPCall struct {
 // a body gets one first.
 func (r *run) withDebug(rep reply) reply {
 	if len(rep.body) == 0 {
-		rep.status, rep.body = r.set.noBidAnswer(config.NoBid200, &r.req, r.responseExt())
+		rep.status, rep.body = r.set.noBidAnswer(config.NoBid200, r.ask.client, r.responseExt())
 	}
 	out, err := json.Marshal(r.debugOut())
 	if err != nil || rep.status != http.StatusOK {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/bidsieve/bidsieve/config"
-	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
 // nbrTechnicalError is OpenRTB's no-bid reason 1, "technical error": every DSP called
@@ -25,10 +24,10 @@ type noBidBody struct {
 
 // noBidAnswer returns the status and body of an auction nothing won, as auction.nobid
 // says: 204 and no body, or 200 and {"id", "seatbid": [], "cur", "nbr" where known, "ext"
-// when ext is not nil}; "auto" gives the 200 to requests from Prebid clients (they carry
-// ext.prebid).
-func (s *settlement) noBidAnswer(mode string, req *openrtb2.BidRequest, ext json.RawMessage) (int, []byte) {
-	if mode == config.NoBid204 || (mode != config.NoBid200 && !hasPrebidExt(req.Ext)) {
+// when ext is not nil}; "auto" gives the 200 to requests from Prebid clients (client: they
+// carry ext.prebid, as intake read into prebidAsk).
+func (s *settlement) noBidAnswer(mode string, client bool, ext json.RawMessage) (int, []byte) {
+	if mode == config.NoBid204 || (mode != config.NoBid200 && !client) {
 		return http.StatusNoContent, nil
 	}
 	out := noBidBody{ID: s.areq.ID, SeatBid: []struct{}{}, Cur: s.areq.Currency, Ext: ext}
@@ -41,17 +40,6 @@ func (s *settlement) noBidAnswer(mode string, req *openrtb2.BidRequest, ext json
 		return http.StatusNoContent, nil
 	}
 	return http.StatusOK, b
-}
-
-// hasPrebidExt reports whether a request's ext has a prebid member.
-func hasPrebidExt(ext json.RawMessage) bool {
-	if len(ext) == 0 {
-		return false
-	}
-	var e struct {
-		Prebid json.RawMessage `json:"prebid"`
-	}
-	return json.Unmarshal(ext, &e) == nil && len(e.Prebid) > 0 && string(e.Prebid) != "null"
 }
 
 // allCallsFailed reports whether the auction called at least one DSP and every call

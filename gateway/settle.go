@@ -160,7 +160,7 @@ func (g *Gateway) answer(r *run) reply {
 		// Cannot happen with openrtb2 types; never blame the publisher.
 		g.log.Error("encode bid response", "err", err)
 	}
-	status, body := s.noBidAnswer(r.st.cfg.Auction.NoBid, &r.req, ext)
+	status, body := s.noBidAnswer(r.st.cfg.Auction.NoBid, r.ask.client, ext)
 	return reply{status: status, body: body}
 }
 
