@@ -10,6 +10,9 @@
 //	PATCH /admin/api/dsps/{name}        manager  change recall_target, threshold, exploration_rate, enabled, qps_limit, mode
 //	GET   /admin/api/audit              viewer   the audit trail, newest first; ?dsp=, ?before=, ?limit=
 //	POST  /admin/api/model/reload       admin    load the model file again
+//	GET   /admin/api/model/history      viewer   the model history, newest first
+//	POST  /admin/api/model/rollback     admin    serve a version of the history again
+//	GET   /admin/api/trend              viewer   each DSP's live recall and withheld share over the last days
 //
 // Requests carry "Authorization: Bearer TOKEN"; the token's SHA-256 is compared in
 // constant time with auth.tokens of the configuration in force. Answers: 401 without a

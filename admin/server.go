@@ -27,6 +27,9 @@ type Options struct {
 	// History is the model history (GET /admin/api/model/history, POST
 	// /admin/api/model/rollback); nil: neither is available.
 	History History
+	// Trend is the live figures' recent history (GET /admin/api/trend, the page's trend
+	// chart); nil: none is recorded.
+	Trend *Trend
 	// ReloadModel loads the model file again (POST /admin/api/model/reload).
 	ReloadModel func(ctx context.Context) error
 	// Logger receives one line per API request (never a token) and the errors; nil
@@ -84,6 +87,7 @@ func New(opts Options) (*Server, error) {
 	s.api("POST /admin/api/model/reload", roleAdmin, s.reloadModel)
 	s.api("GET /admin/api/model/history", roleViewer, s.modelHistory)
 	s.api("POST /admin/api/model/rollback", roleAdmin, s.rollbackModel)
+	s.api("GET /admin/api/trend", roleViewer, s.trend)
 	// Profiles of the running process (net/http/pprof), for the admin role only: a CPU
 	// profile under load is how CPU per auction is found (docs/BENCHMARKS.md).
 	s.api("GET /debug/pprof/", roleAdmin, profile(pprof.Index))

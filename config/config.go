@@ -6,6 +6,10 @@ import "time"
 type Config struct {
 	Listen      string `yaml:"listen"`       // auction endpoint, /metrics, /healthz, /readyz
 	AdminListen string `yaml:"admin_listen"` // admin API and web UI; "" disables them
+	// AdminTrendEvery is how often the admin server records each DSP's live recall and
+	// traffic withheld for the page's trend chart (kept 7 days, in trend.jsonl beside
+	// model.path); 0 records nothing.
+	AdminTrendEvery time.Duration `yaml:"admin_trend_every"`
 	// ShutdownTimeout is the old name of server.drain_timeout: setting it is an error
 	// that says so (the key is kept so that the message can be clear).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

@@ -15,9 +15,10 @@ var DefaultYAML []byte
 // starts from before its keys are applied.
 func Defaults() *Config {
 	return &Config{
-		Listen:      ":8080",
-		AdminListen: ":8081",
-		Server:      Server{DrainDelay: 0, DrainTimeout: 15 * time.Second},
+		Listen:          ":8080",
+		AdminListen:     ":8081",
+		AdminTrendEvery: time.Minute,
+		Server:          Server{DrainDelay: 0, DrainTimeout: 15 * time.Second},
 		Auction: Auction{
 			DefaultTMax:  200 * time.Millisecond,
 			MaxTMax:      1000 * time.Millisecond,

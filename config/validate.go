@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	if c.AdminListen != "" && c.AdminListen == c.Listen {
 		v.add("admin_listen", "must differ from listen")
 	}
+	if c.AdminTrendEvery < 0 {
+		v.add("admin_trend_every", "must be >= 0 (0 records no trend)")
+	}
 	if c.ShutdownTimeout != 0 {
 		v.add("shutdown_timeout", "renamed server.drain_timeout (from the signal to the exit); set that instead")
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -43,6 +44,9 @@ type adminDeps struct {
 	Load    admin.Load
 	// ReloadModel loads the model file again; nil answers 503.
 	ReloadModel func(context.Context) error
+	// Now is the gateway's clock (simulated under --clock): it stamps the trend points.
+	// nil is time.Now.
+	Now func() time.Time
 }
 
 // adminRuntime is the control plane of one serve process: the settings store, the
@@ -127,9 +131,15 @@ func (a *adminRuntime) Start(ctx context.Context, deps adminDeps) error {
 		a.wg.Wait()
 		return err
 	}
+	trend, err := a.openTrend(cfg)
+	if err != nil {
+		a.cancel()
+		a.wg.Wait()
+		return err
+	}
 	srv, err := admin.New(admin.Options{
 		Settings: a.settings, Store: a.adminStore(), Figures: deps.Figures, Models: deps.Models, Load: deps.Load,
-		ReloadModel: deps.ReloadModel, Logger: a.log, History: modelHistoryOf(cfg.Model.Path),
+		ReloadModel: deps.ReloadModel, Logger: a.log, History: modelHistoryOf(cfg.Model.Path), Trend: trend,
 	})
 	if err != nil {
 		a.cancel()
@@ -143,6 +153,13 @@ func (a *adminRuntime) Start(ctx context.Context, deps adminDeps) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	a.addr = ln.Addr().String()
+	if trend != nil {
+		now := deps.Now
+		if now == nil {
+			now = time.Now
+		}
+		a.wg.Go(func() { admin.RecordTrend(ctx, trend, cfg.AdminTrendEvery, now, deps.Figures, deps.Models) })
+	}
 	a.srv = &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -167,6 +184,19 @@ func (a *adminRuntime) Start(ctx context.Context, deps adminDeps) error {
 	}
 	a.log.Info("admin API and page listening", "url", "http://"+a.addr+"/admin/")
 	return nil
+}
+
+// openTrend opens the trend of the page's chart: trend.jsonl beside model.path (in memory
+// without a model path); nil when admin_trend_every is 0. Its period is read at start.
+func (a *adminRuntime) openTrend(cfg *config.Config) (*admin.Trend, error) {
+	if cfg.AdminTrendEvery <= 0 {
+		return nil, nil
+	}
+	path := ""
+	if cfg.Model.Path != "" {
+		path = filepath.Join(filepath.Dir(cfg.Model.Path), admin.TrendFile)
+	}
+	return admin.OpenTrend(path, a.log)
 }
 
 // adminStore returns the store as the admin server's audit store (nil interface when

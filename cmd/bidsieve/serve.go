@@ -129,6 +129,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ReloadModel: g.ReloadModel,
 		Figures:     g,
 		Load:        g,
+		Now:         opts.Now,
 	})
 	if err != nil {
 		stopAll()
