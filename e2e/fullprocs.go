@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bidsieve/bidsieve/dsp/sim/dspserver"
@@ -122,26 +123,38 @@ func (r *fullRun) resetSim(ctx context.Context) error {
 // call sends a request (with the admin token when token is set) and returns the body of
 // a 2xx answer.
 func (r *fullRun) call(ctx context.Context, method, url, token string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	return r.callWith(ctx, method, url, token, "")
+}
+
+// callWith is call with a JSON body ("" for none).
+func (r *fullRun) callWith(ctx context.Context, method, url, token, body string) ([]byte, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close() //nolint:errcheck // read to the end below
-	body, err := io.ReadAll(resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s %s: answered %d", method, url, resp.StatusCode)
+		return answer, fmt.Errorf("%s %s: answered %d", method, url, resp.StatusCode)
 	}
-	return body, nil
+	return answer, nil
 }
 
 // copyFile copies src to dst through a temporary file renamed into place: a watcher of

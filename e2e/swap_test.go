@@ -7,19 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/gateway"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/modelhistory"
 	"github.com/bidsieve/bidsieve/predictor/serving"
 	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
 )
 
 // TestModelSwapUnderLoad sends 1,000 auctions a second (300 under the race detector, which
 // makes every auction several times slower) through a filtering gateway for 4 seconds
-// while the model file is rewritten and reloaded every 50 ms (or as fast as reloads go),
-// two models in turn: every
-// auction is answered (200 or 204), none fails open, and both models served.
+// while the model is replaced and reloaded every 50 ms (or as fast as reloads go), two
+// models in turn: the file rewritten, then the other model rolled back from the model
+// history (the admin API's rollback), and so on. Every auction is answered (200 or 204),
+// none fails open, and both models served. make e2e's step 4 does the same with the
+// processes at 1,000/s through the admin API.
 func TestModelSwapUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("4 seconds of load")
@@ -44,6 +48,13 @@ func TestModelSwapUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	history := admin.Folder{Dir: modelhistory.Dir(path), ModelPath: path}
+	for _, f := range files {
+		if err := modelhistory.Record(history.Dir, &modelhistory.Entry{Version: f.Meta.Version, Status: modelhistory.StatusPromoted}, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rollbacks atomic.Int64
 	qps := 1000.0
 	if raceEnabled {
 		qps = 300
@@ -65,9 +76,17 @@ func TestModelSwapUnderLoad(t *testing.T) {
 					return
 				case <-tick.C:
 				}
-				if err := modelfile.WriteFile(path, files[i%2]); err != nil {
-					t.Error(err)
-					return
+				if i%2 == 1 {
+					if err := modelfile.WriteFile(path, files[i%2]); err != nil {
+						t.Error(err)
+						return
+					}
+				} else {
+					if err := history.Rollback(files[0].Meta.Version); err != nil {
+						t.Error(err)
+						return
+					}
+					rollbacks.Add(1)
 				}
 				if err := g.ReloadModel(ctx); err != nil && ctx.Err() == nil {
 					swapErrors.Add(1)
@@ -97,8 +116,9 @@ func TestModelSwapUnderLoad(t *testing.T) {
 		t.Errorf("%d auctions failed, %d of %d logged", res.Failed, answered, n)
 	}
 	// A reload (write, read, check, prepare) takes a few ms, ten times more under -race.
-	if swaps.Load() < seconds*2 || swapErrors.Load() != 0 {
-		t.Errorf("%d swaps, %d failed; want one every 50 ms or so, none failed", swaps.Load(), swapErrors.Load())
+	if swaps.Load() < seconds*2 || swapErrors.Load() != 0 || rollbacks.Load() < seconds {
+		t.Errorf("%d swaps (%d of them rollbacks), %d failed; want one every 50 ms or so, half of them rollbacks, none failed",
+			swaps.Load(), rollbacks.Load(), swapErrors.Load())
 	}
 	if res.Rows["one"] == 0 || res.Rows["two"] == 0 || res.Rows["one"]+res.Rows["two"] != rows {
 		t.Errorf("rows by model %v: want both models, and no other", res.Rows)
