@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,5 +182,50 @@ func TestAgainstDSPSim(t *testing.T) {
 	st := dsps.Stats().DSPs["alpha"]
 	if res.Answered != 200 || st.Requests != 200 || res.Bids != st.Bids || res.Status[200] != st.BidResponses {
 		t.Errorf("load test %+v, simulator %+v", res, st)
+	}
+}
+
+// A run longer than the bodies made before the clock starts sends the same requests, in
+// the same order, as one made wholly beforehand: the pre-made and the streamed requests
+// are one seeded stream.
+func TestRequestsPastThePreMadeOnes(t *testing.T) {
+	p := loadTraffic(t)
+	run := func() []string {
+		var mu sync.Mutex
+		var ids []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var req openrtb2.BidRequest
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			mu.Lock()
+			ids = append(ids, req.ID)
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		defer srv.Close()
+		res, err := Run(context.Background(), Config{
+			Targets: []string{srv.URL}, QPS: 400, Duration: 250 * time.Millisecond, Traffic: p.Traffic, Seed: 3,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Answered != 100 || res.Status[204] != 100 {
+			t.Fatalf("answered %d, status %v: want 100 no-bids", res.Answered, res.Status)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(ids) // requests overlap on the wire, so arrival order is not send order
+		return ids
+	}
+	noLeaks(t)
+	whole := run()
+	old := preMadeBytes
+	preMadeBytes = 4 << 10 // about five requests, the other 95 made during the run
+	t.Cleanup(func() { preMadeBytes = old })
+	streamed := run()
+	if !slices.Equal(whole, streamed) || len(slices.Compact(slices.Clone(whole))) != 100 {
+		t.Errorf("requests made during the run differ from the pre-made ones:\n%v\n%v", whole, streamed)
 	}
 }
