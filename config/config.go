@@ -263,8 +263,8 @@ type Overload struct {
 	// answer); 0 takes 1024 per core (GOMAXPROCS); -1 removes the cap.
 	MaxInflight int `yaml:"max_inflight"`
 	// MaxWait is the longest the gateway's goroutines may wait for a core (the p99 of the
-	// Go scheduler's waits, sampled every 10ms) before a share of the new auctions is
-	// shed; 0 never sheds on the wait.
+	// Go scheduler's waits, sampled every 10ms) before the auctions admitted a second are
+	// limited and the rest shed (gateway/shedcontrol.go); 0 never sheds on the wait.
 	MaxWait time.Duration `yaml:"max_wait"`
 	// RetryAfter is the Retry-After of a shed auction, whole seconds (>= 1s).
 	RetryAfter time.Duration `yaml:"retry_after"`

@@ -2,16 +2,17 @@ package gateway
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"runtime"
 	rtmetrics "runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bidsieve/bidsieve/config"
-	"github.com/bidsieve/bidsieve/rnd"
 	"github.com/bidsieve/bidsieve/stats"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/attribute"
@@ -26,12 +27,11 @@ import (
 //
 //   - the wait for a core: the Go scheduler's own record of how long runnable goroutines
 //     waited to run (runtime/metrics /sched/latencies:seconds), read every sampleEvery as
-//     auctions arrive. When more than 1% of the waits in a sample were longer than
-//     overload.max_wait (its p99 is past it), the shed share rises by shedRise; when not,
-//     it falls by shedFall. Each new auction is shed with that probability: the share
-//     settles where the cores keep up, and a lone pause (a GC, a blip) sheds little. This
-//     is the queue that a saturated process builds before any handler runs, where a
-//     semaphore inside the handler would never see it;
+//     auctions arrive. When its p99 stays past overload.max_wait, the cores are behind:
+//     the auctions admitted a second are limited, and the limit follows the queue (see
+//     shedControl) so that it settles where the cores keep up while a lone pause (a GC,
+//     a burst) sheds nothing. This is the queue that a saturated process builds before
+//     any handler runs, where a semaphore inside the handler would never see it;
 //   - in flight: more than overload.max_inflight auctions between the body read and the
 //     answer (1024 per core by default: far beyond what a core serves at 150 ms an
 //     auction, so it binds only when DSPs stall).
@@ -46,13 +46,11 @@ type overload struct {
 	logs     everyLog
 	edge     edgeRing // the last FiguresWindow, for the admin page
 
-	share atomic.Uint32 // the shed share, in 1/shedScale
-	draws atomic.Uint64 // the shedding draws' sequence
-
+	ctl    *shedControl
 	mu     sync.Mutex   // guards the sampling below
 	next   atomic.Int64 // unix nanos of the next sample
 	every  time.Duration
-	sample func(maxWait time.Duration) (over, total uint64)
+	sample func() waitSample
 }
 
 // Reasons an auction is shed: the reason label of bidsieve_shed_total.
@@ -80,52 +78,75 @@ const (
 	inflightPerCore = 1024
 	// sampleEvery is how often the scheduler's waits are read, as auctions arrive.
 	sampleEvery = 10 * time.Millisecond
-	// shedScale is the shed share's unit; shedRise and shedFall its steps per sample,
-	// shedMax its ceiling: some auctions always get through, so recovery is seen.
-	shedScale = 1 << 16
-	shedRise  = shedScale / 16 // 0 to 50% in 80 ms of overload
-	shedFall  = shedScale / 64 // 50% to 0 in 320 ms once it is over
-	shedMax   = shedScale * 97 / 100
-	// overShare is the share of waits past max_wait that means overloaded (p99), and
-	// minWaits the fewest waits a sample needs to say so (the runtime records one
-	// goroutine wake-up in 8: at 1,500 auctions/s a 10 ms sample holds about 20).
-	overShare = 0.01
-	minWaits  = 8
+	// minWaits is the fewest waits a sample needs to say anything (the runtime records
+	// one goroutine wake-up in 8: at 1,500 auctions/s a 10 ms sample holds about 20).
+	minWaits = 8
 )
 
 // shedLogPeriod is how often shedding is logged while it lasts.
 const shedLogPeriod = 10 * time.Second
 
 func newOverload() *overload {
-	return &overload{every: sampleEvery, sample: newSchedSampler()}
+	return &overload{ctl: newShedControl(), every: sampleEvery, sample: newSchedSampler()}
 }
 
-// newSchedSampler returns a reader of the Go scheduler's waits: the count of waits, since
-// the previous call, longer than maxWait, and the count of all.
-func newSchedSampler() func(time.Duration) (uint64, uint64) {
+// newSchedSampler returns a reader of the Go scheduler's waits since the previous call:
+// their p99 (the lower edge of the runtime histogram's bucket that holds it), how many
+// there were, and the share of GOMAXPROCS the process used meanwhile (getrusage: user and
+// system time, which Linux keeps to the nanosecond).
+func newSchedSampler() func() waitSample {
 	s := []rtmetrics.Sample{{Name: "/sched/latencies:seconds"}}
-	var prev []uint64
-	return func(maxWait time.Duration) (over, total uint64) {
+	var prev, d []uint64
+	var lastCPU, lastWall time.Duration
+	return func() waitSample {
+		cpu, wall := processCPU(), time.Duration(nanotime())
+		var busy float64
+		if lastWall > 0 && wall > lastWall {
+			busy = float64(cpu-lastCPU) / float64(wall-lastWall) / float64(runtime.GOMAXPROCS(0))
+		}
+		lastCPU, lastWall = cpu, wall
 		rtmetrics.Read(s)
 		if s[0].Value.Kind() != rtmetrics.KindFloat64Histogram {
-			return 0, 0
+			return waitSample{busy: busy}
 		}
 		h := s[0].Value.Float64Histogram()
 		if len(prev) != len(h.Counts) {
-			prev = make([]uint64, len(h.Counts))
+			prev, d = make([]uint64, len(h.Counts)), make([]uint64, len(h.Counts))
 		}
-		limit := maxWait.Seconds()
 		for i, c := range h.Counts {
-			d := c - prev[i]
+			d[i] = c - prev[i]
 			prev[i] = c
-			total += d
-			if h.Buckets[i] >= limit {
-				over += d
+		}
+		var total, acc uint64
+		for _, c := range d {
+			total += c
+		}
+		var p99 time.Duration
+		for i, c := range d {
+			if acc += c; acc*100 >= total*99 {
+				if lo := h.Buckets[i]; lo > 0 && !math.IsInf(lo, 1) {
+					p99 = time.Duration(lo * float64(time.Second))
+				}
+				break
 			}
 		}
-		return over, total
+		return waitSample{p99: p99, waits: total, busy: busy}
 	}
 }
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// nanotime is a monotonic clock in nanoseconds.
+func nanotime() int64 { return int64(time.Since(processStart)) }
+
+var processStart = time.Now()
 
 // maxInflight is the in-flight cap that o means; 0 is no cap.
 func maxInflight(o *config.Overload) int64 {
@@ -143,7 +164,7 @@ func maxInflight(o *config.Overload) int64 {
 func (l *overload) admit(now time.Time, o *config.Overload) shedReason {
 	if o.MaxWait > 0 {
 		l.update(now, o.MaxWait)
-		if p := l.share.Load(); p > 0 && uint32(rnd.SplitMix(l.draws.Add(1))%shedScale) < p {
+		if !l.ctl.admit(now) {
 			return shedWait
 		}
 	}
@@ -155,7 +176,7 @@ func (l *overload) admit(now time.Time, o *config.Overload) shedReason {
 	return shedNone
 }
 
-// update reads the scheduler's waits when sampleEvery has passed and moves the shed share.
+// update reads the scheduler's waits when sampleEvery has passed and moves the limit.
 func (l *overload) update(now time.Time, maxWait time.Duration) {
 	t := now.UnixNano()
 	if t < l.next.Load() || !l.mu.TryLock() { // one sampler at a time; the others go on
@@ -166,17 +187,7 @@ func (l *overload) update(now time.Time, maxWait time.Duration) {
 		return
 	}
 	l.next.Store(t + int64(l.every))
-	over, total := l.sample(maxWait)
-	p := l.share.Load()
-	switch {
-	case total >= minWaits && float64(over) > overShare*float64(total):
-		p = min(p+shedRise, shedMax)
-	case p > shedFall:
-		p -= shedFall
-	default:
-		p = 0
-	}
-	l.share.Store(p)
+	l.ctl.sample(now, l.sample(), maxWait)
 }
 
 // leave ends an admitted auction.
@@ -253,6 +264,12 @@ func (g *Gateway) Shed() map[string]int64 {
 	return out
 }
 
+// isPrebid reports whether a bid request carries ext.prebid (not null): a Prebid client.
+func isPrebid(body []byte) bool {
+	p := member(member(body, "ext"), "prebid")
+	return len(p) > 0 && string(p) != "null"
+}
+
 // shedBody is the no-bid a Prebid client gets for a shed auction.
 type shedBody struct {
 	ID      string     `json:"id"`
@@ -270,21 +287,19 @@ func (g *Gateway) refuseLoad(c *gin.Context, st *state, start time.Time, span tr
 	g.m.shed.Add(ctx, 1, g.m.shedOpts[why]...)
 	g.m.auction(ctx, resultShed, time.Since(start).Seconds())
 	if ok, held := g.load.logs.allow(time.Now(), shedLogPeriod); ok {
+		limit, share := g.load.ctl.current()
 		g.log.Warn("shedding auctions: the gateway is at capacity", "reason", why.String(),
-			"inflight", g.load.inflight.Load(), "shed_share", float64(g.load.share.Load())/shedScale, "shed_since_last_line", held)
+			"inflight", g.load.inflight.Load(), "admitted_per_s", math.Round(limit), "shed_share", math.Round(share*1000)/1000, "shed_since_last_line", held)
 	}
 	status := http.StatusServiceUnavailable
 	c.Header("Retry-After", strconv.Itoa(int(st.cfg.Overload.RetryAfter/time.Second)))
 	c.Header("X-Openrtb-Version", "2.6")
-	var head struct {
-		ID  string `json:"id"`
-		Ext struct {
-			Prebid json.RawMessage `json:"prebid"`
-		} `json:"ext"`
-	}
-	if json.Unmarshal(body, &head) == nil && head.ID != "" &&
-		(st.cfg.Auction.NoBid == config.NoBid200 || (st.cfg.Auction.NoBid == config.NoBidAuto && len(head.Ext.Prebid) > 0 && string(head.Ext.Prebid) != "null")) {
-		if b, err := json.Marshal(shedBody{ID: head.ID, SeatBid: []struct{}{}, NBR: nbrTechnicalError}); err == nil {
+	// Only two members are read, without decoding the rest: a shed auction must cost
+	// little, since the gateway sheds because it is short of CPU.
+	var id string
+	if raw := member(body, "id"); raw != nil && json.Unmarshal(raw, &id) == nil && id != "" &&
+		(st.cfg.Auction.NoBid == config.NoBid200 || (st.cfg.Auction.NoBid == config.NoBidAuto && isPrebid(body))) {
+		if b, err := json.Marshal(shedBody{ID: id, SeatBid: []struct{}{}, NBR: nbrTechnicalError}); err == nil {
 			status = http.StatusOK
 			c.Data(status, "application/json", b)
 		}

@@ -17,15 +17,15 @@ import (
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
-// fakeWaits stands for the scheduler's record: while behind is set, every wait is past
-// max_wait.
+// fakeWaits stands for the scheduler's record: while behind is set, the p99 wait is a
+// second, far past any max_wait, and the process uses all its cores.
 type fakeWaits struct{ behind atomic.Bool }
 
-func (f *fakeWaits) sample(time.Duration) (over, total uint64) {
+func (f *fakeWaits) sample() waitSample {
 	if f.behind.Load() {
-		return 100, 100
+		return waitSample{p99: time.Second, waits: 100, busy: 1}
 	}
-	return 0, 100
+	return waitSample{waits: 100, busy: 0.5}
 }
 
 // overloadGateway is a test gateway whose overload control reads fw at every arrival.
@@ -60,31 +60,35 @@ func prebidRequest(id string) *openrtb2.BidRequest {
 	return r
 }
 
-// TestShedWhileTheCoresAreBehind: while the scheduler's waits are past max_wait the shed
-// share climbs to its ceiling and new auctions are refused at once, before any DSP hears
-// of them: a plain client gets 503 with Retry-After, a Prebid client 200 with an empty
-// seatbid, nbr 1 and Retry-After. Some still get through (so recovery is seen), and once
-// the waits are short again the share falls back to nothing.
+// TestShedWhileTheCoresAreBehind: while the scheduler's waits stay past max_wait the
+// rate of admitted auctions is cut again and again and new auctions are refused at once,
+// before any DSP hears of them: a plain client gets 503 with Retry-After, a Prebid client
+// 200 with an empty seatbid, nbr 1 and Retry-After. Some still get through (so recovery
+// is seen), and once the waits are short again the limit rises until nothing is shed.
 func TestShedWhileTheCoresAreBehind(t *testing.T) {
 	dsp := newFakeDSP(t, bidOn(2, nil))
 	cfg := testConfig(dsp)
 	cfg.Overload.MaxWait, cfg.Overload.RetryAfter = 5*time.Millisecond, 2*time.Second
 	tg, fw := overloadGateway(t, cfg)
 
+	// Cuts of 10% at most every 30 ms take the limit to its floor (3% of the arrivals)
+	// in about a second: 1.5 s behind, then count the answers of the last 300 ms.
 	fw.behind.Store(true)
 	status := map[int]int{}
 	var plain shedAnswer
-	for i := range 200 {
-		a := tg.postRaw(t, request(fmt.Sprintf("r%d", i), 0.5))
-		status[a.status]++
+	var posted int
+	for t0 := time.Now(); time.Since(t0) < 1500*time.Millisecond; posted++ {
+		a := tg.postRaw(t, request(fmt.Sprintf("r%d", posted), 0.5))
+		if time.Since(t0) > 1200*time.Millisecond {
+			status[a.status]++
+		}
 		if a.status == http.StatusServiceUnavailable {
 			plain = a
 		}
 	}
-	// The share rises by 1/16 an arrival from 0 to 97%: about 10 of the first 16, then
-	// 3% of the next 184, get through.
-	if status[503] < 160 || status[503] > 195 || status[200]+status[204] < 5 {
-		t.Errorf("while behind, 200 auctions answered %v; want 160-195 shed (503), the rest served", status)
+	last := status[503] + status[200] + status[204]
+	if last < 20 || status[503] < last*80/100 || status[200]+status[204] < 1 {
+		t.Errorf("after 1.2 s behind, the next %d auctions were answered %v; want over 80%% shed (503), some served", last, status)
 	}
 	if plain.retryAfter != "2" {
 		t.Errorf("503 without Retry-After 2: %q", plain.retryAfter)
@@ -106,8 +110,8 @@ func TestShedWhileTheCoresAreBehind(t *testing.T) {
 			pb.status, pb.retryAfter, pb.body, err)
 	}
 	shed := tg.g.Shed()["wait"]
-	if served := int64(len(dsp.requests())); served+shed < 200 || served > 60 {
-		t.Errorf("DSP got %d requests for %d auctions not shed: shed auctions must reach no DSP", served, 220-shed)
+	if served := int64(len(dsp.requests())); served+shed < int64(posted) || served > int64(posted+20)-shed {
+		t.Errorf("DSP got %d requests for %d auctions not shed: shed auctions must reach no DSP", served, int64(posted+20)-shed)
 	}
 	if n := tg.metric(t, "bidsieve_shed_total", "reason", "wait"); n != shed {
 		t.Errorf("bidsieve_shed_total{reason=wait} = %d, Shed() %d", n, shed)
@@ -115,14 +119,23 @@ func TestShedWhileTheCoresAreBehind(t *testing.T) {
 	if n := tg.metric(t, "bidsieve_auctions_total", "result", "shed"); n != shed {
 		t.Errorf("bidsieve_auctions_total{result=shed} = %d, want %d", n, shed)
 	}
-	if l := tg.g.Load(); l.Auctions < 200 || l.ShedTotal() != shed {
-		t.Errorf("Load() = %+v; want %d+ auctions, %d shed", l, 200, shed)
+	if l := tg.g.Load(); l.Auctions < int64(posted) || l.ShedTotal() != shed {
+		t.Errorf("Load() = %+v; want %d+ auctions, %d shed", l, posted, shed)
 	}
 
-	// Short waits again: the share falls by 1/64 an arrival, then nothing is shed.
+	// Short waits again: the limit rises 0.5% a sample (here every arrival) until it is
+	// well past the arrivals, then ends: 50 in a row served, then none shed.
 	fw.behind.Store(false)
-	for i := range 70 {
-		tg.postRaw(t, request(fmt.Sprintf("calm-%d", i), 0.5))
+	run := 0
+	for i, end := 0, time.Now().Add(10*time.Second); run < 50; i++ {
+		if time.Now().After(end) {
+			t.Fatalf("10 s after the waits came down, auctions are still shed (%d served in a row)", run)
+		}
+		if a := tg.postRaw(t, request(fmt.Sprintf("calm-%d", i), 0.5)); a.status == http.StatusOK {
+			run++
+		} else {
+			run = 0
+		}
 	}
 	before := tg.g.Shed()["wait"]
 	for i := range 50 {
@@ -139,7 +152,7 @@ func TestShedWhileTheCoresAreBehind(t *testing.T) {
 // more goroutines want to run than there are cores, which is the gateway's signal.
 func TestSchedulerWaitsSeeSaturatedCores(t *testing.T) {
 	sample := newSchedSampler()
-	sample(5 * time.Millisecond)
+	sample()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	// 8 goroutines per core, each busy 2 ms at a time then back in the queue: each waits
@@ -161,10 +174,13 @@ func TestSchedulerWaitsSeeSaturatedCores(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	over, total := sample(5 * time.Millisecond)
-	if total < minWaits || float64(over) <= overShare*float64(total) {
-		t.Errorf("with 8 busy goroutines per core for 300 ms the scheduler reports %d of %d waits past 5ms; want over %g%%",
-			over, total, 100*overShare)
+	// The cores' share is what the process got: test packages run side by side, so it
+	// is only asked to show that it used CPU (the gate itself is tested with injected
+	// samples in shedcontrol_test.go).
+	w := sample()
+	if w.waits < minWaits || w.p99 <= 5*time.Millisecond || w.busy <= 0.01 || w.busy > 1.5 {
+		t.Errorf("with 8 busy goroutines per core for 300 ms the sampler reports a p99 wait of %s over %d waits, %.0f%% of the cores busy; want past 5ms and some CPU used",
+			w.p99, w.waits, 100*w.busy)
 	}
 }
 
