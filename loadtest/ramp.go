@@ -9,8 +9,13 @@ import (
 	"time"
 )
 
-// Ramp steps the rate from From to To by Step, one run of Config.Duration per step, and
-// finds the highest rate that holds both criteria:
+// Ramp steps the rate from From to To by Step and finds the highest rate that holds both
+// criteria. Every step sends the same requests (Config.Seed), To x Config.Duration of them,
+// so a step lasts Config.Duration x To/rate: the fastest one Config.Duration, the first one
+// longest. The bid shares of the steps are then shares of the same auctions, and a fall
+// is the gateway's, not the draw's: with a fresh draw per step, two draws of 7,500
+// requests differ by about 2.4% (relative, one standard deviation, at a 32% share), near
+// the 3% tolerance, and the ramp stopped at rates that held. The criteria:
 //   - latency: at most 1% of the auctions not shed are late (Result.LateShare), late
 //     meaning not answered within Config.LatencyBound (by default the request's tmax):
 //     the p99 of the accepted auctions, timeouts and drops counted as infinite, is within
@@ -70,7 +75,7 @@ type RampResult struct {
 }
 
 // RunRamp runs the ramp of cfg's traffic (cfg.QPS is ignored). each, when set, is called
-// after every step. Each step draws its requests from cfg.Seed plus its index.
+// after every step.
 func RunRamp(ctx context.Context, cfg Config, r Ramp, each func(Step)) (*RampResult, error) {
 	if r.From <= 0 || r.Step <= 0 || r.To < r.From {
 		return nil, errors.New("ramp needs 0 < FROM <= TO and STEP > 0")
@@ -79,13 +84,13 @@ func RunRamp(ctx context.Context, cfg Config, r Ramp, each func(Step)) (*RampRes
 		r.Tolerance = 0.03
 	}
 	out := &RampResult{Tolerance: r.Tolerance, LatencyBound: rampLatency(cfg.LatencyBound)}
-	seed := cfg.Seed
+	fastest := cfg.Duration
 	for i := 0; ; i++ {
 		qps := r.From + float64(i)*r.Step
 		if qps > r.To*(1+1e-9) {
 			return out, nil
 		}
-		cfg.QPS, cfg.Seed = qps, seed+uint64(i)
+		cfg.QPS, cfg.Duration = qps, time.Duration(float64(fastest)*r.To/qps)
 		res, err := Run(ctx, cfg)
 		if err != nil {
 			return out, fmt.Errorf("ramp step %g/s: %w", qps, err)

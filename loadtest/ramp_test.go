@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func TestRampFindsTheKnee(t *testing.T) {
 				defer srv.Close()
 				var lines []string
 				rr, err := RunRamp(context.Background(), Config{
-					Targets: []string{srv.URL}, Duration: 600 * time.Millisecond, Traffic: p.Traffic, Seed: 7,
+					Targets: []string{srv.URL}, Duration: 400 * time.Millisecond, Traffic: p.Traffic, Seed: 7,
 					LatencyBound: 150 * time.Millisecond,
 				}, Ramp{From: 50, To: 450, Step: 100}, func(s Step) { lines = append(lines, s.Line()) })
 				if err != nil {
@@ -81,6 +82,54 @@ func TestRampFindsTheKnee(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// Every step of a ramp sends the same requests, To x Duration of them, so that their bid
+// shares compare.
+func TestRampStepsSendTheSameRequests(t *testing.T) {
+	noLeaks(t)
+	p := loadTraffic(t)
+	var mu sync.Mutex
+	var ids []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req openrtb2.BidRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Imp) == 0 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		ids = append(ids, req.ID)
+		mu.Unlock()
+		writeBid(w)
+	}))
+	defer srv.Close()
+	var steps [][]string
+	_, err := RunRamp(context.Background(), Config{Targets: []string{srv.URL}, Duration: 200 * time.Millisecond, Traffic: p.Traffic, Seed: 3},
+		Ramp{From: 100, To: 300, Step: 100}, func(Step) {
+			mu.Lock()
+			got := slices.Clone(ids)
+			ids = ids[:0]
+			mu.Unlock()
+			slices.Sort(got)
+			steps = append(steps, got)
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 3 {
+		t.Fatalf("%d steps, want 3", len(steps))
+	}
+	for i, st := range steps {
+		if len(st) != 60 {
+			t.Errorf("step %d sent %d requests, want 300/s x 200 ms = 60", i, len(st))
+		}
+		if len(slices.Compact(slices.Clone(st))) != len(st) {
+			t.Errorf("step %d sent a request id twice", i)
+		}
+		if i > 0 && !slices.Equal(st, steps[0]) {
+			t.Errorf("step %d sent other requests than step 0", i)
+		}
 	}
 }
 

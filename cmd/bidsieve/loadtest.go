@@ -94,7 +94,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&stats, "dsp-stats", "dsp-sim's /stats URL, read before and after the run")
 	fs.Var(&statsB, "dsp-stats-b", "with --compare: the second set-up's dsp-sim /stats URL (--dsp-stats when unset)")
 	qps := fs.Float64("qps", 1000, "requests per second, scheduled at a fixed rate")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send (each step, with --ramp)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send; with --ramp, how long the fastest step sends: every step sends the same TO x duration requests, so their bid shares compare")
 	profiles := fs.String("profiles", "", "simulator profiles whose traffic section draws the requests")
 	corpus := fs.String("corpus", "", "folder of OpenRTB request files (one JSON BidRequest each) to replay, with fresh ids, instead of --profiles")
 	seed := fs.Uint64("seed", 1, "seed of the requests")
