@@ -18,6 +18,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/admin"
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/store"
@@ -141,7 +142,7 @@ type env struct {
 	settings *admin.Settings
 	server   *admin.Server
 	http     *httptest.Server
-	logs     *syncBuffer
+	logs     *logtest.Buffer
 	now      *fakeClock
 }
 
@@ -156,18 +157,6 @@ func (c *fakeClock) Add(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -186,7 +175,7 @@ func newEnvAt(t *testing.T, dbPath string) *env {
 
 func newEnvWith(t *testing.T, base *config.Config, st *store.Store) *env {
 	t.Helper()
-	e := &env{t: t, gw: &fakeGateway{}, store: st, logs: &syncBuffer{}, now: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, gw: &fakeGateway{}, store: st, logs: &logtest.Buffer{}, now: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	e.gw.model.Store(testModel("m1"))
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var as admin.Store

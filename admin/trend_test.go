@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/admin"
+	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/stats"
 )
 
@@ -67,7 +68,7 @@ func TestTrendKeepsSevenDaysAcrossRestarts(t *testing.T) {
 	_, _ = f.WriteString("not json\n{\"at\": \"2026-03-")
 	_ = f.Close()
 
-	var logs syncBuffer
+	var logs logtest.Buffer
 	again, err := admin.OpenTrend(path, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

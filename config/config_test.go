@@ -309,18 +309,26 @@ func TestChoosingPostgresReplacesTheDefaultSQLite(t *testing.T) {
 	}
 }
 
-func TestShapingModelAndBidLogKeys(t *testing.T) {
-	c, err := Parse([]byte(`
-shaping: {seed: 42}
-model: {path: m.bsm, max_age: 48h}
-bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
-`))
+// parseWithEnv is Parse(yaml) with the environment env applied over it, as the serve
+// command loads a file; either failing fails the test.
+func parseWithEnv(t *testing.T, yaml string, env ...string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ApplyEnv([]string{"BIDSIEVE_MODEL_MAX_AGE=72h", "BIDSIEVE_BIDLOG_QUEUE=50"}); err != nil {
+	if err := c.ApplyEnv(env); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestShapingModelAndBidLogKeys(t *testing.T) {
+	c := parseWithEnv(t, `
+shaping: {seed: 42}
+model: {path: m.bsm, max_age: 48h}
+bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
+`, "BIDSIEVE_MODEL_MAX_AGE=72h", "BIDSIEVE_BIDLOG_QUEUE=50")
 	want := Defaults()
 	want.Shaping.Seed = 42
 	want.Model = Model{Path: "m.bsm", MaxAge: 72 * time.Hour}
@@ -334,16 +342,10 @@ bidlog: {dir: logs, roll_interval: 30s, queue: 100, max_file_bytes: 2097152}
 }
 
 func TestBidLogKafkaKeys(t *testing.T) {
-	c, err := Parse([]byte(`
+	c := parseWithEnv(t, `
 bidlog:
   kafka: {brokers: ["k1:9092"], topic: bl, compression: lz4, linger: 20ms, max_buffered_records: 5000, delivery_timeout: 1m}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ApplyEnv([]string{"BIDSIEVE_BIDLOG_KAFKA_BROKERS=k1:9092,k2:9092", "BIDSIEVE_BIDLOG_KAFKA_CLIENT_ID=replica-7"}); err != nil {
-		t.Fatal(err)
-	}
+`, "BIDSIEVE_BIDLOG_KAFKA_BROKERS=k1:9092,k2:9092", "BIDSIEVE_BIDLOG_KAFKA_CLIENT_ID=replica-7")
 	want := Defaults().BidLog.Kafka
 	want.Brokers, want.Topic, want.ClientID, want.Compression = []string{"k1:9092", "k2:9092"}, "bl", "replica-7", CompressionLZ4
 	want.Linger, want.MaxBufferedRecords, want.DeliveryTimeout = 20*time.Millisecond, 5000, time.Minute
@@ -362,16 +364,10 @@ bidlog:
 }
 
 func TestBreakerKeys(t *testing.T) {
-	c, err := Parse([]byte(`
+	c := parseWithEnv(t, `
 breaker: {window: 20s, min_calls: 50, failure_ratio: 0.6, trial_share: 0.1, trial_calls: 30, close_ratio: 0.9,
   lag_tolerance: 5ms, rate_decrease: 0.7, rate_floor: 0.1, rate_recovery: 0.2, max_retry_after: 30s}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ApplyEnv([]string{"BIDSIEVE_BREAKER_MIN_CALLS=200", "BIDSIEVE_BREAKER_TRIAL_SHARE=0.02"}); err != nil {
-		t.Fatal(err)
-	}
+`, "BIDSIEVE_BREAKER_MIN_CALLS=200", "BIDSIEVE_BREAKER_TRIAL_SHARE=0.02")
 	want := Defaults()
 	b := &want.Breaker
 	b.Window, b.MinCalls, b.FailureRatio = 20*time.Second, 200, 0.6
@@ -390,13 +386,7 @@ breaker: {window: 20s, min_calls: 50, failure_ratio: 0.6, trial_share: 0.1, tria
 }
 
 func TestOverloadKeys(t *testing.T) {
-	c, err := Parse([]byte("overload: {max_inflight: 500, max_wait: 8ms, retry_after: 2s}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ApplyEnv([]string{"BIDSIEVE_OVERLOAD_MAX_WAIT=3ms"}); err != nil {
-		t.Fatal(err)
-	}
+	c := parseWithEnv(t, "overload: {max_inflight: 500, max_wait: 8ms, retry_after: 2s}\n", "BIDSIEVE_OVERLOAD_MAX_WAIT=3ms")
 	if want := (Overload{MaxInflight: 500, MaxWait: 3 * time.Millisecond, RetryAfter: 2 * time.Second}); c.Overload != want {
 		t.Errorf("overload = %+v, want %+v", c.Overload, want)
 	}

@@ -112,6 +112,18 @@ func BenchmarkAuction(b *testing.B) {
 	}
 }
 
+// benchServe measures g serving body on the state in force, to a client that takes every
+// answer, with allocations reported.
+func benchServe(b *testing.B, g *Gateway, body []byte) {
+	st := g.state.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
+			b.Fatal(rerr)
+		}
+	}
+}
+
 // benchModel is an instant Model: DSP dspN scores 1 - N/10 on every imp, and every DSP's
 // threshold is 0.55, so dsp0..dsp4 are sent and dsp5..dsp7 filtered (or explored).
 type benchModel struct{ f *modelfile.File }
@@ -142,14 +154,7 @@ func BenchmarkAuctionShaping(b *testing.B) {
 	for _, mode := range []string{config.ModeOff, config.ModeFilter, config.ModeShadow} {
 		b.Run(mode, func(b *testing.B) {
 			g := benchGatewayWith(b, 1, newBenchModel(), func(c *config.Config) { c.Shaping.Mode = mode })
-			body := []byte(benchRequest)
-			st := g.state.Load()
-			b.ReportAllocs()
-			for b.Loop() {
-				if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
-					b.Fatal(rerr)
-				}
-			}
+			benchServe(b, g, []byte(benchRequest))
 		})
 	}
 }
@@ -189,14 +194,7 @@ func BenchmarkAuctionPrivacy(b *testing.B) {
 					}
 				}
 			})
-			body := []byte(bc.body)
-			st := g.state.Load()
-			b.ReportAllocs()
-			for b.Loop() {
-				if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
-					b.Fatal(rerr)
-				}
-			}
+			benchServe(b, g, []byte(bc.body))
 		})
 	}
 }

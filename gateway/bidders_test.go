@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -278,11 +277,5 @@ func BenchmarkAuctionBidderList(b *testing.B) {
 	g := benchGateway(b, 1)
 	body := []byte(strings.Replace(benchRequest, `"bidder":{"x":{"placementId":12345}}`,
 		`"bidder":{"dsp0":{"placementId":1},"dsp1":{"placementId":2},"dsp2":{"placementId":3},"dsp3":{"placementId":4}}`, 1))
-	st := g.state.Load()
-	b.ReportAllocs()
-	for b.Loop() {
-		if rerr := g.serve(context.Background(), st, time.Now(), body, delivered); rerr != nil {
-			b.Fatal(rerr)
-		}
-	}
+	benchServe(b, g, body)
 }

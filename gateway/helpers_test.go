@@ -71,19 +71,11 @@ func newFakeDSP(t *testing.T, fn func(req *openrtb2.BidRequest) answer) *fakeDSP
 			w.WriteHeader(a.status)
 			return
 		}
-		var out []byte
-		switch b := a.body.(type) {
-		case nil:
+		if a.body == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return
-		case []byte:
-			out = b
-		case string:
-			out = []byte(b)
-		default:
-			out, _ = json.Marshal(b)
 		}
-		_, _ = w.Write(out)
+		_, _ = w.Write(bodyBytes(a.body))
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -203,22 +195,26 @@ func (tg *testGateway) stop(t *testing.T) {
 // post sends a bid request and returns the status and body.
 func (tg *testGateway) post(t *testing.T, body any) (int, []byte) {
 	t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case []byte:
-		raw = b
-	case string:
-		raw = []byte(b)
-	default:
-		raw, _ = json.Marshal(b)
-	}
-	resp, err := tg.client.Post(tg.srv.URL+"/openrtb2/auction", "application/json", bytes.NewReader(raw))
+	resp, err := tg.client.Post(tg.srv.URL+"/openrtb2/auction", "application/json", bytes.NewReader(bodyBytes(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// bodyBytes is a test body as bytes: []byte and string as they are, anything else as JSON.
+func bodyBytes(body any) []byte {
+	switch b := body.(type) {
+	case []byte:
+		return b
+	case string:
+		return []byte(b)
+	default:
+		raw, _ := json.Marshal(b)
+		return raw
+	}
 }
 
 // metric returns the sum of the data points of an Int64 counter or gauge whose attributes

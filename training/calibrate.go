@@ -6,6 +6,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/stats"
 	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
@@ -38,7 +39,7 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 		hr := make([]float64, len(idx))
 		for k, i := range idx {
 			keys[k] = val.key[i]
-			net[k] = sigmoid(logits[i] + c.file.LogitOffset)
+			net[k] = stats.Logistic(logits[i] + c.file.LogitOffset)
 			ft[k] = float64(val.ftrl[i])
 			hr[k] = float64(val.hist[i])
 		}

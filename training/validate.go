@@ -79,15 +79,6 @@ func (s *netScorer) logits(ds *dataset, idx []int, dst []float64) error {
 	return nil
 }
 
-// sigmoid is the logistic function.
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
-
 // logLoss is the weighted log loss of calibrated probabilities sigmoid(logit + offset).
 func logLoss(logits []float64, offsets func(i int) float64, label func(i int) bool, weight func(i int) float64) float64 {
 	var sum, wsum float64

@@ -76,6 +76,9 @@
     }
     return data;
   }
+  // history.js (its own section of the page) calls the API through this same function, so
+  // both send the token alike and a revoked token signs the whole page out.
+  window.bidsieveAPI = api;
 
   // ---- sign-in ----
 

@@ -1,24 +1,14 @@
 // Model history (GET /admin/api/model/history) and rollback (POST /admin/api/model/rollback,
-// admin role): its own section of the page, kept apart from app.js's DSP table. It reads
-// the token app.js keeps in sessionStorage and polls every 30 s while the page is shown.
+// admin role): its own section of the page, kept apart from app.js's DSP table. It calls
+// the API through app.js's function, with the token app.js keeps in sessionStorage, and
+// polls every 30 s while the page is shown.
 (function () {
   "use strict";
   const TOKEN_KEY = "bidsieve.token";
   const $ = (id) => document.getElementById(id);
 
-  async function call(method, path, body) {
-    const init = { method, headers: { "Authorization": "Bearer " + sessionStorage.getItem(TOKEN_KEY) },
-      credentials: "omit", cache: "no-store" };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(path, init);
-    let data = null;
-    try { data = await res.json(); } catch (e) { /* not JSON */ }
-    if (!res.ok) throw new Error((data && data.error) || ("HTTP " + res.status));
-    return data;
-  }
+  // call is app.js's API call (app.js runs first: both scripts are deferred, in order).
+  const call = (method, path, body) => window.bidsieveAPI(method, path, body);
 
   const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(1) + "%";
   const num = (x, d) => (x === null || x === undefined) ? "–" : Number(x).toFixed(d);

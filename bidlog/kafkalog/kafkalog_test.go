@@ -109,6 +109,31 @@ func logAll(p *Producer, rows []bidlog.Row) {
 	wg.Wait()
 }
 
+// produceAll logs rows with logAll, then closes p, waiting up to 10 s until every row is
+// acknowledged.
+func produceAll(t *testing.T, p *Producer, rows []bidlog.Row) {
+	t.Helper()
+	logAll(p, rows)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roundRobin makes p spread its rows over all partitions evenly (the default sticky
+// partitioner may give a short run one partition only).
+func roundRobin(t *testing.T, p *Producer, brokers []string) {
+	t.Helper()
+	p.cl.Close()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(testTopic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner())}, fastOpts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cl = cl
+}
+
 type runningSink struct {
 	*Sink
 	cancel context.CancelFunc
@@ -195,12 +220,7 @@ func TestRowsArriveInParquetOnceEach(t *testing.T) {
 	defer c.Close()
 	rows := testRows(3000)
 	p := newProducer(t, c.ListenAddrs(), ProducerOptions{Linger: 2 * time.Millisecond})
-	logAll(p, rows)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	produceAll(t, p, rows)
 	if st := p.Stats(); st.Acked != int64(len(rows)) || st.DroppedFull+st.DroppedFailed+st.DroppedClosed != 0 {
 		t.Fatalf("producer stats %+v, want all %d acked", st, len(rows))
 	}
@@ -299,12 +319,7 @@ func TestSinkCrashBeforeCommitDuplicatesNothing(t *testing.T) {
 	defer c.Close()
 	rows := testRows(4000)
 	p := newProducer(t, c.ListenAddrs(), ProducerOptions{})
-	logAll(p, rows)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	produceAll(t, p, rows)
 	dir := t.TempDir()
 	var mu sync.Mutex
 	flushes := 0
@@ -357,17 +372,8 @@ func TestTwoSinksShareThePartitions(t *testing.T) {
 	})
 	rows := testRows(4000)
 	p := newProducer(t, c.ListenAddrs(), ProducerOptions{})
-	// Spread the rows over all partitions evenly (the default sticky partitioner may give
-	// a short run one partition only).
-	p.cl.Close()
-	p.cl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic(testTopic),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner())}, fastOpts...)...)
-	logAll(p, rows)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	roundRobin(t, p, c.ListenAddrs())
+	produceAll(t, p, rows)
 	waitFor(t, "all rows written by the two", func() bool { return a.Stats().Rows+b.Stats().Rows >= int64(len(rows)) })
 	if err := a.stop(t); err != nil {
 		t.Fatal(err)
@@ -461,15 +467,8 @@ func TestRevokedPartitionsAreWrittenAndCommitted(t *testing.T) {
 	defer c.Close()
 	rows := testRows(2000)
 	p := newProducer(t, c.ListenAddrs(), ProducerOptions{})
-	p.cl.Close()
-	p.cl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic(testTopic),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner())}, fastOpts...)...)
-	logAll(p, rows)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	roundRobin(t, p, c.ListenAddrs())
+	produceAll(t, p, rows)
 	dir := t.TempDir()
 	// a holds everything in memory: no size or time flush before the rebalance.
 	a := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 1 << 20, FlushInterval: time.Hour})

@@ -7,8 +7,6 @@ import (
 	"github.com/bidsieve/bidsieve/internal/logtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,14 +29,10 @@ func TestServeToKafkaToBidLogSink(t *testing.T) {
 	defer c.Close()
 	brokers := strings.Join(c.ListenAddrs(), ",")
 
-	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	dspSrv := noBidDSP(nil)
 	defer dspSrv.Close()
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	path := filepath.Join(dir, "bidsieve.yaml")
 	cfg := fmt.Sprintf(`listen: %q
 admin_listen: ""
 shaping: {mode: off}
@@ -47,9 +41,7 @@ shaping: {mode: off}
   - {name: b, endpoint: %q}
 `, addr, dataKeys(dir), dspSrv.URL+"/bid/a", dspSrv.URL+"/bid/b")
 	cfg = strings.Replace(cfg, "bidlog: {dir:", fmt.Sprintf("bidlog: {kafka: {brokers: [%q], linger: 1ms}, dir:", c.ListenAddrs()[0]), 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, dir, cfg)
 	s := startServe(t, path, "http://"+addr+"/readyz")
 	defer s.stop()
 	// Under load: 8 clients at once, 800 auctions, 2 rows each.
@@ -59,16 +51,13 @@ shaping: {mode: off}
 	for w := range workers {
 		go func() {
 			for i := range perWorker {
-				resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-					strings.NewReader(fmt.Sprintf(`{"id":"r%d-%03d","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`, w, i)))
+				status, err := postAuction(s.client, addr, fmt.Sprintf("r%d-%03d", w, i))
 				if err != nil {
 					errs <- err
 					return
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusNoContent {
-					errs <- fmt.Errorf("auction r%d-%03d: status %d", w, i, resp.StatusCode)
+				if status != http.StatusNoContent {
+					errs <- fmt.Errorf("auction r%d-%03d: status %d", w, i, status)
 					return
 				}
 			}

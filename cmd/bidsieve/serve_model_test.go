@@ -27,28 +27,20 @@ import (
 func TestServeShapesReloadsModelsAndLogs(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var calls atomic.Int64
-	dspSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	dspSrv := noBidDSP(&calls)
 	defer dspSrv.Close()
 
 	dir := t.TempDir()
 	addr, adminAddr := freeAddr(t), freeAddr(t)
 	const token = "serve-model-test-token"
 	sum := sha256.Sum256([]byte(token))
-	path := filepath.Join(dir, "bidsieve.yaml")
-	cfg := fmt.Sprintf(`listen: %q
+	path := writeConfig(t, dir, fmt.Sprintf(`listen: %q
 admin_listen: %q
 auth: {tokens: [{name: ops, role: admin, sha256: %q}]}
 shaping: {mode: filter, exploration_rate: 0}
 %sdsps:
   - {name: a, endpoint: %q, timeout: 400ms}
-`, addr, adminAddr, hex.EncodeToString(sum[:]), dataKeys(dir), dspSrv.URL+"/bid/a")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, addr, adminAddr, hex.EncodeToString(sum[:]), dataKeys(dir), dspSrv.URL+"/bid/a"))
 	modelPath := filepath.Join(dir, "models", "current.bsm")
 
 	s := startServe(t, path, "http://"+addr+"/readyz")
@@ -60,15 +52,12 @@ shaping: {mode: filter, exploration_rate: 0}
 
 	auction := func(id string) {
 		t.Helper()
-		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-			strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`))
+		status, err := postAuction(client, addr, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("auction %s: status %d", id, resp.StatusCode)
+		if status != http.StatusNoContent {
+			t.Fatalf("auction %s: status %d", id, status)
 		}
 	}
 	expectCalls := func(id string, want int64) {
@@ -195,4 +184,40 @@ func adminDo(t *testing.T, method, addr, path, token, body string) (int, string)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// noBidDSP is a fake DSP that reads each request and answers 204 (no bid), counting its
+// calls in calls unless calls is nil. The caller closes it (before goleak's check).
+func noBidDSP(calls *atomic.Int64) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls != nil {
+			calls.Add(1)
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+// writeConfig writes cfg as dir/bidsieve.yaml, the file `serve --config` reads, and
+// returns its path.
+func writeConfig(t *testing.T, dir, cfg string) string {
+	t.Helper()
+	path := filepath.Join(dir, "bidsieve.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// postAuction sends serve at addr a one-banner auction from the USA with the id id, reads
+// the answer to its end and returns its status.
+func postAuction(client *http.Client, addr, id string) (int, error) {
+	resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`))
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

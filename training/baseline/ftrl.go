@@ -14,6 +14,7 @@ import (
 	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/rnd"
+	"github.com/bidsieve/bidsieve/stats"
 )
 
 // DefaultGroups are the FTRL feature groups: every raw feature alone, and crosses of the
@@ -166,7 +167,7 @@ func (f *FTRL) Learn(r *features.Raw, dsp string, bid bool, w float64) float64 {
 		wsl = append(wsl, wi)
 		wx += wi
 	}
-	p := sigmoid(wx)
+	p := stats.Logistic(wx)
 	y := 0.0
 	if bid {
 		y = 1
@@ -188,7 +189,7 @@ func (f *FTRL) Predict(r *features.Raw, dsp string) float64 {
 	for _, i := range f.h.buckets(r, dsp) {
 		wx += f.weight(i)
 	}
-	return sigmoid(wx)
+	return stats.Logistic(wx)
 }
 
 // Rows is the number of rows learnt.
@@ -204,14 +205,6 @@ func (f *FTRL) Model() *modelfile.FTRL {
 		}
 	}
 	return m
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
 }
 
 // FTRLScorer scores rows with a stored FTRL model. Score is safe for concurrent use when
@@ -253,5 +246,5 @@ func (s *FTRLScorer) Score(r *features.Raw, dsp string) float64 {
 	for _, i := range s.h.buckets(r, dsp) {
 		wx += float64(s.w[i])
 	}
-	return sigmoid(wx)
+	return stats.Logistic(wx)
 }
