@@ -80,7 +80,9 @@ type driftCheck struct {
 }
 
 // checkDrift checks every DSP of st when driftEvery has passed (one caller at a time; the
-// others go on), at the real clock's now: the live figures' windows are real time.
+// others go on), at now on the gateway's clock (Options.Now), the clock the live figures'
+// windows and drift_after are measured on: under `serve --clock` a simulated day of
+// drift passes in simulated time.
 func (g *Gateway) checkDrift(now time.Time, st *state) {
 	after := st.cfg.Shaping.DriftAfter
 	t := now.UnixNano()

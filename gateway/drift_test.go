@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +135,76 @@ func TestDriftGuardHoldsOnGoodRecall(t *testing.T) {
 	}
 	if g.Figures()["a"].Drift {
 		t.Error("drifted with every bid kept")
+	}
+}
+
+// TestDriftGuardFollowsTheGatewayClock: under a simulated clock (Options.Now, as `serve
+// --clock` gives it) the live figures' window, drift_after and the bid log's timestamps
+// are simulated time: a DSP whose recall has lain below target for drift_after of
+// simulated time drifts through ordinary auctions, though far less real time has passed.
+func TestDriftGuardFollowsTheGatewayClock(t *testing.T) {
+	var simNow atomic.Int64
+	start := time.Date(2024, 3, 4, 6, 0, 0, 0, time.UTC)
+	simNow.Store(start.UnixNano())
+	advance := func(d time.Duration) { simNow.Add(int64(d)) }
+	clock := func() time.Time { return time.Unix(0, simNow.Load()).UTC() }
+
+	a := newFakeDSP(t, bidOn(1, nil)) // bids on everything, the filtered too
+	m := newFakeModel("m1", time.Now(), map[string]calibration{"a": {0.5, true}})
+	realStart := time.Now()
+	tg, sink := shapingGatewayWith(t, m, func(cfg *config.Config) {
+		cfg.Shaping.ExplorationRate = 0.5
+		cfg.Shaping.OnDrift = config.DriftShadow
+		cfg.Shaping.DriftAfter = time.Hour
+	}, func(o *Options) { o.Now = clock }, a)
+	for i := range 60 {
+		tg.post(t, scoredRequest(0.2, i)) // filtered or explored: the live recall is low
+	}
+	for _, r := range rowsOf(t, sink, 0, 60) {
+		if r.TS != start.UnixMilli() {
+			t.Fatalf("bid-log row at %s, want the simulated %s", time.UnixMilli(r.TS).UTC(), start)
+		}
+	}
+	if f := tg.g.Figures()["a"]; f.Offered != 60 || f.Window != 0 {
+		t.Fatalf("live figures %+v: want 60 offered in a window of no simulated time yet", f)
+	}
+	// Two simulated minutes on, the window spans them and the guard's clock starts; an hour
+	// and a check period later it fires, on auctions alone.
+	advance(2 * time.Minute)
+	tg.post(t, scoredRequest(0.2, 60))
+	if f := tg.g.Figures()["a"]; f.Window != 2*time.Minute || f.Drift {
+		t.Fatalf("after 2 simulated minutes: window %s, drift %v; want 2m0s and no drift yet", f.Window, f.Drift)
+	}
+	// Auctions go on every 5 simulated minutes (the window keeps a low recall); the guard
+	// fires once an hour of simulated time has passed since it started.
+	id := 61
+	for elapsed := 5 * time.Minute; ; elapsed += 5 * time.Minute {
+		advance(5 * time.Minute)
+		for range 5 {
+			tg.post(t, scoredRequest(0.2, id))
+			id++
+		}
+		f := tg.g.Figures()["a"]
+		if elapsed < time.Hour && f.Drift {
+			t.Fatalf("drifted %s of simulated time after the guard started, before drift_after (1h)", elapsed)
+		}
+		if elapsed >= time.Hour+driftEvery {
+			if !f.Drift {
+				t.Fatalf("no drift %s of simulated time below target (recall %+v)", elapsed, f.Recall())
+			}
+			break
+		}
+	}
+	if real := time.Since(realStart); real >= time.Hour {
+		t.Fatalf("%s of real time passed; the test is meant to take far less than drift_after", real)
+	}
+	tg.post(t, scoredRequest(0.2, id))
+	if r := rowsOf(t, sink, id, 1)[0]; r.Decision != "shadow" {
+		t.Errorf("after the drift under on_drift shadow: decision %q, want shadow", r.Decision)
+	}
+	// A FiguresWindow of simulated time later, the old auctions have left the window.
+	advance(FiguresWindow + figSlot)
+	if f := tg.g.Figures()["a"]; f.Offered != 0 {
+		t.Errorf("live figures a simulated FiguresWindow later: %d offered, want 0", f.Offered)
 	}
 }

@@ -43,7 +43,7 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 	if rerr := g.intake(r, body); rerr != nil {
 		return rerr
 	}
-	g.checkDrift(start, st)
+	g.checkDrift(r.now, st)
 	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
 	r.deadline = deadline
 	if st.cfg.Debug.Allow && debugWanted(&r.req) {

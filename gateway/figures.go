@@ -8,7 +8,8 @@ import (
 )
 
 // Live figures: per DSP, what the gateway did with the requests it considered over the
-// last FiguresWindow, for the admin page and the live-recall and withheld-share gauges.
+// last FiguresWindow of the gateway's clock (Options.Now: simulated time under
+// `serve --clock`), for the admin page and the live-recall and withheld-share gauges.
 const (
 	figSlot = time.Minute
 	// FiguresWindow is the span of the live figures: the last 15 minutes (up to one more
@@ -92,7 +93,7 @@ func (f *figures) window(now time.Time) (figCounts, time.Duration) {
 // FiguresWindow. It is cheap and safe for concurrent use.
 func (g *Gateway) Figures() map[string]stats.Figures {
 	st := g.state.Load()
-	now := time.Now()
+	now := g.now()
 	out := make(map[string]stats.Figures, len(st.dsps))
 	for _, d := range st.dsps {
 		f := d.figures(now)

@@ -129,7 +129,7 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 		if d.qpsLimit > 0 {
 			o.ObserveFloat64(m.admission, d.rt.adm.threshold(), d.m.dspObs...)
 		}
-		f := d.figures(now)
+		f := d.figures(g.now())
 		if f.Offered > 0 {
 			o.ObserveFloat64(m.withheld, f.Withheld(), d.m.dspObs...)
 		}

@@ -16,13 +16,13 @@ func (g *Gateway) record(r *run, delivered bool) {
 	if delivered {
 		g.notices(&r.set)
 	}
-	g.account(r.start, &r.set)
+	g.account(r.now, &r.set)
 	if g.sink != nil {
 		g.sink.Log(r.rows())
 	}
 }
 
-// account adds the auction, at its arrival now, to each DSP's live figures and counts
+// account adds the auction, at its arrival on the gateway's clock (Options.Now), to each DSP's live figures and counts
 // its bids by decision.
 func (g *Gateway) account(now time.Time, s *settlement) {
 	ctx := context.Background()

@@ -225,6 +225,12 @@ func TestDrawsArePinned(t *testing.T) {
 // model, exploration rate 0.25 and a fixed shaping seed; rows go to the returned sink.
 func shapingGateway(t *testing.T, m Scorer, change func(*config.Config), dsps ...*fakeDSP) (*testGateway, *memSink) {
 	t.Helper()
+	return shapingGatewayWith(t, m, change, nil, dsps...)
+}
+
+// shapingGatewayWith is shapingGateway with more options (a clock): opts may be nil.
+func shapingGatewayWith(t *testing.T, m Scorer, change func(*config.Config), opts func(*Options), dsps ...*fakeDSP) (*testGateway, *memSink) {
+	t.Helper()
 	cfg := testConfig(dsps...)
 	cfg.Shaping.ExplorationRate = 0.25
 	cfg.Shaping.Seed = 11
@@ -236,7 +242,12 @@ func shapingGateway(t *testing.T, m Scorer, change func(*config.Config), dsps ..
 		change(cfg)
 	}
 	sink := &memSink{}
-	tg := newTestGateway(t, cfg, func(o *Options) { o.Scorer = m; o.BidLog = sink })
+	tg := newTestGateway(t, cfg, func(o *Options) {
+		o.Scorer, o.BidLog = m, sink
+		if opts != nil {
+			opts(o)
+		}
+	})
 	return tg, sink
 }
 
