@@ -100,7 +100,6 @@ func (q *queueSim) waitQuantile(p float64) float64 {
 	return w[int(p*float64(len(w)-1))]
 }
 
-
 // A core that serves 2,000 auctions a second (500 µs each).
 const simCost = 1.0 / 2000
 
