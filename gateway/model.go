@@ -105,7 +105,7 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 	if st == nil {
 		return nil
 	}
-	now := time.Now()
+	now, figNow := time.Now(), g.now() // model age on the real clock; live figures on the gateway's
 	m := g.m
 	o.ObserveInt64(m.inflight, g.load.inflight.Load())
 	for _, d := range st.dsps {
@@ -129,7 +129,7 @@ func (g *Gateway) observe(_ context.Context, o metric.Observer) error {
 		if d.qpsLimit > 0 {
 			o.ObserveFloat64(m.admission, d.rt.adm.threshold(), d.m.dspObs...)
 		}
-		f := d.figures(g.now())
+		f := d.figures(figNow)
 		if f.Offered > 0 {
 			o.ObserveFloat64(m.withheld, f.Withheld(), d.m.dspObs...)
 		}

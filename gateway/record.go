@@ -22,8 +22,8 @@ func (g *Gateway) record(r *run, delivered bool) {
 	}
 }
 
-// account adds the auction, at its arrival on the gateway's clock (Options.Now), to each DSP's live figures and counts
-// its bids by decision.
+// account adds the auction, at its arrival on the gateway's clock (Options.Now), to each
+// DSP's live figures and counts its bids by decision.
 func (g *Gateway) account(now time.Time, s *settlement) {
 	ctx := context.Background()
 	var stack [16]int64
