@@ -26,6 +26,7 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	force := fs.Bool("force", false, "ask for a fresh challenger: judge it on the target alone, not against the champion (as the history's FORCE file does)")
 	seed := fs.Uint64("seed", 1, "training seed")
 	epochs := fs.Int("max-epochs", training.DefaultMaxEpochs, "most training epochs")
+	untilS := fs.String("until", "", "end the window before this UTC day (2024-03-08, or an RFC 3339 time within it): the whole day before it is held out. For a gateway on a simulated clock (serve --clock), whose log runs into a day not over yet; empty: the newest day of the log")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,6 +39,15 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *every < 0 {
 		return fmt.Errorf("%w: --every must be >= 0", errUsage)
+	}
+	var until time.Time
+	if *untilS != "" && *every > 0 {
+		return fmt.Errorf("%w: --until with --every: every run would read the same window", errUsage)
+	}
+	if *untilS != "" {
+		if until, err = parseUntil(*untilS); err != nil {
+			return fmt.Errorf("%w: --until: %w", errUsage, err)
+		}
 	}
 	cfg, err := config.Load(*cfgPath, os.Environ())
 	if err != nil {
@@ -55,7 +65,7 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Rule: retrain.Rule{Tolerance: cfg.Retrain.Tolerance, MinBids: int64(cfg.Retrain.MinBids), Force: *force},
 		Train: training.Options{RecallTarget: cfg.Shaping.RecallTarget, Seed: *seed, MaxEpochs: *epochs,
 			Builder: buildVersion(), Logger: log},
-		Logger: log,
+		Logger: log, Until: until,
 	}
 	for {
 		res, err := retrain.Run(ctx, opts)
@@ -78,6 +88,18 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		case <-time.After(*every):
 		}
 	}
+}
+
+// parseUntil reads --until: a UTC date or an RFC 3339 time.
+func parseUntil(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want a date (2024-03-08) or an RFC 3339 time", s)
+	}
+	return t.UTC(), nil
 }
 
 // parseDays reads "7d", "7" or a duration of whole days ("168h").

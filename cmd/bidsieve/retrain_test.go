@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,5 +70,36 @@ func TestRetrainEveryStopsOnSignal(t *testing.T) {
 	}
 	if _, err := os.Stat(model); err != nil {
 		t.Errorf("model.path after the first promotion: %v", err)
+	}
+}
+
+// retrain --until: a bad time, or --until with --every, is a usage error naming the flag;
+// a good one ends the window (the held-out day is printed).
+func TestRetrainUntil(t *testing.T) {
+	for _, args := range [][]string{
+		{"--config", "x.yaml", "--until", "yesterday"},
+		{"--config", "x.yaml", "--until", "2024-03-08", "--every", "24h"},
+	} {
+		err := runRetrain(t.Context(), args, &bytes.Buffer{}, &bytes.Buffer{})
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--until") {
+			t.Errorf("%v: err %v, want a usage error naming --until", args, err)
+		}
+	}
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	run(t, "simulate", "--profiles", exampleProfiles, "--requests", "1500", "--start", "2024-03-01", "--days", "4", "--seed", "5", "--out", logs)
+	cfg := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfg, []byte("model: {path: "+filepath.Join(dir, "current.bsm")+"}\nbidlog: {dir: "+logs+"}\nretrain: {tolerance: 0.02, min_bids: 50}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runRetrain(t.Context(), []string{"--config", cfg, "--window", "3d", "--until", "2024-03-04T06:00:00Z", "--max-epochs", "1"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "held out 2024-03-03") {
+		t.Errorf("--until 2024-03-04T06:00: want day 2024-03-03 held out, got:\n%s", out.String())
 	}
 }

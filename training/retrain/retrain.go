@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -45,6 +46,11 @@ type Options struct {
 	Train  training.Options
 	Logger *slog.Logger // nil: discard
 	Now    func() time.Time
+	// Until, when set, ends the window: the newest whole UTC day before Until's day is
+	// held out, and rows from Until's day on are not read (`retrain --until`, for a gateway
+	// on a simulated clock, whose log runs into a day not over yet). Zero: the window ends
+	// with the newest day of the log.
+	Until time.Time
 }
 
 // Result is what one run did.
@@ -91,15 +97,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var maxTS int64
 	var any bool
+	endMS := int64(math.MaxInt64)
+	if !o.Until.IsZero() {
+		endMS = o.Until.UTC().Truncate(24 * time.Hour).UnixMilli()
+	}
 	for _, f := range files {
-		if f.Rows > 0 && (!any || f.MaxTS > maxTS) {
+		if f.Rows > 0 && f.MinTS < endMS && (!any || f.MaxTS > maxTS) {
 			maxTS, any = f.MaxTS, true
 		}
 	}
 	if !any {
+		if !o.Until.IsZero() {
+			return nil, fmt.Errorf("retrain: %w in %s before %s", training.ErrNoLogs, o.LogDir, time.UnixMilli(endMS).UTC().Format(time.DateOnly))
+		}
 		return nil, fmt.Errorf("retrain: %w in %s", training.ErrNoLogs, o.LogDir)
 	}
 	held := time.UnixMilli(maxTS).UTC().Truncate(24 * time.Hour)
+	if !o.Until.IsZero() {
+		held = time.UnixMilli(endMS).UTC().AddDate(0, 0, -1)
+	}
 	end := held.Add(24 * time.Hour)
 	start := held.AddDate(0, 0, -(o.WindowDays - 1))
 	force := o.Rule.Force

@@ -207,3 +207,32 @@ func TestLockRefusesConcurrentRun(t *testing.T) {
 		t.Fatal("the lock was not released")
 	}
 }
+
+// With Until (`retrain --until`, a gateway on a simulated clock whose log runs into a day
+// not over yet), the held-out day is the last whole day before Until's day, not the
+// newest day of the log; a window before every row is an error naming the date.
+func TestUntilEndsTheWindow(t *testing.T) {
+	logs := t.TempDir()
+	writeLogs(t, logs, logSpec{start: synthStart, days: 5, perDay: 1500, seed: 4, lowP: 0.05, explore: 0.5})
+	model := filepath.Join(t.TempDir(), "current.bsm")
+	o := options(logs, model)
+	o.WindowDays = 3
+	o.Until = synthStart.AddDate(0, 0, 4).Add(7 * time.Hour) // day 4 is under way
+	res := mustRun(t, o)
+	e := &res.Entry
+	if want := synthStart.AddDate(0, 0, 3); !e.HeldOutDay.Equal(want) {
+		t.Errorf("held-out day %s, want %s (the day before --until's)", e.HeldOutDay, want)
+	}
+	if want := synthStart.AddDate(0, 0, 1); !e.WindowStart.Equal(want) {
+		t.Errorf("window starts %s, want %s", e.WindowStart, want)
+	}
+	plain := mustRun(t, options(logs, filepath.Join(t.TempDir(), "current.bsm")))
+	if want := synthStart.AddDate(0, 0, 4); !plain.Entry.HeldOutDay.Equal(want) {
+		t.Errorf("without --until: held-out day %s, want the newest day %s", plain.Entry.HeldOutDay, want)
+	}
+
+	o.Until = synthStart.Add(5 * time.Hour) // no whole day before it
+	if _, err := Run(t.Context(), o); err == nil || !strings.Contains(err.Error(), "2024-03-01") {
+		t.Errorf("window before every row: err %v, want one naming 2024-03-01", err)
+	}
+}
