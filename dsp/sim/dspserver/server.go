@@ -119,6 +119,7 @@ func New(p *sim.Profiles, opts Options) *Server {
 	s.mux.HandleFunc("/win/{name}", s.notice(func(c *counters) *counter { return &c.wins }))
 	s.mux.HandleFunc("/loss/{name}", s.notice(func(c *counters) *counter { return &c.losses }))
 	s.mux.HandleFunc("/bill/{name}", s.notice(func(c *counters) *counter { return &c.billed }))
+	s.mux.HandleFunc("POST /truth", s.truth)
 	s.mux.HandleFunc("GET /stats", s.stats)
 	s.mux.HandleFunc("POST /stats/reset", s.reset)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -205,29 +206,16 @@ func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := s.opts.Hours()
-	tmax := int(req.TMax)
-	if tmax <= 0 {
-		tmax = defaultTMaxMS
-	}
 	d := st.d
-	fate, latency := d.DrawRequest(s.opts.Seed, req.ID, tmax)
+	tmax := deadlineMS(req)
+	a := s.answer(d, req, s.opts.Hours())
+	fate, latency := a.fate, a.latency
 	var bids []openrtb2.Bid
-	var sumP float64
-	for i := range req.Imp {
-		imp := &req.Imp[i]
-		a := sim.ParseAttrs(req, imp, now)
-		ev := d.Evaluate(&a)
-		sumP += ev.TrueP
-		if fate != sim.Answered {
-			continue
-		}
-		if price, ok := d.DrawBid(s.opts.Seed, req.ID, imp.ID, &a, &ev); ok {
-			bids = append(bids, s.makeBid(r, d.Name, req, imp, price))
-		}
+	for _, ib := range a.bids {
+		bids = append(bids, s.makeBid(r, d.Name, req, &req.Imp[ib.imp], ib.price))
 	}
 	c.imps.add(int64(len(req.Imp)))
-	c.sumTrueP.addFloat(sumP)
+	c.sumTrueP.addFloat(a.sumP)
 
 	switch fate {
 	case sim.TimedOut:
@@ -262,6 +250,76 @@ func (s *Server) bid(w http.ResponseWriter, r *http.Request) {
 	c.bids.add(int64(len(bids)))
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body) // a client gone is not our error
+}
+
+// answer is what DSP d answers to req with the hour_utc clock at now: a pure function of
+// the seed, the DSP's profile, the request and now, so the answer to a request the DSP
+// never got is known exactly (Truth).
+type answer struct {
+	fate    sim.Fate
+	latency float64 // ms
+	bids    []impBid
+	sumP    float64 // sum of the imps' true_p
+}
+
+type impBid struct {
+	imp   int // index in req.Imp
+	price float64
+}
+
+func (s *Server) answer(d *sim.DSP, req *openrtb2.BidRequest, now time.Time) answer {
+	var out answer
+	out.fate, out.latency = d.DrawRequest(s.opts.Seed, req.ID, deadlineMS(req))
+	for i := range req.Imp {
+		imp := &req.Imp[i]
+		a := sim.ParseAttrs(req, imp, now)
+		ev := d.Evaluate(&a)
+		out.sumP += ev.TrueP
+		if out.fate != sim.Answered {
+			continue
+		}
+		if price, ok := d.DrawBid(s.opts.Seed, req.ID, imp.ID, &a, &ev); ok {
+			out.bids = append(out.bids, impBid{imp: i, price: price})
+		}
+	}
+	return out
+}
+
+// deadlineMS is req's tmax, or defaultTMaxMS without one.
+func deadlineMS(req *openrtb2.BidRequest) int {
+	if req.TMax <= 0 {
+		return defaultTMaxMS
+	}
+	return int(req.TMax)
+}
+
+// Truth is the ground truth of req: for every DSP in force, the imps it would bid on in
+// time had it been sent req now (its QPS limit aside), exactly as POST /bid answers it.
+// It counts them in the DSPs' offered and would_bid figures, so that a DSP's true recall
+// is bids / would_bid over the requests offered to the gateway, the ones it never got
+// included (the loop's table, `make loop`). POST /truth serves it for other processes.
+func (s *Server) Truth(req *openrtb2.BidRequest) map[string]int {
+	r := s.roster.Load()
+	now := s.opts.Hours()
+	out := make(map[string]int, len(r.order))
+	for _, st := range r.order {
+		n := len(s.answer(st.d, req, now).bids)
+		st.c.offered.add(1)
+		st.c.wouldBid.add(int64(n))
+		out[st.d.Name] = n
+	}
+	return out
+}
+
+// truth serves POST /truth: a bid request in, {"dsp": imps it would bid on, ...} out.
+func (s *Server) truth(w http.ResponseWriter, r *http.Request) {
+	req, err := s.decode(w, r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.Truth(req)) // a client gone is not our error
 }
 
 func ms(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }

@@ -482,3 +482,61 @@ func BenchmarkServeBid(b *testing.B) {
 		i++
 	}
 }
+
+// POST /truth says, for every DSP, how many imps it would bid on; sending the same request
+// to each DSP gets exactly those bids (0 mismatches over a day of traffic), and the counts
+// add up: bids == would_bid, offered == requests.
+func TestTruthIsWhatItWouldHaveBid(t *testing.T) {
+	const n, seed = 600, 3
+	day := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
+	f := newFixture(t, Options{Seed: seed, QPSWindow: time.Hour})
+	gen := traffic.New(f.p.Traffic, seed)
+	mismatches, would := 0, 0
+	for ts := range traffic.DayTimes(day, n) {
+		req := gen.Next()
+		f.clock.Set(ts)
+		body, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(f.ts.URL+"/truth", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var truth map[string]int
+		err = json.NewDecoder(resp.Body).Decode(&truth)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /truth: %d, %v", resp.StatusCode, err)
+		}
+		if len(truth) != len(f.p.DSPs) {
+			t.Fatalf("truth for %d DSPs, want %d: %v", len(truth), len(f.p.DSPs), truth)
+		}
+		for _, d := range f.p.DSPs {
+			_, br := f.post(t, d.Name, req)
+			got := 0
+			if br != nil {
+				got = len(br.SeatBid[0].Bid)
+			}
+			would += truth[d.Name]
+			if got != truth[d.Name] {
+				mismatches++
+				t.Logf("%s on %s: %d bids, truth %d", d.Name, req.ID, got, truth[d.Name])
+			}
+		}
+	}
+	if mismatches > 0 {
+		t.Errorf("%d (request, DSP) mismatches between the truth and the bids", mismatches)
+	}
+	if would < n/10 {
+		t.Fatalf("only %d would-bids in %d requests: the test says nothing", would, n)
+	}
+	for name, st := range f.srv.Stats().DSPs {
+		if st.Offered != n || st.Bids != st.WouldBid {
+			t.Errorf("%s: offered %d (want %d), bids %d, would_bid %d", name, st.Offered, n, st.Bids, st.WouldBid)
+		}
+	}
+	if code := f.get(t, f.ts.URL+"/truth"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /truth: %d, want 405", code)
+	}
+}

@@ -19,6 +19,7 @@ func (c *counter) reset()             { c.v.Store(0) }
 type counters struct {
 	requests, throttled, badRequests, imps, bidResponses, bids, nobids, timeouts, errors,
 	wins, losses, billed, sumTrueP, spend counter
+	offered, wouldBid counter // Truth: requests shown, imps it would bid on
 }
 
 // DSPStats are one DSP's counts since the start (or the last reset).
@@ -37,6 +38,11 @@ type DSPStats struct {
 	Losses       int64   `json:"losses"`        // loss notices (lurl) received
 	Billed       int64   `json:"billed"`        // billing notices (burl) received
 	SpendCPM     float64 `json:"spend_cpm"`     // sum of the clearing prices in win notices, CPM
+	// Offered and WouldBid are the ground truth (Truth, POST /truth): the requests shown to
+	// the server as offered to the gateway, sent to this DSP or not, and the imps among them
+	// it would have bid on in time. Bids / WouldBid is its true recall.
+	Offered  int64 `json:"offered"`
+	WouldBid int64 `json:"would_bid"`
 }
 
 // Stats is the JSON of GET /stats: {"dsps": {"alpha": {...}, ...}}.
@@ -56,6 +62,7 @@ func (s *Server) Stats() Stats {
 			BidResponses: c.bidResponses.load(), Bids: c.bids.load(), NoBids: c.nobids.load(),
 			Timeouts: c.timeouts.load(), Errors: c.errors.load(),
 			Wins: c.wins.load(), Losses: c.losses.load(), Billed: c.billed.load(), SpendCPM: c.spend.loadFloat(),
+			Offered: c.offered.load(), WouldBid: c.wouldBid.load(),
 		}
 	}
 	return out
@@ -66,7 +73,7 @@ func (s *Server) Reset() {
 	for _, st := range s.roster.Load().order {
 		c := st.c
 		for _, x := range []*counter{&c.requests, &c.throttled, &c.badRequests, &c.imps, &c.bidResponses,
-			&c.bids, &c.nobids, &c.timeouts, &c.errors, &c.wins, &c.losses, &c.billed, &c.sumTrueP, &c.spend} {
+			&c.bids, &c.nobids, &c.timeouts, &c.errors, &c.wins, &c.losses, &c.billed, &c.sumTrueP, &c.spend, &c.offered, &c.wouldBid} {
 			x.reset()
 		}
 	}
