@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/training"
 )
@@ -19,22 +21,40 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// smallLoop is the loop at test scale: a small network, few requests, 4 served days with
-// the change on day 1 and the new DSP on day 2.
-func smallLoop(t *testing.T) *Loop {
-	return &Loop{
+// bigChange makes alpha buy most phone traffic in three countries outside North America
+// from day 1: a change whose fall in true recall shows at test scale.
+const bigChange = `dsps:
+  - name: alpha
+    latency_ms: {median: 35, p99: 120}
+    qps_limit: 3000
+    intent:
+      intercept: -3.2
+      country: {USA: 1.4, CAN: 0.9, "*": -1.5}
+      format: {"300x250": 0.7, video: 1.3, native: -2.5}
+      interactions:
+        - {if: {country: IND, device_type: phone}, add: 5.0}
+        - {if: {country: BRA, device_type: phone}, add: 5.0}
+        - {if: {country: GBR, device_type: phone}, add: 5.0}
+    price: {median_cpm: 1.10, sigma: 0.6}
+`
+
+// The loop at test scale (a small network, 3,000 requests a day, 3 days: alpha changes on
+// day 2, golf joins on day 3): every retrain round runs on the gateway's own log with the
+// day just served held out and what it promotes is in force the next day; the ground truth
+// never counts fewer bids than the DSP made, and exactly its bids for a DSP sent
+// everything (golf, which no model knows on its first day); after alpha's change its live
+// recall falls below the target. (The drift guard needs more traffic than a test can send:
+// TestDriftGuardFollowsTheGatewayClock tests it on a simulated clock, `make loop` in the loop.)
+func TestLoopSmall(t *testing.T) {
+	l := &Loop{
 		Dir: t.TempDir(), Profiles: readFile(t, simtest.ExamplePath()),
-		Changes: readFile(t, "testdata/loop/change.yaml"), Added: readFile(t, "testdata/loop/add.yaml"),
-		Start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), Days: 4, WarmDays: 3, PerDay: 4000,
+		Changes: []byte(bigChange), Added: readFile(t, "testdata/loop/add.yaml"),
+		Start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), Days: 3, WarmDays: 3, PerDay: 3000,
 		Phases: []int{2, 8, 14, 20}, Span: 30 * time.Minute, ChangeDay: 1, AddDay: 2, Seed: 1,
 		RecallTarget: 0.9, ExplorationRate: 0.1, DriftAfter: 5 * time.Minute, WindowDays: 3,
-		Train: training.Options{MaxEpochs: 3, Net: training.NetConfig{Hidden: []int{32, 16}, BatchSize: 256, LearningRate: 3e-3}},
+		Train:       training.Options{MaxEpochs: 2, Net: training.NetConfig{Hidden: []int{16, 8}, BatchSize: 256, LearningRate: 3e-3}},
 		MaxInFlight: 16,
 	}
-}
-
-func TestLoopSmall(t *testing.T) {
-	l := smallLoop(t)
 	var out strings.Builder
 	l.Out = &out
 	rep, err := l.Run(t.Context())
@@ -42,5 +62,85 @@ func TestLoopSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = rep
+	if len(rep.Days) != 3 || len(rep.Retrains) != 3 {
+		t.Fatalf("%d days and %d retrain rounds, want 3 and 3", len(rep.Days), len(rep.Retrains))
+	}
+	inForce := rep.Initial
+	for i, day := range rep.Days {
+		figs := rep.Figures[day]
+		if logged := rep.Logged[i]; logged < int64(l.PerDay)*99/100 {
+			t.Errorf("%s: %d of %d auctions in the bid log", day, logged, l.PerDay)
+		}
+		for _, dn := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"} {
+			f := figs[dn]
+			if f == nil || f.Offered != rep.Logged[i] {
+				t.Fatalf("%s %s: figures %+v, want the %d auctions logged offered", day, dn, f, rep.Logged[i])
+			}
+			if f.Model != inForce {
+				t.Errorf("%s %s: model %s in force, want %s (the last promoted)", day, dn, f.Model, inForce)
+			}
+		}
+		for dn, f := range figs {
+			if f.Bids > f.WouldBid {
+				t.Errorf("%s %s: %d bids received, more than the %d the ground truth says it would make", day, dn, f.Bids, f.WouldBid)
+			}
+		}
+		r := rep.Retrains[i]
+		if r.After != day || r.TrainRows == 0 {
+			t.Errorf("retrain after %s: held out %s with %d training rows, want the day served held out", day, r.After, r.TrainRows)
+		}
+		if r.Promoted {
+			inForce = r.Version
+		}
+	}
+	golf := rep.Figures[rep.Days[2]]["golf"]
+	switch {
+	case golf == nil:
+		t.Fatal("golf has no figures on the day it joined")
+	case golf.Known || golf.Withheld != 0:
+		t.Errorf("golf on its first day: known %v, withheld %.3f; want unknown and sent everything", golf.Known, golf.Withheld)
+	case golf.WouldBid == 0 || golf.Bids != golf.WouldBid:
+		t.Errorf("golf sent everything: %d bids, ground truth %d; want them equal (and some)", golf.Bids, golf.WouldBid)
+	}
+	if rep.Figures[rep.Days[0]]["golf"] != nil {
+		t.Error("golf has figures before it joined")
+	}
+	before, after := rep.Figures[rep.Days[0]]["alpha"], rep.Figures[rep.Days[1]]["alpha"]
+	if after.True >= l.RecallTarget || after.True >= before.True-0.05 {
+		t.Errorf("alpha's true recall %.3f after its change, %.3f the day before: want a fall below the target %.2f", after.True, before.True, l.RecallTarget)
+	}
+}
+
+// overlay replaces DSPs by name in place and appends new ones; the result parses.
+func TestOverlay(t *testing.T) {
+	base := readFile(t, simtest.ExamplePath())
+	y, names, err := overlay(base, readFile(t, "testdata/loop/change.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, added, err := overlay(y, readFile(t, "testdata/loop/add.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sim.Parse(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, d := range p.DSPs {
+		order = append(order, d.Name)
+	}
+	if got := strings.Join(order, ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
+		t.Errorf("DSPs %s, want the six in place and golf appended", got)
+	}
+	if strings.Join(names, ",") != "alpha,charlie" || strings.Join(added, ",") != "golf" {
+		t.Errorf("names %v, %v", names, added)
+	}
+	orig, _ := sim.Parse(base)
+	if reflect.DeepEqual(orig.DSP("alpha"), p.DSP("alpha")) || !reflect.DeepEqual(orig.DSP("bravo"), p.DSP("bravo")) {
+		t.Error("want alpha changed by the overlay and bravo not")
+	}
+	if _, _, err := overlay(base, []byte("dsps:\n  - {latency_ms: {median: 1}}\n")); err == nil {
+		t.Error("an entry without a name was accepted")
+	}
 }

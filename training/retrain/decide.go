@@ -36,8 +36,11 @@ type Rule struct {
 //     the target refuses good models, the champion included, on most days.)
 //   - the champion filters it: the challenger must also withhold at least the champion's
 //     share minus Tolerance (sending everything counts as withholding nothing);
-//   - the champion does not (new DSP, or too few bids before): the challenger filtering it
-//     and holding the target is a gain; not filtering it decides nothing.
+//   - the champion does not (new DSP, or too few bids before), or it misses the target on
+//     the held-out day itself (its own interval wholly below: the DSP changed what it buys,
+//     so the champion's withheld share is not at the target's recall and does not bind):
+//     the challenger filtering it and holding the target is a gain, sending it everything
+//     is a pass (it restores the recall); not filtering a DSP nobody filtered decides nothing.
 //
 // A DSP the champion filters but the held-out day does not show decides nothing either.
 func Decide(chall, champ *evaluation.Report, champFile *modelfile.File, r Rule) ([]modelhistory.DSPResult, []string) {
@@ -80,7 +83,14 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		return modelhistory.VerdictNoted, fmt.Sprintf("%d held-out bids, fewer than retrain.min_bids %d: decides nothing", res.Bids, r.MinBids)
 	}
 	champFilters := pm != nil && pm.Filtered
+	champMisses := champFilters && pm.RecallUpper < res.Target-1e-12
+	if champMisses {
+		champFilters = false
+	}
 	if !ch.Filtered {
+		if champMisses {
+			return modelhistory.VerdictPass, fmt.Sprintf("the challenger sends everything; the champion misses the target on the held-out day (recall %.4f, interval wholly below)", pm.Recall)
+		}
 		if champFilters && !r.Force {
 			if ch.Withheld < pm.Withheld-r.Tolerance {
 				return modelhistory.VerdictFail, fmt.Sprintf("the challenger has no threshold (sends everything) where the champion withholds %.1f%%", 100*pm.Withheld)
@@ -92,6 +102,10 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 	if ch.RecallUpper < res.Target-1e-12 {
 		return modelhistory.VerdictFail, fmt.Sprintf("recall %.4f, interval [%.4f, %.4f] wholly below the target %.4g",
 			ch.Recall, ch.RecallLower, ch.RecallUpper, res.Target)
+	}
+	if champMisses {
+		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%, where the champion misses the target (recall %.4f, interval wholly below)",
+			ch.Recall, ch.RecallLower, 100*ch.Withheld, pm.Recall)
 	}
 	if !champFilters || r.Force {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)

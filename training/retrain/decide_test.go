@@ -43,6 +43,9 @@ func TestDecide(t *testing.T) {
 		{"DSP the champion sends everything, now filtered", m(true, 0.96, 0.30, 500), m(false, 1, 0, 500), rule, modelhistory.VerdictGain, ""},
 		{"new DSP filtered below target", m(true, 0.90, 0.60, 500), nil, rule, modelhistory.VerdictFail, "wholly below"},
 		{"too few bids", m(true, 0.5, 0.9, 40), m(true, 0.96, 0.35, 40), rule, modelhistory.VerdictNoted, "min_bids"},
+		{"the champion misses the target: its withheld share does not bind", m(true, 0.96, 0.10, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictGain, "champion misses the target"},
+		{"the champion misses the target: sending everything restores recall", m(false, 1, 0, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictPass, "champion misses the target"},
+		{"the champion misses the target, the challenger too", m(true, 0.88, 0.30, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below"},
 		{"forced: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Force: true}, modelhistory.VerdictGain, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
