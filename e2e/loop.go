@@ -77,9 +77,11 @@ type LoopDay struct {
 	// over the day's bid-log rows: sent bids plus explored bids weighted 1/propensity).
 	Live *stats.Interval
 	// True is bids received / bids the DSP would have made on every request offered
-	// (the DSP server's ground truth).
+	// (the DSP server's ground truth), leaving out the Late pairs: sent, but answered past
+	// the auction's deadline (the machine's lateness, not shaping's; none on a quiet one).
 	True           float64
 	Bids, WouldBid int64
+	Late           int64
 	Offered        int64
 	Withheld       float64   // filtered / offered
 	Drift          bool      // the drift guard fired for it during the day
@@ -126,10 +128,23 @@ type loopSink struct {
 	day map[string]*loopCounts
 	// auctions counts the day's auctions logged (one Log call each).
 	auctions int64
+	// truth is each request's ground truth (imps each DSP would bid on), set by the driver
+	// before it sends the request; a pair sent but answered too late for the auction (the
+	// machine's lateness, not shaping's) leaves its would-bids out of the true recall.
+	truth map[string]map[string]int
+}
+
+// expect records req's ground truth before it is sent.
+func (s *loopSink) expect(id string, t map[string]int) {
+	s.mu.Lock()
+	s.truth[id] = t
+	s.mu.Unlock()
 }
 
 type loopCounts struct {
 	fig             stats.Figures
+	late            int64 // pairs sent whose answer missed the auction (timeout, not_sent)
+	lateWould       int64 // the would-bids of those pairs
 	shadowedByDrift int64
 	decisions       map[string]int64
 }
@@ -160,6 +175,10 @@ func (s *loopSink) Log(rows []bidlog.Row) {
 		if first {
 			f.Offered++
 			c.decisions[r.Decision]++
+			if r.Labelled() && (r.Outcome == bidlog.OutcomeTimeout || r.Outcome == bidlog.OutcomeNotSent) {
+				c.late++
+				c.lateWould += int64(s.truth[r.RequestID][r.DSP])
+			}
 		}
 		switch r.Decision {
 		case bidlog.DecisionSent, bidlog.DecisionFailOpen:
@@ -192,13 +211,13 @@ func (s *loopSink) Log(rows []bidlog.Row) {
 	}
 }
 
-// bids returns the day's bids so far per DSP.
-func (s *loopSink) bids() map[string]int64 {
+// bids returns the day's bids so far per DSP, and the would-bids of its late pairs.
+func (s *loopSink) bids() map[string][2]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.day))
+	out := make(map[string][2]int64, len(s.day))
 	for dn, c := range s.day {
-		out[dn] = c.fig.Bids
+		out[dn] = [2]int64{c.fig.Bids, c.lateWould}
 	}
 	return out
 }
@@ -208,7 +227,7 @@ func (s *loopSink) take() (map[string]*loopCounts, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, n, err := s.day, s.auctions, s.err
-	s.day, s.auctions = map[string]*loopCounts{}, 0
+	s.day, s.auctions, s.truth = map[string]*loopCounts{}, 0, map[string]map[string]int{}
 	if err == nil {
 		err = s.w.Roll() // publish: retrain reads only complete files
 	}
@@ -299,7 +318,7 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink := &loopSink{w: w, day: map[string]*loopCounts{}}
+	sink := &loopSink{w: w, day: map[string]*loopCounts{}, truth: map[string]map[string]int{}}
 	cfgFor := func(p *sim.Profiles) *config.Config {
 		c := gatewayConfig(&Config{Profiles: p, RecallTarget: l.RecallTarget, ExplorationRate: l.ExplorationRate, ShapingSeed: l.Seed, ModelPath: modelPath}, config.ModeFilter, dsps.URL)
 		c.Shaping.OnDrift, c.Shaping.DriftAfter = config.DriftShadow, l.DriftAfter
@@ -367,10 +386,10 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 			f := c.fig
 			f.ExplorationRate = l.ExplorationRate
 			ld := &LoopDay{Day: name, DSP: dn, Model: version, Known: known[dn], Live: f.Recall(),
-				Bids: f.Bids, WouldBid: dr.truth[dn], Offered: f.Offered, Withheld: f.Withheld(),
-				Decisions: c.decisions, ShadowedByDrift: c.shadowedByDrift}
-			if dr.truth[dn] > 0 {
-				ld.True = float64(f.Bids) / float64(dr.truth[dn])
+				Bids: f.Bids, WouldBid: dr.truth[dn] - c.lateWould, Offered: f.Offered, Withheld: f.Withheld(),
+				Late: c.late, Decisions: c.decisions, ShadowedByDrift: c.shadowedByDrift}
+			if ld.WouldBid > 0 {
+				ld.True = float64(f.Bids) / float64(ld.WouldBid)
 			}
 			if at, ok := dr.driftAt[dn]; ok {
 				ld.Drift, ld.DriftAt = true, at
@@ -456,9 +475,11 @@ func (l *Loop) serveDay(ctx context.Context, date time.Time, gen *traffic.Genera
 			at := begin.Add(time.Duration(float64(l.Span) * float64(i-lo) / float64(hi-lo)))
 			simNow.Store(at.UnixNano())
 			req := gen.Next()
-			for dn, k := range dspSrv.Truth(req) {
+			t := dspSrv.Truth(req)
+			for dn, k := range t {
 				dr.truth[dn] += int64(k)
 			}
+			sink.expect(req.ID, t)
 			body, err := json.Marshal(req)
 			if err != nil {
 				return nil, err
@@ -484,7 +505,7 @@ func (l *Loop) serveDay(ctx context.Context, date time.Time, gen *traffic.Genera
 			for dn, d := range rep.DSPs {
 				if _, seen := dr.driftAt[dn]; !seen && !d.Since.Before(date) {
 					dr.driftAt[dn] = d.Since
-					dr.untilDrift[dn] = [2]int64{bids[dn], dr.truth[dn]}
+					dr.untilDrift[dn] = [2]int64{bids[dn][0], dr.truth[dn] - bids[dn][1]}
 				}
 			}
 		}
@@ -560,7 +581,11 @@ func writeLoopDay(w io.Writer, rep *LoopReport, day string) {
 	}
 	for _, dn := range names {
 		f := rep.Figures[day][dn]
-		fmt.Fprintf(w, "  %-8s %-22s %-22s %-7.3f %-9s %s\n", dn, modelCell(f), liveCell(f.Live), f.True, pct(f.Withheld), driftCell(f))
+		late := ""
+		if f.Late > 0 {
+			late = fmt.Sprintf("  (%d pairs late, left out)", f.Late)
+		}
+		fmt.Fprintf(w, "  %-8s %-22s %-22s %-7.3f %-9s %s%s\n", dn, modelCell(f), liveCell(f.Live), f.True, pct(f.Withheld), driftCell(f), late)
 	}
 }
 
