@@ -88,9 +88,13 @@ type LoopDay struct {
 	// guard's shadow nor the machine's lateness.
 	FilterTrue float64
 	Offered    int64
-	Withheld   float64   // filtered / offered
-	Drift      bool      // the drift guard fired for it during the day
-	DriftAt    time.Time // when (drift.json's since)
+	Withheld   float64 // filtered / offered
+	// OracleWithheld is the share an oracle scoring with the DSP's true probabilities
+	// could withhold at the recall target (FS@target on the ground truth): what the best
+	// model would withhold that day. A change in what a DSP buys moves it.
+	OracleWithheld float64
+	Drift          bool      // the drift guard fired for it during the day
+	DriftAt        time.Time // when (drift.json's since)
 	// TrueUntilDrift is the true recall over the day's stretches up to the one in which the
 	// guard fired (what the model alone gave the DSP, before shadow sent it everything).
 	TrueUntilDrift  float64
@@ -354,6 +358,7 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 	defer client.CloseIdleConnections()
 
 	gen := traffic.New(base.Traffic, l.Seed)
+	inForce := base // the profiles the DSP server answers with
 	for day := range l.Days {
 		date := start.AddDate(0, 0, day)
 		name := date.Format(time.DateOnly)
@@ -361,9 +366,11 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 		switch day {
 		case l.ChangeDay:
 			dspSrv.Reload(changedP)
+			inForce = changedP
 			fmt.Fprintf(out, "%s: %v change what they buy\n", name, changed)
 		case l.AddDay:
 			dspSrv.Reload(addedP)
+			inForce = addedP
 			if err := g.Apply(cfgFor(addedP)); err != nil {
 				return nil, fmt.Errorf("loop: add %v to the gateway: %w", added, err)
 			}
@@ -379,7 +386,7 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 				known[d.Name] = d.OK
 			}
 		}
-		dr, err := l.serveDay(ctx, date, gen, dspSrv, sink, &simNow, client, front.URL+"/openrtb2/auction", filepath.Join(filepath.Dir(modelPath), gateway.DriftFile))
+		dr, err := l.serveDay(ctx, date, gen, dspSrv, func() *sim.Profiles { return inForce }, sink, &simNow, client, front.URL+"/openrtb2/auction", filepath.Join(filepath.Dir(modelPath), gateway.DriftFile))
 		if err != nil {
 			return nil, err
 		}
@@ -408,6 +415,7 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 			if c.would > 0 {
 				ld.FilterTrue = float64(c.kept) / float64(c.would)
 			}
+			ld.OracleWithheld = fsAt(dr.oracle[dn], l.RecallTarget)
 			if at, ok := dr.driftAt[dn]; ok {
 				ld.Drift, ld.DriftAt = true, at
 			}
@@ -468,13 +476,14 @@ func (l *Loop) retrain(ctx context.Context, o retrain.Options, until time.Time, 
 type dayRun struct {
 	truth   map[string]int64
 	driftAt map[string]time.Time
+	oracle  map[string][]scored // per DSP, each request's true score and would-bids
 }
 
 // serveDay sends one day's requests (Phases stretches of Span) through the gateway, each
 // first shown to the ground truth, reading the gateway's drift.json after every stretch.
-func (l *Loop) serveDay(ctx context.Context, date time.Time, gen *traffic.Generator, dspSrv *dspserver.Server, sink *loopSink,
+func (l *Loop) serveDay(ctx context.Context, date time.Time, gen *traffic.Generator, dspSrv *dspserver.Server, profiles func() *sim.Profiles, sink *loopSink,
 	simNow *atomic.Int64, client *http.Client, url, driftFile string) (*dayRun, error) {
-	dr := &dayRun{truth: map[string]int64{}, driftAt: map[string]time.Time{}}
+	dr := &dayRun{truth: map[string]int64{}, driftAt: map[string]time.Time{}, oracle: map[string][]scored{}}
 	inflight := make(chan struct{}, max(l.MaxInFlight, 1))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -490,6 +499,9 @@ func (l *Loop) serveDay(ctx context.Context, date time.Time, gen *traffic.Genera
 			t := dspSrv.Truth(req)
 			for dn, k := range t {
 				dr.truth[dn] += int64(k)
+			}
+			for _, d := range profiles().DSPs {
+				dr.oracle[d.Name] = append(dr.oracle[d.Name], scored{score: trueScore(d, req, at), bids: t[d.Name]})
 			}
 			sink.expect(req.ID, t)
 			body, err := json.Marshal(req)
@@ -582,7 +594,7 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 
 // writeLoopDay prints one day's rows of the table.
 func writeLoopDay(w io.Writer, rep *LoopReport, day string) {
-	fmt.Fprintf(w, "%s\n  %-8s %-31s %-22s %-7s %-7s %-9s %s\n", day, "dsp", "model", "live recall [95%]", "true", "filter", "withheld", "drift")
+	fmt.Fprintf(w, "%s\n  %-8s %-31s %-22s %-7s %-7s %-9s %-7s %s\n", day, "dsp", "model", "live recall [95%]", "true", "filter", "withheld", "oracle", "drift")
 	names := make([]string, 0, len(rep.Figures[day]))
 	for _, dn := range rep.DSPs {
 		if rep.Figures[day][dn] != nil {
@@ -595,7 +607,7 @@ func writeLoopDay(w io.Writer, rep *LoopReport, day string) {
 		if f.Late > 0 {
 			late = fmt.Sprintf("  (%d pairs late, left out)", f.Late)
 		}
-		fmt.Fprintf(w, "  %-8s %-31s %-22s %-7.3f %-7.3f %-9s %s%s\n", dn, modelCell(f), liveCell(f.Live), f.True, f.FilterTrue, pct(f.Withheld), driftCell(f), late)
+		fmt.Fprintf(w, "  %-8s %-31s %-22s %-7.3f %-7.3f %-9s %-7s %s%s\n", dn, modelCell(f), liveCell(f.Live), f.True, f.FilterTrue, pct(f.Withheld), pct(f.OracleWithheld), driftCell(f), late)
 	}
 }
 
