@@ -98,10 +98,11 @@ func FilterLog(ctx context.Context, opts FilterOptions) (*FilterSummary, error) 
 		return nil, err
 	}
 	file := opts.Champion.File()
-	sh := config.DSPShaping{Mode: config.ModeFilter, RecallTarget: opts.RecallTarget, ExplorationRate: opts.ExplorationRate}
-	if sh.RecallTarget == 0 {
-		sh.RecallTarget = file.Meta.RecallTarget
+	target := opts.RecallTarget
+	if target == 0 {
+		target = file.Meta.RecallTarget
 	}
+	sh := gatewayShaping(target, opts.ExplorationRate)
 	fromMS, toMS := int64(math.MinInt64), int64(math.MaxInt64)
 	if !opts.Since.IsZero() {
 		fromMS = opts.Since.UnixMilli()
@@ -148,6 +149,12 @@ func FilterLog(ctx context.Context, opts FilterOptions) (*FilterSummary, error) 
 	}
 	sort.Slice(sum.DSPs, func(i, j int) bool { return sum.DSPs[i].Name < sum.DSPs[j].Name })
 	return sum, nil
+}
+
+// gatewayShaping is the shaping settings of a gateway in filter mode with that recall
+// target and exploration rate for every DSP.
+func gatewayShaping(target, rate float64) config.DSPShaping {
+	return config.DSPShaping{Mode: config.ModeFilter, RecallTarget: target, ExplorationRate: rate}
 }
 
 type replayDSP struct {
