@@ -2,7 +2,6 @@ package ips
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math"
 	"path/filepath"
@@ -17,31 +16,11 @@ import (
 
 func readAll(t testing.TB, dir string) []bidlog.Row {
 	t.Helper()
-	files, err := bidlog.ListDir(dir)
+	rows, err := bidlog.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := bidlog.NewReader(files)
-	defer func() { _ = r.Close() }()
-	var rows []bidlog.Row
-	buf := make([]bidlog.Row, 1024)
-	for {
-		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			row := buf[i]
-			if row.TrueP != nil {
-				p := *row.TrueP
-				row.TrueP = &p
-			}
-			rows = append(rows, row)
-		}
-		if errors.Is(err, io.EOF) {
-			return rows
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	return rows
 }
 
 // TestFilterLog replays a simulated day through a small champion and checks the log
