@@ -265,3 +265,26 @@ func (r *Reader) closeFile() error {
 	}
 	return nil
 }
+
+// ReadDir reads every row of the published files under dir (ListDir), in file order, into
+// memory: for tests and small logs.
+func ReadDir(dir string) ([]Row, error) {
+	files, err := ListDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := NewReader(files)
+	defer func() { _ = r.Close() }()
+	var out []Row
+	buf := make([]Row, 1024)
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

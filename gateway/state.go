@@ -175,9 +175,7 @@ func buildState(cfg *config.Config, scorer Scorer, runtimes map[string]*dspRunti
 			priv:        privacy.DSPFrom(d),
 		}
 		if st.model != nil {
-			cal := st.model.DSPByName(d.Name)
-			ds.known = cal != nil
-			ds.threshold, ds.source = cal.OperatingThreshold(ds.shaping.Threshold, ds.shaping.RecallTarget)
+			ds.calibrate(st.model.DSPByName(d.Name))
 		}
 		st.dsps = append(st.dsps, ds)
 		st.bidders = append(st.bidders, auction.Bidder{Name: d.Name, Adjustment: auction.AdjustmentFromFloat(d.BidAdjustment)})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"sort"
@@ -193,23 +192,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // request id.
 func readDir(t *testing.T, dir string) []bidlog.Row {
 	t.Helper()
-	files, err := bidlog.ListDir(dir)
+	out, err := bidlog.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	r := bidlog.NewReader(files)
-	defer func() { _ = r.Close() }()
-	var out []bidlog.Row
-	buf := make([]bidlog.Row, 256)
-	for {
-		n, err := r.Read(buf)
-		out = append(out, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].RequestID < out[j].RequestID })
 	return out

@@ -45,6 +45,8 @@ type evalRun struct {
 	window              e2e.Window
 	testSeed, trainSeed uint64
 	recall              float64
+	ips                 ipsRun
+	runsIPS             bool
 }
 
 // define declares the flags of an evalRun.
@@ -54,9 +56,22 @@ func define(fs *flag.FlagSet) func() (func(context.Context) error, error) {
 	fs.Uint64Var(&r.testSeed, "test-seed", 2, "seed of the test day")
 	fs.Uint64Var(&r.trainSeed, "train-seed", 1, "seed of bidsieve train")
 	fs.Float64Var(&r.recall, "recall", 0.95, "recall target of the thresholds")
+	fs.BoolVar(&r.runsIPS, "ips", false, "run issue 13's unbiased-retraining experiment instead (--days: the days the models train on)")
+	fs.IntVar(&r.ips.champDays, "champion-days", 2, "with --ips: days the champion trains on, before the --days")
+	fs.Float64Var(&r.ips.explore, "explore", 0.02, "with --ips: exploration rate of the gateway that wrote the filtered log")
+	fs.Uint64Var(&r.ips.exploreSeed, "explore-seed", 1, "with --ips: seed of the exploration draws (shaping.seed)")
 	return func() (func(context.Context) error, error) {
 		if err := window(); err != nil {
 			return nil, err
+		}
+		if r.runsIPS {
+			if r.ips.champDays < 2 || r.window.Days < 2 {
+				return nil, fmt.Errorf("--champion-days %d and --days %d: each needs at least 2", r.ips.champDays, r.window.Days)
+			}
+			if !(r.ips.explore > 0 && r.ips.explore <= 0.5) {
+				return nil, fmt.Errorf("--explore %v: must be in (0, 0.5]", r.ips.explore)
+			}
+			return func(ctx context.Context) error { return r.runIPS(ctx, os.Stdout, os.Stderr) }, nil
 		}
 		return func(ctx context.Context) error { return r.run(ctx, os.Stdout, os.Stderr) }, nil
 	}
