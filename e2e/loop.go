@@ -157,7 +157,6 @@ type loopCounts struct {
 	// the filter passed on their score (sent, or in shadow at or above the threshold).
 	would, kept     int64
 	lateWould       int64 // the would-bids of those pairs
-	shadowedByDrift int64
 	decisions       map[string]int64
 }
 
@@ -211,7 +210,6 @@ func (s *loopSink) Log(rows []bidlog.Row) {
 			}
 			if first {
 				f.Sent++
-				c.shadowedByDrift++
 			}
 		case bidlog.DecisionExplored:
 			f.BidsExplored += bid
@@ -408,7 +406,7 @@ func (l *Loop) Run(ctx context.Context) (*LoopReport, error) {
 			f.ExplorationRate = l.ExplorationRate
 			ld := &LoopDay{Day: name, DSP: dn, Model: version, Known: known[dn], Live: f.Recall(),
 				Bids: f.Bids, WouldBid: dr.truth[dn] - c.lateWould, Offered: f.Offered, Withheld: f.Withheld(),
-				Late: c.late, Decisions: c.decisions, ShadowedByDrift: c.shadowedByDrift}
+				Late: c.late, Decisions: c.decisions, ShadowedByDrift: c.decisions[bidlog.DecisionShadow]}
 			if ld.WouldBid > 0 {
 				ld.True = float64(f.Bids) / float64(ld.WouldBid)
 			}

@@ -228,16 +228,23 @@ func (g *Gateway) score(ctx context.Context, req *openrtb2.BidRequest, p *plan, 
 	return nil
 }
 
+// decideDrawn is decide with the pair's exploration draw, made only where it decides (a
+// scored pair below the threshold of a DSP that explores): the rule of an auction and of
+// an offline replay (ReplayDSP) alike.
+func decideDrawn(d *dspState, exploreSeed uint64, requestID string, fail failReason, scored bool, score float64) verdict {
+	u := 1.0
+	if scored && !(score >= d.threshold) && d.shaping.ExplorationRate > 0 {
+		u = exploreDraw(exploreSeed, requestID, d.name)
+	}
+	return decide(d, fail, scored, score, u)
+}
+
 // decideCall makes the shaping decision of a call (decide), with the exploration draw
 // where it decides, and counts what shadow mode would have done and why a DSP went
 // unfiltered.
 func (g *Gateway) decideCall(ctx context.Context, in *planInput, c *call, fail failReason) {
 	d := c.d
-	u := 1.0 // the exploration draw, made only where it decides
-	if c.scored && !(c.score >= d.threshold) && d.shaping.ExplorationRate > 0 {
-		u = exploreDraw(in.st.explore, in.req.ID, d.name)
-	}
-	c.verdict = decide(d, fail, c.scored, c.score, u)
+	c.verdict = decideDrawn(d, in.st.explore, in.req.ID, fail, c.scored, c.score)
 	if v := &c.verdict; v.unfiltered == unfilteredNone && in.st.shadowsOnDrift(d) {
 		switch v.decision {
 		case DecisionSent, DecisionFiltered, DecisionExplored: // the filter's decisions

@@ -41,11 +41,6 @@ func (r *ReplayDSP) Threshold() (float64, bool) {
 // (RequestScore over its imps) is score, scored false when the model gave none: the bid
 // log's decision, the propensity and the threshold it records.
 func (r *ReplayDSP) Decide(requestID string, scored bool, score float64) (decision string, propensity, threshold float64) {
-	d := &r.d
-	u := 1.0 // as decideCall draws it
-	if scored && !(score >= d.threshold) && d.shaping.ExplorationRate > 0 {
-		u = exploreDraw(r.seed, requestID, d.name)
-	}
-	v := decide(d, failNone, scored, score, u)
+	v := decideDrawn(&r.d, r.seed, requestID, failNone, scored, score)
 	return v.decision.String(), v.propensity, v.threshold
 }
