@@ -155,9 +155,9 @@ type loopCounts struct {
 	late int64 // pairs sent whose answer missed the auction (timeout, not_sent)
 	// would and kept are the ground truth's would-bids over the pairs offered, and over those
 	// the filter passed on their score (sent, or in shadow at or above the threshold).
-	would, kept     int64
-	lateWould       int64 // the would-bids of those pairs
-	decisions       map[string]int64
+	would, kept int64
+	lateWould   int64 // the would-bids of those pairs
+	decisions   map[string]int64
 }
 
 func (s *loopSink) Log(rows []bidlog.Row) {
