@@ -56,21 +56,17 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 		metrics.RequestScores(keys, net, net)
 		rows := make([]metrics.Scored, len(idx))
 		for k, i := range idx {
-			rows[k] = metrics.Scored{Score: net[k], Weight: float64(val.ds.weight[i]), Bid: val.ds.label[i]}
+			rows[k] = metrics.Scored{Score: net[k], Weight: float64(val.ds.weight[i]), Bid: val.ds.label[i], Key: keys[k]}
 		}
 		sn := metrics.Sort(rows)
 		c.FSAtTarget, _ = sn.FSAt(o.RecallTarget)
 		c.file.AUC = finite(c.AUC)
 		// Bounds are prediction bounds: for the recall realized on a day like the
-		// validation day (tomorrow), not for the validation day's own recall.
-		// The rows of a request are sent or filtered together: the count is the effective
-		// number of bids over requests.
-		weights, bids := make([]float64, len(idx)), make([]bool, len(idx))
-		for k, i := range idx {
-			weights[k], bids[k] = float64(val.ds.weight[i]), val.ds.label[i]
-		}
-		nEff := metrics.ClusteredBids(keys, weights, bids)
-		bound := metrics.PredictionBound(o.Confidence, nEff)
+		// validation day (tomorrow), not for the validation day's own recall. The rows of
+		// a request are sent or filtered together, and the variance at each threshold is
+		// that of the bids it misses (metrics.Sorted.EffectiveBidsAt): on the gateway's
+		// own log those are mostly a few explored bids of weight 1/propensity.
+		bound := metrics.PredictionBound(o.Confidence)
 		for _, p := range sn.Curve(metrics.CurveLevels(), bound) {
 			c.file.Curve = append(c.file.Curve, modelfile.CurvePoint{Threshold: p.Threshold, Recall: p.Recall,
 				RecallLower: p.RecallLower, FilteredShare: p.FilteredShare})
@@ -93,7 +89,7 @@ func calibrate(st *windowStats, val *valSet, logits []float64, spec *features.Sp
 				c.file.Curve = withPoint(c.file.Curve, p)
 			} else {
 				c.file.Reason = fmt.Sprintf("%.0f effective validation bids: too few for a %.0f%% lower bound of tomorrow's recall to reach %.3g",
-					nEff, 100*o.Confidence, o.RecallTarget)
+					sn.EffectiveBids(), 100*o.Confidence, o.RecallTarget)
 			}
 		}
 		if !c.file.OK {

@@ -38,7 +38,7 @@ func newScoring(keys []uint64, p []float64, bids []bool, weights []float64) scor
 	req := make([]float64, len(p))
 	metrics.RequestScores(keys, p, req)
 	for k := range rows {
-		rows[k] = metrics.Scored{Score: req[k], Weight: weights[k], Bid: bids[k]}
+		rows[k] = metrics.Scored{Score: req[k], Weight: weights[k], Bid: bids[k], Key: keys[k]}
 	}
 	return scoring{rowP: p, auc: auc, req: metrics.Sort(rows)}
 }
@@ -104,7 +104,9 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 	m.FilteredShare = Num(net.req.FilteredShare(th))
 	nEff := metrics.ClusteredBids(keys, weights, bids)
 	m.EffectiveBids = Num(nEff)
-	m.RecallInterval = stats.WilsonWeighted95(net.req.Recall(th), nEff)
+	// The interval of the recall at the threshold rests on the bids it misses and their
+	// weights (the delta method), not on Kish's count of all bids.
+	m.RecallInterval = stats.WilsonWeighted95(net.req.Recall(th), net.req.EffectiveBidsAt(th))
 	e.sentBids = net.req.Recall(th) * net.req.Bids()
 	e.filtered = net.req.FilteredShare(th) * net.req.Rows()
 	e.fsAt, _ = net.req.FSAt(target)

@@ -11,18 +11,25 @@ type Scored struct {
 	Score  float64
 	Weight float64 // 1, or 1/propensity for an explored row; must be positive
 	Bid    bool
+	// Key groups the rows of one request (RequestKey): rows with the same key and score
+	// are sent or filtered together, so their bids count as one cluster in the variance of
+	// a recall. 0 makes the row a cluster of its own.
+	Key uint64
 }
 
 // Sorted holds a set of scored rows sorted by score, descending, with rows of equal score
 // grouped: a threshold between two groups separates them, and rows tied on a score are
 // always on the same side (sent or filtered together). Build it once with Sort, then query.
 type Sorted struct {
-	score   []float64 // distinct scores, descending
-	cumRows []float64 // weight of rows with score >= score[i]
-	cumBids []float64 // weight of bids with score >= score[i]
-	rows    float64   // total row weight
-	bids    float64   // total bid weight
-	bidsSq  float64   // total squared bid weight (for the effective count)
+	score     []float64 // distinct scores, descending
+	cumRows   []float64 // weight of rows with score >= score[i]
+	cumBids   []float64 // weight of bids with score >= score[i]
+	cumBidsSq []float64 // sum of B^2 over the clusters with score >= score[i]
+	rows      float64   // total row weight
+	bids      float64   // total bid weight
+	// Over clusters (a request's rows, Scored.Key) with bid weight B and b bid rows:
+	bidsSq  float64 // sum of B^2 (Kish's effective count, and the variance of a recall)
+	bidsTom float64 // sum of B*b: the weighted sum of b^2, for a day sent unweighted
 	nRows   int
 	nBids   int
 	auc     float64
@@ -30,28 +37,50 @@ type Sorted struct {
 
 // Sort sorts rows (in place) and builds the cumulative sums.
 func Sort(rows []Scored) *Sorted {
-	slices.SortFunc(rows, func(a, b Scored) int { return cmp.Compare(b.Score, a.Score) }) // highest first
+	slices.SortFunc(rows, func(a, b Scored) int { // highest first; a request's rows together
+		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Key, b.Key))
+	})
 	s := &Sorted{nRows: len(rows)}
 	var aucNum float64
 	for i := 0; i < len(rows); {
 		j := i
-		var gr, gb float64
+		var gr, gb, gsq float64
 		for ; j < len(rows) && rows[j].Score == rows[i].Score; j++ {
 			w := rows[j].Weight
 			gr += w
 			if rows[j].Bid {
 				gb += w
-				s.bidsSq += w * w
 				s.nBids++
 			}
+		}
+		// The group's clusters: runs of one key (key 0: each row alone).
+		for k := i; k < j; {
+			l := k + 1
+			if rows[k].Key != 0 {
+				for l < j && rows[l].Key == rows[k].Key {
+					l++
+				}
+			}
+			var cb, cn float64
+			for _, r := range rows[k:l] {
+				if r.Bid {
+					cb += r.Weight
+					cn++
+				}
+			}
+			gsq += cb * cb
+			s.bidsTom += cb * cn
+			k = l
 		}
 		// Non-bids of this group rank below the bids above it, tied with its own bids.
 		aucNum += (gr - gb) * (s.bids + 0.5*gb)
 		s.rows += gr
 		s.bids += gb
+		s.bidsSq += gsq
 		s.score = append(s.score, rows[i].Score)
 		s.cumRows = append(s.cumRows, s.rows)
 		s.cumBids = append(s.cumBids, s.bids)
+		s.cumBidsSq = append(s.cumBidsSq, s.bidsSq)
 		i = j
 	}
 	if neg := s.rows - s.bids; s.bids > 0 && neg > 0 {
@@ -74,9 +103,11 @@ func (s *Sorted) NumRows() int { return s.nRows }
 // NumBids is the number of bid rows.
 func (s *Sorted) NumBids() int { return s.nBids }
 
-// EffectiveBids is Kish's effective number of bids, (Σw)²/Σw²: the number of unweighted
-// bids that would give a recall estimate of the same variance. It equals NumBids when
-// every weight is 1.
+// EffectiveBids is Kish's effective number of bids, (ΣB)²/ΣB² over the clusters (a
+// request's bids, or each bid when rows carry no key) of bid weight B. It equals NumBids
+// when every weight is 1 and no request has two bids. It describes the weights, not a
+// recall: where a few heavy bids carry what a threshold misses, the variance of that
+// recall is larger (EffectiveBidsAt).
 func (s *Sorted) EffectiveBids() float64 {
 	if s.bidsSq == 0 {
 		return 0
@@ -165,26 +196,77 @@ func WilsonLower(p, n, z float64) float64 {
 }
 
 // Bound says how recall lower bounds are computed: Z is the normal quantile of the
-// one-sided confidence, N the number of (effective) bids the proportion is taken to rest on.
-type Bound struct{ Z, N float64 }
-
-// EstimateBound bounds the recall of these rows: N is the effective number of bids.
-func (s *Sorted) EstimateBound(confidence float64) Bound {
-	return Bound{Z: Z(confidence), N: s.EffectiveBids()}
+// one-sided confidence; Prediction bounds the recall realized on another day like this
+// one (tomorrow's traffic, sent unweighted) rather than this sample's own recall.
+type Bound struct {
+	Z          float64
+	Prediction bool
 }
+
+// EstimateBound bounds the recall of the population these rows stand for.
+func EstimateBound(confidence float64) Bound { return Bound{Z: Z(confidence)} }
 
 // PredictionBound bounds the recall that will be realized on another sample like this one
-// (tomorrow's traffic, when these rows are one day), given the effective number of bids
-// n of this sample (EffectiveBids, or ClusteredBids when rows are sent by request): the
-// difference between that recall and this estimate has the variance of both samples,
-// p(1-p)(1/n + 1/n), so N is n/2.
-func PredictionBound(confidence, n float64) Bound {
-	return Bound{Z: Z(confidence), N: n / 2}
+// (tomorrow's traffic, when these rows are one day): the difference between that recall
+// and this estimate has the variance of both (BoundBids).
+func PredictionBound(confidence float64) Bound {
+	return Bound{Z: Z(confidence), Prediction: true}
 }
 
-// RecallLower is the lower bound of the recall at threshold t.
+// EffectiveBidsAt is the effective number of bids of the recall at threshold t:
+// R(1-R)/Var(R), Var by the delta method for a ratio of cluster totals,
+// Var(R) = ((1-R)² Σ_sent B² + R² Σ_missed B²) / (ΣB)². It is the number of unweighted,
+// independent bids that would give the recall at t the same variance: the count of bids
+// when every weight is 1 and no request has two, and much less than Kish's
+// EffectiveBids when the bids the threshold misses are a few heavily weighted explored
+// ones (the gateway's own log below its threshold). At a recall of 0 or 1, where the
+// formula has no variance to speak of, it is Kish's count.
+func (s *Sorted) EffectiveBidsAt(t float64) float64 {
+	i := s.sentAt(t)
+	if i < 0 {
+		return s.EffectiveBids()
+	}
+	return s.effectiveAt(i)
+}
+
+func (s *Sorted) effectiveAt(i int) float64 {
+	if s.bids == 0 {
+		return 0
+	}
+	r := s.cumBids[i] / s.bids
+	if r <= 0 || r >= 1 {
+		return s.EffectiveBids()
+	}
+	sent := s.cumBidsSq[i]
+	missed := max(s.bidsSq-sent, 0)
+	v := ((1-r)*(1-r)*sent + r*r*missed) / (s.bids * s.bids)
+	if !(v > 0) {
+		return s.EffectiveBids()
+	}
+	return r * (1 - r) / v
+}
+
+// BoundBids is the number of bids a bound at group i rests on. For an estimate it is
+// effectiveAt; for a prediction, 1/N = 1/effectiveAt + 1/tomorrow, tomorrow's count
+// being (ΣB)²/Σ B·b: a day like this one, every bid of it counted once (with b bid rows
+// to a cluster). With unit weights and one bid to a request both are the number of bids,
+// and the prediction rests on half of it.
+func (s *Sorted) boundBids(i int, b Bound) float64 {
+	n := s.effectiveAt(i)
+	if !b.Prediction || n == 0 {
+		return n
+	}
+	tom := s.bids * s.bids / s.bidsTom
+	return 1 / (1/n + 1/tom)
+}
+
+// RecallLower is the lower bound of the recall at threshold t (0 when nothing is sent).
 func (s *Sorted) RecallLower(t float64, b Bound) float64 {
-	return WilsonLower(s.Recall(t), b.N, b.Z)
+	i := s.sentAt(t)
+	if i < 0 || s.bids == 0 {
+		return 0
+	}
+	return WilsonLower(s.cumBids[i]/s.bids, s.boundBids(i, b), b.Z)
 }
 
 // Point is one point of a validation curve.
@@ -197,29 +279,25 @@ type Point struct {
 
 func (s *Sorted) point(i int, b Bound) Point {
 	r := s.cumBids[i] / s.bids
-	return Point{Threshold: s.score[i], Recall: r, RecallLower: WilsonLower(r, b.N, b.Z),
+	return Point{Threshold: s.score[i], Recall: r, RecallLower: WilsonLower(r, s.boundBids(i, b), b.Z),
 		FilteredShare: 1 - s.cumRows[i]/s.rows}
 }
 
 // ThresholdFor returns the largest threshold whose recall lower bound is at least target,
 // with its curve point, and false when there is none: too few bids for the bound to reach
-// the target even when everything is sent.
+// the target even when everything is sent. The bound rests on a number of bids that
+// depends on the threshold (what it misses, and how heavily weighted), so it is not
+// monotone in the threshold: the scan goes down from the highest.
 func (s *Sorted) ThresholdFor(target float64, b Bound) (Point, bool) {
 	if s.bids == 0 {
 		return Point{}, false
 	}
-	n, z := b.N, b.Z
-	if WilsonLower(1, n, z) < target {
-		return Point{}, false
-	}
-	// The bound grows with the recall, which grows with the index: binary search.
-	i, _ := slices.BinarySearchFunc(s.cumBids, target, func(c, target float64) int {
-		if WilsonLower(c/s.bids, n, z) >= target {
-			return 1
+	for i := s.firstReaching(target); i < len(s.score); i++ {
+		if p := s.point(i, b); p.RecallLower >= target {
+			return p, true
 		}
-		return -1
-	})
-	return s.point(min(i, len(s.score)-1), b), true
+	}
+	return Point{}, false
 }
 
 // CurveLevels are the recall levels at which Curve places its points: every 0.001 from 1

@@ -9,8 +9,8 @@ import (
 func TestSmallExample(t *testing.T) {
 	// Scores: bids at 0.9, 0.5 (tied with a non-bid), 0.2; non-bids at 0.7, 0.5, 0.1, 0.1.
 	rows := []Scored{
-		{0.9, 1, true}, {0.7, 1, false}, {0.5, 1, true}, {0.5, 1, false},
-		{0.2, 1, true}, {0.1, 1, false}, {0.1, 1, false},
+		{Score: 0.9, Weight: 1, Bid: true}, {Score: 0.7, Weight: 1, Bid: false}, {Score: 0.5, Weight: 1, Bid: true}, {Score: 0.5, Weight: 1, Bid: false},
+		{Score: 0.2, Weight: 1, Bid: true}, {Score: 0.1, Weight: 1, Bid: false}, {Score: 0.1, Weight: 1, Bid: false},
 	}
 	s := Sort(rows)
 	cases := []struct {
@@ -130,8 +130,8 @@ func TestWilsonAndEffectiveCount(t *testing.T) {
 	// one of the unweighted rows.
 	var rows, rows3 []Scored
 	for i := 0; i < 400; i++ {
-		rows = append(rows, Scored{float64(i) / 400, 1, true})
-		rows3 = append(rows3, Scored{float64(i) / 400, 3, true})
+		rows = append(rows, Scored{Score: float64(i) / 400, Weight: 1, Bid: true})
+		rows3 = append(rows3, Scored{Score: float64(i) / 400, Weight: 3, Bid: true})
 	}
 	a, b := Sort(rows), Sort(rows3)
 	if a.EffectiveBids() != 400 || math.Abs(b.EffectiveBids()-400) > 1e-9 {
@@ -149,10 +149,10 @@ func TestThresholdForAndCurve(t *testing.T) {
 	var rows []Scored
 	for i := 0; i < 20000; i++ {
 		sc := rng.Float64()
-		rows = append(rows, Scored{sc, 1, rng.Float64() < sc*sc*0.3})
+		rows = append(rows, Scored{Score: sc, Weight: 1, Bid: rng.Float64() < sc*sc*0.3})
 	}
 	s := Sort(rows)
-	b := s.EstimateBound(0.95)
+	b := EstimateBound(0.95)
 	p, ok := s.ThresholdFor(0.95, b)
 	if !ok {
 		t.Fatal("no threshold for 0.95 with thousands of bids")
@@ -171,7 +171,7 @@ func TestThresholdForAndCurve(t *testing.T) {
 		t.Errorf("a higher threshold %v still has lower bound %v", higher, s.RecallLower(higher, b))
 	}
 	// The prediction bound (tomorrow's recall) is wider: a lower or equal threshold.
-	if pp, ok := s.ThresholdFor(0.95, PredictionBound(0.95, s.EffectiveBids())); !ok || pp.Threshold > p.Threshold || pp.Recall-pp.RecallLower <= p.Recall-p.RecallLower {
+	if pp, ok := s.ThresholdFor(0.95, PredictionBound(0.95)); !ok || pp.Threshold > p.Threshold || pp.Recall-pp.RecallLower <= p.Recall-p.RecallLower {
 		t.Errorf("prediction bound: %+v, estimate bound: %+v", pp, p)
 	}
 	curve := s.Curve(CurveLevels(), b)
@@ -185,12 +185,12 @@ func TestThresholdForAndCurve(t *testing.T) {
 	}
 
 	// Too few bids: no threshold.
-	few := Sort([]Scored{{0.9, 1, true}, {0.8, 1, true}, {0.1, 1, false}})
-	if _, ok := few.ThresholdFor(0.95, few.EstimateBound(0.95)); ok {
+	few := Sort([]Scored{{Score: 0.9, Weight: 1, Bid: true}, {Score: 0.8, Weight: 1, Bid: true}, {Score: 0.1, Weight: 1, Bid: false}})
+	if _, ok := few.ThresholdFor(0.95, EstimateBound(0.95)); ok {
 		t.Error("2 bids gave a threshold for a 95% recall guarantee")
 	}
-	none := Sort([]Scored{{0.1, 1, false}})
-	if _, ok := none.ThresholdFor(0.95, none.EstimateBound(0.95)); ok || !math.IsNaN(none.AUC()) {
+	none := Sort([]Scored{{Score: 0.1, Weight: 1, Bid: false}})
+	if _, ok := none.ThresholdFor(0.95, EstimateBound(0.95)); ok || !math.IsNaN(none.AUC()) {
 		t.Error("no bids: want no threshold and a NaN AUC")
 	}
 }
@@ -225,8 +225,8 @@ func TestPairedAUC(t *testing.T) {
 		bid[i] = rng.Float64() < 1/(1+math.Exp(-(x-2)))
 		a[i] = x + 0.3*rng.NormFloat64()
 		b[i] = math.Round(x + 1.5*rng.NormFloat64()) // worse, with ties
-		rowsA = append(rowsA, Scored{a[i], 1, bid[i]})
-		rowsB = append(rowsB, Scored{b[i], 1, bid[i]})
+		rowsA = append(rowsA, Scored{Score: a[i], Weight: 1, Bid: bid[i]})
+		rowsB = append(rowsB, Scored{Score: b[i], Weight: 1, Bid: bid[i]})
 	}
 	aa, ab, se := PairedAUC(a, b, bid, nil)
 	if math.Abs(aa-Sort(rowsA).AUC()) > 1e-12 || math.Abs(ab-Sort(rowsB).AUC()) > 1e-12 {

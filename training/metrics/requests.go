@@ -72,3 +72,38 @@ func ClusteredBids(keys []uint64, weight []float64, bid []bool) float64 {
 	}
 	return total * total / sq
 }
+
+// Half names a half of a day's requests, split by request key: `retrain` validates the
+// challenger (early stopping, thresholds) on one half of the held-out day and judges it
+// against the champion on the other, so that it can train on every day before it. The
+// halves are disjoint, of about equal size, and the same in training and evaluation; all
+// rows of a request fall in one half.
+type Half int8
+
+const (
+	HalfAll      Half = iota // every request
+	HalfValidate             // the half training validates and calibrates on
+	HalfJudge                // the other half, on which challenger and champion are judged
+)
+
+// Keeps reports whether the request of key belongs to h.
+func (h Half) Keeps(key uint64) bool {
+	switch h {
+	case HalfValidate:
+		return key&1 == 0
+	case HalfJudge:
+		return key&1 == 1
+	}
+	return true
+}
+
+// String names the half for logs.
+func (h Half) String() string {
+	switch h {
+	case HalfValidate:
+		return "validate"
+	case HalfJudge:
+		return "judge"
+	}
+	return "all"
+}
