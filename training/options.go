@@ -3,6 +3,7 @@ package training
 import (
 	"errors"
 	"fmt"
+	"github.com/bidsieve/bidsieve/training/metrics"
 	"io"
 	"log/slog"
 	"time"
@@ -32,6 +33,10 @@ type Options struct {
 	// Since and Until, when not zero, keep only the rows with Since <= ts < Until: the
 	// window `bidsieve retrain` trains on (the last days but the held-out one).
 	Since, Until time.Time
+	// ValHalf, when not HalfAll, keeps of the validation day only the requests of that
+	// half (metrics.Half); the others are not read. `bidsieve retrain` validates on one half
+	// of the held-out day and judges the challenger on the other.
+	ValHalf      metrics.Half
 	RecallTarget float64 // recall the thresholds are chosen for; DefaultRecallTarget
 	// Confidence is the one-sided level of the recall lower bounds: a DSP's threshold is
 	// the largest whose lower bound of tomorrow's recall (a prediction bound from the

@@ -46,9 +46,10 @@ func Train(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.valHalf = o.ValHalf
 	log.Info("window", "dir", w.dir, "files", len(w.files), "rows", w.totalRows(),
 		"train_days", fmt.Sprintf("%s..%s", dayTime(w.firstDay).Format("2006-01-02"), dayTime(w.valDay-1).Format("2006-01-02")),
-		"validation_day", dayTime(w.valDay).Format("2006-01-02"))
+		"validation_day", dayTime(w.valDay).Format("2006-01-02"), "validation_requests", o.ValHalf.String())
 
 	st, sb, ftrl, hist, err := firstPass(ctx, w, &o)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
 // dayMS is one UTC day in milliseconds.
@@ -23,6 +24,7 @@ type window struct {
 	valDay   int64
 	// fromMS and toMS bound the rows kept: fromMS <= ts < toMS.
 	fromMS, toMS int64
+	valHalf      metrics.Half // the requests of the validation day kept (Options.ValHalf)
 }
 
 func utcDay(tsMS int64) int64 {
@@ -135,7 +137,7 @@ func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) err
 			return fmt.Errorf("read bid log: %w", b.err)
 		}
 		rows := b.rows
-		if w.fromMS != math.MinInt64 || w.toMS != math.MaxInt64 {
+		if w.fromMS != math.MinInt64 || w.toMS != math.MaxInt64 || w.valHalf != metrics.HalfAll {
 			rows = w.clip(rows)
 		}
 		if len(rows) > 0 {
@@ -148,11 +150,14 @@ func (w *window) scan(ctx context.Context, fn func(rows []bidlog.Row) error) err
 	return ctx.Err()
 }
 
-// clip keeps, in place, the rows of the window's time range.
+// clip keeps, in place, the rows of the window's time range, and of the validation day
+// those of its half.
 func (w *window) clip(rows []bidlog.Row) []bidlog.Row {
 	n := 0
 	for i := range rows {
-		if rows[i].TS >= w.fromMS && rows[i].TS < w.toMS {
+		r := &rows[i]
+		if r.TS >= w.fromMS && r.TS < w.toMS &&
+			(w.valHalf == metrics.HalfAll || !w.isVal(r.TS) || w.valHalf.Keeps(metrics.RequestKey(r.RequestID))) {
 			if n != i {
 				rows[n] = rows[i]
 			}

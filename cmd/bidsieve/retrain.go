@@ -106,7 +106,7 @@ func parseUntil(s string) (time.Time, error) {
 func parseDays(s string) (int, error) {
 	if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil {
 		if n < 3 {
-			return 0, errors.New("at least 3 days (two to train and calibrate, one held out)")
+			return 0, errors.New("at least 3 days (two to train on, one held out to validate and judge on)")
 		}
 		return n, nil
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	// Since and Until, when not zero, keep only the rows with Since <= ts < Until (the
 	// held-out day of `bidsieve retrain`).
 	Since, Until time.Time
+	// Half, when not HalfAll, keeps only the requests of that half (metrics.Half): the
+	// half of the held-out day on which `bidsieve retrain` judges.
+	Half metrics.Half
 	// Progress, when not nil, is told the rows read.
 	Progress func(rows int64)
 }
@@ -145,7 +148,7 @@ func Evaluate(ctx context.Context, m *predictor.Model, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
-	sc.fromMS, sc.toMS = math.MinInt64, math.MaxInt64
+	sc.fromMS, sc.toMS, sc.half = math.MinInt64, math.MaxInt64, opts.Half
 	if !opts.Since.IsZero() {
 		sc.fromMS = opts.Since.UnixMilli()
 	}
@@ -210,6 +213,7 @@ type scorer struct {
 	hasHist bool
 	// fromMS <= ts < toMS: the rows scored.
 	fromMS, toMS int64
+	half         metrics.Half // the requests kept (Options.Half)
 }
 
 func newScorer(m *predictor.Model) (*scorer, error) {
@@ -237,7 +241,7 @@ func newScorer(m *predictor.Model) (*scorer, error) {
 type chunk struct {
 	seq  int
 	n    int // rows read
-	skip int // rows outside the time range
+	skip int // rows outside the time range or the half
 	in   []bidlog.Row
 	out  []row
 	dsps []string // DSP name of each out row
@@ -367,6 +371,11 @@ func (w *worker) score(c *chunk) {
 			c.skip++
 			continue
 		}
+		key := metrics.RequestKey(r.RequestID)
+		if !w.sc.half.Keeps(key) {
+			c.skip++
+			continue
+		}
 		if !r.Labelled() {
 			continue
 		}
@@ -376,7 +385,7 @@ func (w *worker) score(c *chunk) {
 			lastReq, lastImp = r.RequestID, r.ImpID
 		}
 		wt := float32(metrics.RowWeight(r))
-		o := row{key: metrics.RequestKey(r.RequestID), bid: r.Bid(), weight: wt, net: float32(math.NaN()),
+		o := row{key: key, bid: r.Bid(), weight: wt, net: float32(math.NaN()),
 			ftrl: float32(math.NaN()), hist: float32(math.NaN()), trueP: float32(math.NaN())}
 		if r.TrueP != nil {
 			o.trueP = float32(*r.TrueP)

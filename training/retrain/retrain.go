@@ -19,6 +19,7 @@ import (
 	"github.com/bidsieve/bidsieve/predictor"
 	"github.com/bidsieve/bidsieve/training"
 	"github.com/bidsieve/bidsieve/training/evaluation"
+	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
 // DefaultWindowDays is the window of `retrain --window`: 7 days, the newest held out.
@@ -33,8 +34,11 @@ type Options struct {
 	LogDir    string // bidlog.dir
 	ModelPath string // model.path: the champion, replaced on promotion
 	// WindowDays is how many UTC days, up to and including the newest day of the log,
-	// the run reads; the newest is held out, the others train (the last of them
-	// calibrates). At least 3. 0: DefaultWindowDays.
+	// the run reads; the newest is held out, the others train. Of the held-out day, one
+	// half of the requests validates the challenger (early stopping, thresholds) and the
+	// other judges it against the champion (metrics.Half), so that the challenger learns
+	// from every day before it: after a DSP changes, the first retrain whose held-out day
+	// comes after the change day trains on it. At least 3. 0: DefaultWindowDays.
 	WindowDays int
 	Rule       Rule
 	// Targets are the recall targets of DSPs whose target differs from Train.RecallTarget
@@ -72,7 +76,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.WindowDays = DefaultWindowDays
 	}
 	if o.WindowDays < 3 {
-		return nil, fmt.Errorf("retrain: window of %d days: at least 3 (two to train and calibrate on, one held out)", o.WindowDays)
+		return nil, fmt.Errorf("retrain: window of %d days: at least 3 (two to train on, one held out to validate and judge on)", o.WindowDays)
 	}
 	if o.LogDir == "" || o.ModelPath == "" {
 		return nil, errors.New("retrain: bidlog.dir and model.path are required")
@@ -151,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rule.Force = force
 
 	topts := o.Train
-	topts.LogDir, topts.Since, topts.Until = o.LogDir, start, held
+	topts.LogDir, topts.Since, topts.Until, topts.ValHalf = o.LogDir, start, end, metrics.HalfValidate
 	log.Info("training the challenger", "window_start", start.Format("2006-01-02"), "held_out_day", held.Format("2006-01-02"),
 		"champion", champVersion, "force", force)
 	res, err := training.Train(ctx, topts)
@@ -165,7 +169,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retrain: the challenger does not load: %w", err)
 	}
-	eopts := evaluation.Options{LogDir: o.LogDir, Since: held, Until: end, RecallTarget: topts.RecallTarget}
+	eopts := evaluation.Options{LogDir: o.LogDir, Since: held, Until: end, Half: metrics.HalfJudge, RecallTarget: topts.RecallTarget}
 	challRep, err := evaluateAt(ctx, chall, eopts, o.Targets)
 	if err != nil {
 		return nil, fmt.Errorf("retrain: evaluate the challenger on %s: %w", held.Format("2006-01-02"), err)

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/modelhistory"
+	"github.com/bidsieve/bidsieve/training/metrics"
 )
 
 func options(logs, model string) Options {
@@ -80,9 +82,35 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 	if f.Meta.Version != res.Entry.Version {
 		t.Errorf("model.path holds %s, want the promoted %s", f.Meta.Version, res.Entry.Version)
 	}
-	// The held-out day trained nothing: the challenger's window ends where it starts.
-	if !f.Meta.WindowEnd.Equal(res.Entry.HeldOutDay) {
-		t.Errorf("challenger window ends %s, held-out day %s: the held-out day was trained on", f.Meta.WindowEnd, res.Entry.HeldOutDay)
+	// The held-out day trained nothing: the challenger validated on its HalfValidate
+	// requests, every one of them and no other (the judged half was not read).
+	if want := res.Entry.HeldOutDay.Add(24 * time.Hour); !f.Meta.WindowEnd.Equal(want) {
+		t.Errorf("challenger window ends %s, want the end of the held-out day %s", f.Meta.WindowEnd, want)
+	}
+	logRows, err := bidlog.ReadDir(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valRows, judged := map[string]int64{}, int64(0)
+	for i := range logRows {
+		r := &logRows[i]
+		if !r.Labelled() || time.UnixMilli(r.TS).Before(res.Entry.HeldOutDay) {
+			continue
+		}
+		if metrics.HalfValidate.Keeps(metrics.RequestKey(r.RequestID)) {
+			valRows[r.DSP]++
+		} else {
+			judged++
+		}
+	}
+	// And it was judged on the other half, all of it.
+	if res.Entry.HeldOutRows != judged || judged == 0 {
+		t.Errorf("judged on %d held-out rows, want the other half's %d", res.Entry.HeldOutRows, judged)
+	}
+	for _, d := range f.DSPs {
+		if d.ValRows != valRows[d.Name] || d.ValRows == 0 {
+			t.Errorf("%s validated on %d rows, want the held-out day's validation half, %d", d.Name, d.ValRows, valRows[d.Name])
+		}
 	}
 	if want := synthStart.AddDate(0, 0, 3); !res.Entry.HeldOutDay.Equal(want) {
 		t.Errorf("held-out day %s, want the newest, %s", res.Entry.HeldOutDay, want)
