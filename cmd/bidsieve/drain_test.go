@@ -20,6 +20,7 @@ import (
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/internal/ortbtest"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
 // TestServeDrainsOnSIGTERM is a replica's stop in a fleet, signal included: auctions
@@ -84,7 +85,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 		resp.Body.Close()
 		return resp.StatusCode, nil
 	}
-	waitFor(t, "the gateway to be ready", func() bool { s, _ := get("/readyz"); return s == http.StatusOK })
+	waittest.For(t, "the gateway to be ready", func() bool { s, _ := get("/readyz"); return s == http.StatusOK })
 
 	var (
 		mu       sync.Mutex
@@ -118,7 +119,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 			}
 		})
 	}
-	waitFor(t, "auctions under load", func() bool { return dspCalls.Load() >= 20 })
+	waittest.For(t, "auctions under load", func() bool { return dspCalls.Load() >= 20 })
 
 	signalled := time.Now()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
@@ -127,7 +128,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	// Not ready at once: the first answers after the signal are 503, from a listener
 	// that still serves.
 	var notReady time.Duration
-	waitFor(t, "/readyz to fail", func() bool {
+	waittest.For(t, "/readyz to fail", func() bool {
 		s, err := get("/readyz")
 		if err != nil {
 			t.Fatalf("/readyz after SIGTERM: %v (the listener closed before the drain delay)", err)
@@ -144,7 +145,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	// An auction that starts during the delay and is still running when it ends.
 	slowDone := make(chan time.Duration, 1)
 	go func() { auction("slow-1"); slowDone <- time.Since(signalled) }()
-	waitFor(t, "the slow auction's DSP call", func() bool { return slowCalls.Load() == 1 })
+	waittest.For(t, "the slow auction's DSP call", func() bool { return slowCalls.Load() == 1 })
 	time.Sleep(100 * time.Millisecond) // the load balancer's last requests
 	close(stopLoad)
 	load.Wait()

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
 )
@@ -73,7 +74,7 @@ shaping: {mode: filter, exploration_rate: 0}
 	}
 	loaded := func(version string) {
 		t.Helper()
-		waitFor(t, "model "+version, func() bool { return strings.Contains(stderr.String(), "version="+version) })
+		waittest.For(t, "model "+version, func() bool { return strings.Contains(stderr.String(), "version="+version) })
 	}
 
 	expectCalls("r1", 1) // no model: fail open
@@ -93,7 +94,7 @@ shaping: {mode: filter, exploration_rate: 0}
 	if err := os.WriteFile(modelPath, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refused reload", func() bool { return strings.Contains(stderr.String(), "model reload failed") })
+	waittest.For(t, "the refused reload", func() bool { return strings.Contains(stderr.String(), "model reload failed") })
 	expectCalls("r3", 0)
 	if status, body := adminPost(t, adminAddr, "/admin/api/model/reload", token); status != http.StatusInternalServerError || !strings.Contains(body, "model reload failed") {
 		t.Errorf("admin reload of a corrupt file: %d %s", status, body)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/internal/ortbtest"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -27,17 +28,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestServeReloadsAndStopsGracefully(t *testing.T) {
@@ -67,12 +57,12 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	stderr, client, done, cancel := &s.stderr, s.client, s.done, s.cancel
 
 	write("bogus_key: 1\n")
-	waitFor(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
+	waittest.For(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
 	if !strings.Contains(stderr.String(), "bogus_key: unknown key") {
 		t.Errorf("the reload error does not name the key:\n%s", stderr.String())
 	}
 	write("auction: {default_tmax: 1000ms}\n")
-	waitFor(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
+	waittest.For(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
 
 	// An auction in flight when the stop comes still gets its answer.
 	type result struct {
@@ -91,7 +81,7 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 		resp.Body.Close()
 		got <- result{status: resp.StatusCode}
 	}()
-	waitFor(t, "the DSP call", func() bool { return calls.Load() == 1 })
+	waittest.For(t, "the DSP call", func() bool { return calls.Load() == 1 })
 	cancel()
 	r := <-got
 	if r.err != nil || r.status != http.StatusOK {
@@ -176,7 +166,7 @@ func startServe(t *testing.T, path, url string, flags ...string) *serveRun {
 	s := &serveRun{client: &http.Client{Transport: &http.Transport{}}, done: make(chan error, 1), cancel: cancel}
 	args := append([]string{"--config", path}, flags...)
 	go func() { s.done <- runServe(ctx, args, io.Discard, &s.stderr) }()
-	waitFor(t, url, func() bool {
+	waittest.For(t, url, func() bool {
 		resp, err := s.client.Get(url)
 		if err != nil {
 			return false
