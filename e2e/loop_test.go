@@ -127,11 +127,7 @@ func TestOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, d := range p.DSPs {
-		order = append(order, d.Name)
-	}
-	if got := strings.Join(order, ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
+	if got := strings.Join(p.Names(), ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
 		t.Errorf("DSPs %s, want the six in place and golf appended", got)
 	}
 	if strings.Join(names, ",") != "alpha,charlie" || strings.Join(added, ",") != "golf" {
