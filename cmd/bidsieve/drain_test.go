@@ -76,15 +76,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	go func() { exited <- mainErr([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	get := func(p string) (int, error) {
-		resp, err := client.Get("http://" + addr + p)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
+	get := func(p string) (int, error) { return statusOf(client.Get("http://" + addr + p)) }
 	waittest.For(t, "the gateway to be ready", func() bool { s, _ := get("/readyz"); return s == http.StatusOK })
 
 	var (
@@ -94,16 +86,14 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	)
 	auction := func(id string) {
 		body := fmt.Sprintf(`{"id":%q,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`, id)
-		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json", strings.NewReader(body))
+		status, err := statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json", strings.NewReader(body)))
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", id, err))
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		answered[id] = resp.StatusCode
+		answered[id] = status
 	}
 	stopLoad := make(chan struct{})
 	var load sync.WaitGroup

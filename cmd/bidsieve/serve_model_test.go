@@ -213,12 +213,6 @@ func writeConfig(t *testing.T, dir, cfg string) string {
 // postAuction sends serve at addr a one-banner auction from the USA with the id id, reads
 // the answer to its end and returns its status.
 func postAuction(client *http.Client, addr, id string) (int, error) {
-	resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-		strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`))
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`)))
 }

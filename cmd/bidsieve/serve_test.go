@@ -20,6 +20,17 @@ import (
 	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
+// statusOf reads the answer of an HTTP call to its end, closes it and returns its status;
+// the call's error is returned as it is.
+func statusOf(resp *http.Response, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,15 +82,9 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`))
-		if err != nil {
-			got <- result{err: err}
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		got <- result{status: resp.StatusCode}
+		status, err := statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)))
+		got <- result{status: status, err: err}
 	}()
 	waittest.For(t, "the DSP call", func() bool { return calls.Load() == 1 })
 	cancel()
@@ -200,15 +205,13 @@ func TestServeClockStampsTheBidLog(t *testing.T) {
 	}
 	s := startServe(t, path, "http://"+addr+"/healthz", "--clock", "2024-03-01,86400x")
 	defer s.stop()
-	resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-		strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":300}`))
+	status, err := statusOf(s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":300}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("auction: status %d, want 204", resp.StatusCode)
+	if status != http.StatusNoContent {
+		t.Fatalf("auction: status %d, want 204", status)
 	}
 	s.stop()
 	waitStop(t, s.done, "serve")
