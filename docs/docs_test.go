@@ -2,10 +2,11 @@ package docs
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bidsieve/bidsieve/internal/filetest"
 )
 
 // repoRoot is the repository root, seen from this package's folder.
@@ -22,11 +23,7 @@ func repoTree(t *testing.T) *tree {
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(filetest.Read(t, path))
 }
 
 // TestContributingNamesExist is the newcomer's check: every file CONTRIBUTING.md tells

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/bidsieve/bidsieve/internal/queue"
 )
 
 // Notice kinds.
@@ -50,13 +52,11 @@ type Notifier struct {
 	hc      *http.Client
 	timeout time.Duration
 	log     *slog.Logger
-	queue   chan notice
+	queue   *queue.Bounded[notice]
 	wg      sync.WaitGroup
 
-	mu     sync.RWMutex // guards closed against Send racing Close
-	closed bool
-	stop   context.CancelFunc
-	ctx    context.Context
+	stop context.CancelFunc
+	ctx  context.Context
 
 	count  metric.Int64Counter
 	counts map[[2]string][]metric.AddOption // (kind, result) -> attributes, built once
@@ -82,7 +82,7 @@ func NewNotifier(o NotifierOptions) *Notifier {
 		},
 		timeout: o.Timeout,
 		log:     o.Logger,
-		queue:   make(chan notice, o.Queue),
+		queue:   queue.New[notice](o.Queue),
 		ctx:     ctx,
 		stop:    stop,
 		counts:  map[[2]string][]metric.AddOption{},
@@ -109,30 +109,17 @@ func (n *Notifier) Send(kind, rawURL string, allowedHosts []string) bool {
 		n.record(kind, noticeForbidden)
 		return false
 	}
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if n.closed {
+	if !n.queue.Send(notice{kind: kind, url: rawURL}) {
 		n.record(kind, noticeDropped)
 		return false
 	}
-	select {
-	case n.queue <- notice{kind: kind, url: rawURL}:
-		return true
-	default:
-		n.record(kind, noticeDropped)
-		return false
-	}
+	return true
 }
 
 // Close stops taking notices and waits until every queued one has been fired, or until
 // ctx ends, in which case the calls in flight are canceled and the rest dropped.
 func (n *Notifier) Close(ctx context.Context) error {
-	n.mu.Lock()
-	if !n.closed {
-		n.closed = true
-		close(n.queue)
-	}
-	n.mu.Unlock()
+	n.queue.Close()
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {
@@ -148,7 +135,7 @@ func (n *Notifier) Close(ctx context.Context) error {
 
 func (n *Notifier) work() {
 	defer n.wg.Done()
-	for nt := range n.queue {
+	for nt := range n.queue.C {
 		if n.ctx.Err() != nil {
 			n.record(nt.kind, noticeDropped)
 			continue

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,17 +8,9 @@ import (
 
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
+	"github.com/bidsieve/bidsieve/internal/filetest"
 	"github.com/bidsieve/bidsieve/training"
 )
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // bigChange makes alpha buy most phone traffic in three countries outside North America
 // from day 1: a change whose fall in true recall shows at test scale.
@@ -50,8 +41,8 @@ func TestLoopSmall(t *testing.T) {
 		t.Skip("trains four small models and serves 9,000 auctions")
 	}
 	l := &Loop{
-		Dir: t.TempDir(), Profiles: readFile(t, simtest.ExamplePath()),
-		Changes: []byte(bigChange), Added: readFile(t, "testdata/loop/add.yaml"),
+		Dir: t.TempDir(), Profiles: filetest.Read(t, simtest.ExamplePath()),
+		Changes: []byte(bigChange), Added: filetest.Read(t, "testdata/loop/add.yaml"),
 		Start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), Days: 3, WarmDays: 3, PerDay: 3000,
 		Phases: []int{2, 8, 14, 20}, Span: 30 * time.Minute, ChangeDay: 1, AddDay: 2, Seed: 1,
 		RecallTarget: 0.9, ExplorationRate: 0.1, DriftAfter: 5 * time.Minute, WindowDays: 3,
@@ -134,12 +125,12 @@ func TestLoopSmall(t *testing.T) {
 
 // overlay replaces DSPs by name in place and appends new ones; the result parses.
 func TestOverlay(t *testing.T) {
-	base := readFile(t, simtest.ExamplePath())
-	y, names, err := overlay(base, readFile(t, "testdata/loop/change.yaml"))
+	base := filetest.Read(t, simtest.ExamplePath())
+	y, names, err := overlay(base, filetest.Read(t, "testdata/loop/change.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, added, err := overlay(y, readFile(t, "testdata/loop/add.yaml"))
+	y, added, err := overlay(y, filetest.Read(t, "testdata/loop/add.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +138,7 @@ func TestOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, d := range p.DSPs {
-		order = append(order, d.Name)
-	}
-	if got := strings.Join(order, ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
+	if got := strings.Join(p.Names(), ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
 		t.Errorf("DSPs %s, want the six in place and golf appended", got)
 	}
 	if strings.Join(names, ",") != "alpha,charlie" || strings.Join(added, ",") != "golf" {

@@ -32,10 +32,7 @@ func TestModelSwapUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, d := range profiles.DSPs {
-		names = append(names, d.Name)
-	}
+	names := profiles.Names()
 	path := filepath.Join(t.TempDir(), "current.bsm")
 	files := []*modelfile.File{
 		servingtest.File(servingtest.Options{Seed: 1, DSPs: names, Threshold: 0.3, Version: "one"}),

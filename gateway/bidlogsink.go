@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/queue"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -45,12 +45,9 @@ type AsyncOptions struct {
 type AsyncBidLog struct {
 	w     RowWriter
 	log   *slog.Logger
-	queue chan []bidlog.Row
+	queue *queue.Bounded[[]bidlog.Row]
 	done  chan struct{}
 	roll  time.Duration
-
-	mu     sync.RWMutex // guards closed against Log racing Close
-	closed bool
 
 	written, dropped, failed, rolls metric.Int64Counter
 	rollOK, rollErr                 []metric.AddOption
@@ -66,7 +63,7 @@ func NewAsyncBidLog(w RowWriter, o AsyncOptions) *AsyncBidLog {
 		mp = noop.NewMeterProvider()
 	}
 	m := mp.Meter("github.com/bidsieve/bidsieve/gateway")
-	a := &AsyncBidLog{w: w, log: logger, queue: make(chan []bidlog.Row, max(o.Queue, 1)), done: make(chan struct{})}
+	a := &AsyncBidLog{w: w, log: logger, queue: queue.New[[]bidlog.Row](max(o.Queue, 1)), done: make(chan struct{})}
 	if _, ok := w.(Roller); ok {
 		a.roll = o.RollInterval
 	}
@@ -85,14 +82,8 @@ func (a *AsyncBidLog) Log(rows []bidlog.Row) {
 	if len(rows) == 0 {
 		return
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if !a.closed {
-		select {
-		case a.queue <- rows:
-			return
-		default:
-		}
+	if a.queue.Send(rows) {
+		return
 	}
 	a.dropped.Add(context.Background(), int64(len(rows)))
 }
@@ -107,7 +98,7 @@ func (a *AsyncBidLog) run() {
 	}
 	for {
 		select {
-		case rows, ok := <-a.queue:
+		case rows, ok := <-a.queue.C:
 			if !ok {
 				return
 			}
@@ -131,16 +122,11 @@ func (a *AsyncBidLog) run() {
 // Close stops taking rows and waits until the queued ones are written, or ctx ends. It
 // does not close the RowWriter: its owner does that afterwards.
 func (a *AsyncBidLog) Close(ctx context.Context) error {
-	a.mu.Lock()
-	if !a.closed {
-		a.closed = true
-		close(a.queue)
-	}
-	a.mu.Unlock()
+	a.queue.Close()
 	select {
 	case <-a.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("bid log: %d batches not written: %w", len(a.queue), ctx.Err())
+		return fmt.Errorf("bid log: %d batches not written: %w", len(a.queue.C), ctx.Err())
 	}
 }

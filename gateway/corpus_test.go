@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bidsieve/bidsieve/config"
+	"github.com/bidsieve/bidsieve/internal/filetest"
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
@@ -32,24 +33,10 @@ func corpusDir(t testing.TB) string {
 	return dir
 }
 
+// corpusFiles reads the corpus's JSON files in dir, by name.
 func corpusFiles(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = b
-	}
-	return files
+	return filetest.ReadDir(t, dir, func(name string) bool { return strings.HasSuffix(name, ".json") })
 }
 
 // corpusBidder bids on every imp it is offered, in the request's first currency, above the

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"sync"
 	"time"
 
 	"github.com/bidsieve/bidsieve/stats"
@@ -44,48 +43,20 @@ func (c *figCounts) add(o *figCounts) {
 	c.shadowKept += o.shadowKept
 }
 
-// figures is one DSP's ring of one-minute slots; it outlives reloads with the DSP's runtime.
+// figures is one DSP's ring of live counts; it outlives reloads with the DSP's runtime.
 type figures struct {
-	mu    sync.Mutex
-	first time.Time
-	slots [figSlots]struct {
-		minute int64
-		c      figCounts
-	}
+	ring ring[figCounts]
 }
 
 // add adds one auction's counts at time now.
 func (f *figures) add(now time.Time, c *figCounts) {
-	m := now.Unix() / int64(figSlot/time.Second)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.first.IsZero() {
-		f.first = now
-	}
-	s := &f.slots[int(m%int64(figSlots))]
-	if s.minute != m {
-		s.minute, s.c = m, figCounts{}
-	}
-	s.c.add(c)
+	f.ring.update(now, func(s *figCounts) { s.add(c) })
 }
 
 // window sums the slots of the last FiguresWindow at time now and says how long they span.
 func (f *figures) window(now time.Time) (figCounts, time.Duration) {
-	m := now.Unix() / int64(figSlot/time.Second)
 	var sum figCounts
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range f.slots {
-		if s := &f.slots[i]; s.minute > m-int64(figSlots) && s.minute <= m {
-			sum.add(&s.c)
-		}
-	}
-	span := FiguresWindow
-	if f.first.IsZero() {
-		span = 0
-	} else if d := now.Sub(f.first); d < span {
-		span = d
-	}
+	span := f.ring.window(now, func(s *figCounts) { sum.add(s) })
 	return sum, span
 }
 

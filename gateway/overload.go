@@ -196,53 +196,37 @@ func (l *overload) leave() { l.inflight.Add(-1) }
 // edgeRing counts the auctions reaching the gateway and those shed, in one-minute slots
 // over FiguresWindow, as the DSPs' figures are counted.
 type edgeRing struct {
-	mu    sync.Mutex
-	first time.Time
-	slots [figSlots]struct {
-		minute   int64
-		auctions int64
-		shed     [numShedReasons]int64
-	}
+	ring ring[edgeCounts]
+}
+
+// edgeCounts are the counts of one slot.
+type edgeCounts struct {
+	auctions int64
+	shed     [numShedReasons]int64
 }
 
 // count counts one auction at now, shed for why (shedNone: not shed).
 func (e *edgeRing) count(now time.Time, why shedReason) {
-	m := now.Unix() / int64(figSlot/time.Second)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.first.IsZero() {
-		e.first = now
-	}
-	s := &e.slots[int(m%int64(figSlots))]
-	if s.minute != m {
-		s.minute, s.auctions, s.shed = m, 0, [numShedReasons]int64{}
-	}
-	s.auctions++
-	if why != shedNone {
-		s.shed[why]++
-	}
+	e.ring.update(now, func(c *edgeCounts) {
+		c.auctions++
+		if why != shedNone {
+			c.shed[why]++
+		}
+	})
 }
 
 // window sums the slots of the last FiguresWindow at now.
 func (e *edgeRing) window(now time.Time) stats.Load {
-	m := now.Unix() / int64(figSlot/time.Second)
 	l := stats.Load{Shed: make(map[string]int64, numShedReasons)}
 	var shed [numShedReasons]int64
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i := range e.slots {
-		if s := &e.slots[i]; s.minute > m-int64(figSlots) && s.minute <= m {
-			l.Auctions += s.auctions
-			for r := range shed {
-				shed[r] += s.shed[r]
-			}
+	l.Window = e.ring.window(now, func(c *edgeCounts) {
+		l.Auctions += c.auctions
+		for r := range shed {
+			shed[r] += c.shed[r]
 		}
-	}
+	})
 	for r := shedReason(0); r < numShedReasons; r++ {
 		l.Shed[r.String()] = shed[r]
-	}
-	if !e.first.IsZero() {
-		l.Window = min(FiguresWindow, now.Sub(e.first))
 	}
 	return l
 }

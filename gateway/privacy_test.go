@@ -14,6 +14,7 @@ import (
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/prebid"
+	"github.com/bidsieve/bidsieve/privacy/privacytest"
 	"github.com/google/go-cmp/cmp"
 	gpp "github.com/prebid/go-gpp"
 	"github.com/prebid/go-gpp/constants"
@@ -82,67 +83,40 @@ func gdpr(r *openrtb2.BidRequest, consent string) *openrtb2.BidRequest {
 	return r
 }
 
-// got is what one DSP received of the fields the privacy rules touch.
-type got struct {
-	UserID, BuyerUID string
-	EIDs             int
-	IFA, IP, IPv6    string
-	Lat, Lon         float64
-	City, ZIP        string
-	Yob              int64
-	Gender           string
-}
-
-func gotOf(r *openrtb2.BidRequest) got {
-	var g got
-	if u := r.User; u != nil {
-		g.UserID, g.BuyerUID, g.EIDs, g.Yob, g.Gender = u.ID, u.BuyerUID, len(u.EIDs), u.Yob, u.Gender
-	}
-	if d := r.Device; d != nil {
-		g.IFA, g.IP, g.IPv6 = d.IFA, d.IP, d.IPv6
-		if d.Geo != nil {
-			g.Lat, g.Lon, g.City, g.ZIP = d.Geo.Lat, d.Geo.Lon, d.Geo.City, d.Geo.ZIP
-		}
-	}
-	return g
-}
-
 // What a DSP receives of personalRequest, written out rather than derived from package
 // privacy.
 var (
-	gotAll = got{
+	gotAll = privacytest.Seen{
 		UserID: "user-1", BuyerUID: "buyer-1", EIDs: 1, IFA: "ifa-1", IP: "203.0.113.77", IPv6: "2001:db8:abcd:12ff:1:2:3:4",
 		Lat: 37.77493, Lon: -122.41942, City: "San Francisco", ZIP: "94103", Yob: 1984, Gender: "F",
 	}
-	gotCoarseGeo = change(gotAll, func(g *got) { g.Lat, g.Lon = 37.77, -122.42 })
+	gotCoarseGeo = privacytest.With(gotAll, func(g *privacytest.Seen) { g.Lat, g.Lon = 37.77, -122.42 })
 	// TCF purpose 3 or 4 missing: the user ids go.
-	gotNoUserIDs = change(gotAll, func(g *got) { g.UserID, g.BuyerUID, g.EIDs = "", "", 0 })
+	gotNoUserIDs = privacytest.With(gotAll, func(g *privacytest.Seen) { g.UserID, g.BuyerUID, g.EIDs = "", "", 0 })
 	// TCF purpose 1 missing: the user and device ids go.
-	gotNoIDs = change(gotNoUserIDs, func(g *got) { g.IFA = "" })
+	gotNoIDs = privacytest.With(gotNoUserIDs, func(g *privacytest.Seen) { g.IFA = "" })
 	// a US sale/share opt-out: the ids, the IP's host part, geo to 2 decimals.
-	gotOptOut = change(gotNoIDs, func(g *got) {
+	gotOptOut = privacytest.With(gotNoIDs, func(g *privacytest.Seen) {
 		g.IP, g.IPv6, g.Lat, g.Lon = "203.0.113.0", "2001:db8:abcd:1200::", 37.77, -122.42
 	})
 	// COPPA: the ids, the IP's host part, precise geo, year of birth and gender.
-	gotCOPPA = change(gotNoIDs, func(g *got) {
+	gotCOPPA = privacytest.With(gotNoIDs, func(g *privacytest.Seen) {
 		g.IP, g.IPv6, g.Lat, g.Lon, g.City, g.ZIP, g.Yob, g.Gender = "203.0.113.0", "2001:db8:abcd:1200::", 0, 0, "", "", 0, ""
 	})
 	// device.lmt: as an opt-out, and year of birth and gender.
-	gotLMT = change(gotOptOut, func(g *got) { g.Yob, g.Gender = 0, "" })
+	gotLMT = privacytest.With(gotOptOut, func(g *privacytest.Seen) { g.Yob, g.Gender = 0, "" })
 )
-
-func change(g got, f func(*got)) got { f(&g); return g }
 
 // dspFate is what happened to one DSP in one auction: withheld for a reason, or what it
 // received, and the user_id feature its bid-log row and its score read.
 type dspFate struct {
 	Withheld string // the reason label; "" when sent
-	Got      got
+	Got      privacytest.Seen
 	UserID   bool
 }
 
 func withheld(reason string) dspFate { return dspFate{Withheld: reason} }
-func sentAs(g got) dspFate {
+func sentAs(g privacytest.Seen) dspFate {
 	return dspFate{Got: g, UserID: g.UserID != "" || g.BuyerUID != "" || g.IFA != ""}
 }
 
@@ -207,13 +181,13 @@ func TestPrivacyEndToEnd(t *testing.T) {
 			map[string]dspFate{"a": withheld("no_consent"), "b": withheld("no_consent"), "c": withheld("no_consent"), "d": withheld("no_gvl_id")}},
 		{"GDPR, purpose 2 only: purpose 1 missing removes every id", func(r *openrtb2.BidRequest) *openrtb2.BidRequest { return gdpr(r, tcfPurpose2) },
 			// b needs a legitimate interest for purpose 2, which the string does not give.
-			map[string]dspFate{"a": sentAs(change(gotNoIDs, coarse)), "b": withheld("no_consent"), "c": sentAs(change(gotNoIDs, coarse)), "d": withheld("no_gvl_id")}},
+			map[string]dspFate{"a": sentAs(privacytest.With(gotNoIDs, coarse)), "b": withheld("no_consent"), "c": sentAs(privacytest.With(gotNoIDs, coarse)), "d": withheld("no_gvl_id")}},
 		{"GDPR, purposes 1 and 2: 3/4 missing removes the user ids", func(r *openrtb2.BidRequest) *openrtb2.BidRequest { return gdpr(r, tcfPurposes12) },
-			map[string]dspFate{"a": sentAs(change(gotNoUserIDs, coarse)), "b": withheld("no_consent"), "c": sentAs(change(gotNoUserIDs, coarse)), "d": withheld("no_gvl_id")}},
+			map[string]dspFate{"a": sentAs(privacytest.With(gotNoUserIDs, coarse)), "b": withheld("no_consent"), "c": sentAs(privacytest.With(gotNoUserIDs, coarse)), "d": withheld("no_gvl_id")}},
 		{"GDPR, legitimate interest only", func(r *openrtb2.BidRequest) *openrtb2.BidRequest { return gdpr(r, tcfLIOnly) },
 			// a asks consent for purpose 2; b's interest and c's flexible purpose 2 stand,
 			// without consent to purpose 1 (no ids) nor to geolocation.
-			map[string]dspFate{"a": withheld("no_consent"), "b": sentAs(change(gotNoIDs, coarse)), "c": sentAs(change(gotNoIDs, coarse)), "d": withheld("no_gvl_id")}},
+			map[string]dspFate{"a": withheld("no_consent"), "b": sentAs(privacytest.With(gotNoIDs, coarse)), "c": sentAs(privacytest.With(gotNoIDs, coarse)), "d": withheld("no_gvl_id")}},
 		{"GDPR, malformed consent is no consent (never a 400)", func(r *openrtb2.BidRequest) *openrtb2.BidRequest { return gdpr(r, "CO!!not-a-consent-string") },
 			map[string]dspFate{"a": withheld("no_consent"), "b": withheld("no_consent"), "c": withheld("no_consent"), "d": withheld("no_gvl_id")}},
 		{"GDPR, a truncated consent string is no consent", func(r *openrtb2.BidRequest) *openrtb2.BidRequest { return gdpr(r, tcfFull[:20]) },
@@ -320,7 +294,7 @@ func TestPrivacyEndToEnd(t *testing.T) {
 					t.Errorf("DSP %s got %d requests, want 1", name, len(reqs))
 					continue
 				}
-				if diff := cmp.Diff(want.Got, gotOf(&reqs[0])); diff != "" {
+				if diff := cmp.Diff(want.Got, privacytest.View(&reqs[0])); diff != "" {
 					t.Errorf("DSP %s received (-want +got):\n%s", name, diff)
 				}
 				if row.Decision == bidlog.DecisionPrivacyBlocked || row.UserID != want.UserID {
@@ -343,7 +317,7 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	}
 }
 
-func coarse(g *got) { g.Lat, g.Lon = 37.77, -122.42 }
+func coarse(g *privacytest.Seen) { g.Lat, g.Lon = 37.77, -122.42 }
 
 // noPersonalData says what, of the request's user ids, IP addresses and consent string,
 // a bid-log row holds; "" when none.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prebid/openrtb/v19/openrtb2"
+
+	"github.com/bidsieve/bidsieve/privacy/privacytest"
 )
 
 // The DSPs of the tests: three with vendor-list entries of each kind, one whose id the
@@ -57,66 +59,37 @@ func baseRequest() *openrtb2.BidRequest {
 
 func ptr64(v int64) *int64 { return &v }
 
-// seen is what a DSP saw of the fields the rules touch.
-type seen struct {
-	UserID, BuyerUID string
-	EIDs             int
-	IFA, DPID        string
-	DID, MAC         string
-	IP, IPv6         string
-	Lat, Lon         float64
-	City, ZIP        string
-	Yob              int64
-	Gender           string
-}
-
-func view(r *openrtb2.BidRequest) seen {
-	var s seen
-	if u := r.User; u != nil {
-		s.UserID, s.BuyerUID, s.EIDs, s.Yob, s.Gender = u.ID, u.BuyerUID, len(u.EIDs), u.Yob, u.Gender
-	}
-	if d := r.Device; d != nil {
-		s.IFA, s.DPID, s.DID, s.MAC, s.IP, s.IPv6 = d.IFA, d.DPIDSHA1, d.DIDMD5, d.MACSHA1, d.IP, d.IPv6
-		if g := d.Geo; g != nil {
-			s.Lat, s.Lon, s.City, s.ZIP = g.Lat, g.Lon, g.City, g.ZIP
-		}
-	}
-	return s
-}
-
 // What a DSP sees of baseRequest, whole and with each group removed (written out here,
 // not derived from the package's scrubbing).
 var (
-	seenAll = seen{
+	seenAll = privacytest.Seen{
 		UserID: "user-1", BuyerUID: "buyer-1", EIDs: 1,
 		IFA: "ifa-1", DPID: "dpid-1", DID: "did-1", MAC: "mac-1",
 		IP: "203.0.113.77", IPv6: "2001:db8:abcd:12ff:1:2:3:4",
 		Lat: 48.85661, Lon: 2.35222, City: "Paris", ZIP: "75001", Yob: 1984, Gender: "F",
 	}
-	seenNoUserIDs = with(seenAll, func(s *seen) { s.UserID, s.BuyerUID, s.EIDs = "", "", 0 })
-	seenNoIDs     = with(seenNoUserIDs, func(s *seen) { s.IFA, s.DPID, s.DID, s.MAC = "", "", "", "" })
+	seenNoUserIDs = privacytest.With(seenAll, func(s *privacytest.Seen) { s.UserID, s.BuyerUID, s.EIDs = "", "", 0 })
+	seenNoIDs     = privacytest.With(seenNoUserIDs, func(s *privacytest.Seen) { s.IFA, s.DPID, s.DID, s.MAC = "", "", "", "" })
 	// a US sale/share opt-out: ids, the IP's host part, geo to 2 decimals.
-	seenOptOut = with(seenNoIDs, func(s *seen) {
+	seenOptOut = privacytest.With(seenNoIDs, func(s *privacytest.Seen) {
 		s.IP, s.IPv6, s.Lat, s.Lon = "203.0.113.0", "2001:db8:abcd:1200::", 48.86, 2.35
 	})
 	// COPPA: ids, IP host part, precise geo and demographics.
-	seenCOPPA = with(seenNoIDs, func(s *seen) {
+	seenCOPPA = privacytest.With(seenNoIDs, func(s *privacytest.Seen) {
 		s.IP, s.IPv6, s.Lat, s.Lon, s.City, s.ZIP, s.Yob, s.Gender = "203.0.113.0", "2001:db8:abcd:1200::", 0, 0, "", "", 0, ""
 	})
 	// device.lmt: as COPPA but the geo is only coarsened.
-	seenLMT = with(seenOptOut, func(s *seen) { s.Yob, s.Gender = 0, "" })
+	seenLMT = privacytest.With(seenOptOut, func(s *privacytest.Seen) { s.Yob, s.Gender = 0, "" })
 )
-
-func with(s seen, f func(*seen)) seen { f(&s); return s }
 
 // outcome is what one DSP got: blocked with a reason, or the fields it saw.
 type outcome struct {
 	Blocked string
-	Saw     seen
+	Saw     privacytest.Seen
 }
 
-func sent(s seen) outcome           { return outcome{Saw: s} }
-func blocked(reason string) outcome { return outcome{Blocked: reason} }
+func sent(s privacytest.Seen) outcome { return outcome{Saw: s} }
+func blocked(reason string) outcome   { return outcome{Blocked: reason} }
 
 // runAuction parses req and applies each DSP's action, checking that the publisher's
 // request is left as it was.
@@ -134,7 +107,7 @@ func runAuction(t *testing.T, p *Policy, req *openrtb2.BidRequest, dsps map[stri
 		case act.Blocked:
 			got[name] = blocked(act.Reason.String())
 		default:
-			got[name] = sent(view(out))
+			got[name] = sent(privacytest.View(out))
 		}
 	}
 	if after, _ := json.Marshal(req); string(after) != string(before) {

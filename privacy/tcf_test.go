@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prebid/openrtb/v19/openrtb2"
+
+	"github.com/bidsieve/bidsieve/privacy/privacytest"
 )
 
 // gdprRequest is baseRequest under GDPR (2.6 fields) with the consent string.
@@ -90,7 +92,7 @@ func TestTCF(t *testing.T) {
 }
 
 // coarse is s with lat/lon rounded to 2 decimals: no opt-in to precise geolocation.
-func coarse(s seen) seen { s.Lat, s.Lon = 48.86, 2.35; return s }
+func coarse(s privacytest.Seen) privacytest.Seen { s.Lat, s.Lon = 48.86, 2.35; return s }
 
 func TestGDPRDefault(t *testing.T) {
 	vl := testVendorList(t)

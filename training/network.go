@@ -218,19 +218,18 @@ func (p *params) snapshot(s *snapshot) {
 }
 
 // copyTo copies the current weights into s.
-func (p *params) copyTo(s *snapshot) {
-	if s.emb == nil {
-		s.emb = make([][]float32, len(p.emb))
-		s.layerW = make([][]float32, len(p.layers))
-		s.layerB = make([][]float32, len(p.layers))
-	}
+func (p *params) copyTo(s *snapshot) { p.current().copyInto(s) }
+
+// current is a snapshot that shares the current weights' arrays (not a copy).
+func (p *params) current() *snapshot {
+	c := &snapshot{emb: make([][]float32, len(p.emb)), layerW: make([][]float32, len(p.layers)), layerB: make([][]float32, len(p.layers))}
 	for i := range p.emb {
-		s.emb[i] = append(s.emb[i][:0], p.emb[i].w...)
+		c.emb[i] = p.emb[i].w
 	}
 	for i := range p.layers {
-		s.layerW[i] = append(s.layerW[i][:0], p.layers[i].w...)
-		s.layerB[i] = append(s.layerB[i][:0], p.layers[i].b...)
+		c.layerW[i], c.layerB[i] = p.layers[i].w, p.layers[i].b
 	}
+	return c
 }
 
 // restore sets the weights (and the average) to s.
@@ -247,18 +246,21 @@ func (p *params) restore(s *snapshot) {
 	}
 }
 
-// copyInto copies s into d.
+// copyInto copies s into d, reusing d's arrays.
 func (s *snapshot) copyInto(d *snapshot) {
-	if d.emb == nil {
-		d.emb = make([][]float32, len(s.emb))
-		d.layerW = make([][]float32, len(s.layerW))
-		d.layerB = make([][]float32, len(s.layerB))
+	d.emb = copyEach(d.emb, s.emb)
+	d.layerW = copyEach(d.layerW, s.layerW)
+	d.layerB = copyEach(d.layerB, s.layerB)
+}
+
+// copyEach copies each slice of src into the slice of dst at the same index, reusing its
+// array, and returns dst (made when nil).
+func copyEach(dst, src [][]float32) [][]float32 {
+	if dst == nil {
+		dst = make([][]float32, len(src))
 	}
-	for i := range s.emb {
-		d.emb[i] = append(d.emb[i][:0], s.emb[i]...)
+	for i := range src {
+		dst[i] = append(dst[i][:0], src[i]...)
 	}
-	for i := range s.layerW {
-		d.layerW[i] = append(d.layerW[i][:0], s.layerW[i]...)
-		d.layerB[i] = append(d.layerB[i][:0], s.layerB[i]...)
-	}
+	return dst
 }

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"github.com/bidsieve/bidsieve/training/metrics"
@@ -72,31 +73,24 @@ type Options struct {
 	Now      func() time.Time
 }
 
+// positiveOr is v, or def when v is not positive: a count or size left zero (or set
+// below its range) takes its default.
+func positiveOr[T int | int64 | float64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 func (o Options) withDefaults() Options {
-	if o.RecallTarget == 0 {
-		o.RecallTarget = DefaultRecallTarget
-	}
-	if o.Confidence == 0 {
-		o.Confidence = DefaultConfidence
-	}
-	if o.NegPerBid <= 0 {
-		o.NegPerBid = DefaultNegPerBid
-	}
-	if o.MinNegatives <= 0 {
-		o.MinNegatives = DefaultMinNegatives
-	}
-	if o.MaxEpochs <= 0 {
-		o.MaxEpochs = DefaultMaxEpochs
-	}
-	if o.Patience <= 0 {
-		o.Patience = DefaultPatience
-	}
-	if o.MinValBids <= 0 {
-		o.MinValBids = DefaultMinValBids
-	}
-	if o.MinTrainBids <= 0 {
-		o.MinTrainBids = DefaultMinTrainBids
-	}
+	o.RecallTarget = cmp.Or(o.RecallTarget, DefaultRecallTarget)
+	o.Confidence = cmp.Or(o.Confidence, DefaultConfidence)
+	o.NegPerBid = positiveOr(o.NegPerBid, DefaultNegPerBid)
+	o.MinNegatives = positiveOr(o.MinNegatives, DefaultMinNegatives)
+	o.MaxEpochs = positiveOr(o.MaxEpochs, DefaultMaxEpochs)
+	o.Patience = positiveOr(o.Patience, DefaultPatience)
+	o.MinValBids = positiveOr(o.MinValBids, DefaultMinValBids)
+	o.MinTrainBids = positiveOr(o.MinTrainBids, DefaultMinTrainBids)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

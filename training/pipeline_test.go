@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/modelfile"
+	"github.com/bidsieve/bidsieve/training/internal/synthlog"
 )
 
 func TestTrainEndToEnd(t *testing.T) {
@@ -111,7 +112,7 @@ func TestTrainBadInput(t *testing.T) {
 	{
 		// Two days where only mute and rare (no bids at this size) appear.
 		saved := synthDSPs
-		synthDSPs = []synthDSP{saved[3]}
+		synthDSPs = []synthlog.DSP{saved[3]}
 		writeSynthLogs(t, noBids, synthStart, 2, 30, 1, false, 0)
 		synthDSPs = saved
 	}

@@ -40,21 +40,15 @@ func (c NetConfig) withDefaults() NetConfig {
 	if c.Dropout < 0 {
 		c.Dropout = 0
 	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 256
-	}
-	if c.LearningRate <= 0 {
-		c.LearningRate = 1e-3
-	}
+	c.BatchSize = positiveOr(c.BatchSize, 256)
+	c.LearningRate = positiveOr(c.LearningRate, 1e-3)
 	if c.OOVRate == 0 {
 		c.OOVRate = 0.01
 	}
 	if c.OOVRate < 0 {
 		c.OOVRate = 0
 	}
-	if c.Workers <= 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
-	}
+	c.Workers = positiveOr(c.Workers, runtime.GOMAXPROCS(0))
 	if c.AverageDecay < 0 || c.AverageDecay >= 1 {
 		c.AverageDecay = 0
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/bidlog/wire"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -177,17 +178,6 @@ func (rs *runningSink) stop(t *testing.T) error {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // readDir reads every row under dir through bidlog's reader (what train reads), sorted by
 // request id.
 func readDir(t *testing.T, dir string) []bidlog.Row {
@@ -212,7 +202,7 @@ func TestRowsArriveInParquetOnceEach(t *testing.T) {
 
 	dir := t.TempDir()
 	s := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 700})
-	waitFor(t, "all rows written", func() bool { return s.Stats().Rows >= int64(len(rows)) })
+	waittest.For(t, "all rows written", func() bool { return s.Stats().Rows >= int64(len(rows)) })
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +263,7 @@ func TestBrokerOutageNeverBlocksAndCatchesUp(t *testing.T) {
 
 	c := newCluster(t, 2, kfake.Ports(port)) // the broker comes back
 	defer c.Close()
-	waitFor(t, "the buffered rows acknowledged", func() bool { return p.Stats().Acked == buffered })
+	waittest.For(t, "the buffered rows acknowledged", func() bool { return p.Stats().Acked == buffered })
 	// And new rows flow again.
 	more := testRows(5100)[5000:]
 	p.Log(more)
@@ -288,7 +278,7 @@ func TestBrokerOutageNeverBlocksAndCatchesUp(t *testing.T) {
 	dir := t.TempDir()
 	s := startSink(t, c.ListenAddrs(), dir, SinkOptions{})
 	want := append(append([]bidlog.Row(nil), rows[:buffered]...), more...)
-	waitFor(t, "the rows written", func() bool { return s.Stats().Rows >= int64(len(want)) })
+	waittest.For(t, "the rows written", func() bool { return s.Stats().Rows >= int64(len(want)) })
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +320,7 @@ func TestSinkCrashBeforeCommitDuplicatesNothing(t *testing.T) {
 	}
 
 	s2 := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 300})
-	waitFor(t, "the rest written", func() bool {
+	waittest.For(t, "the rest written", func() bool {
 		// s1 counts the rows of committed batches only; s2 starts after them.
 		return s1.Stats().Rows+s2.Stats().Rows >= int64(len(rows))
 	})
@@ -351,7 +341,7 @@ func TestTwoSinksShareThePartitions(t *testing.T) {
 	dir := t.TempDir()
 	a := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 200})
 	b := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 200})
-	waitFor(t, "both sinks assigned partitions", func() bool {
+	waittest.For(t, "both sinks assigned partitions", func() bool {
 		na, nb := len(a.Stats().Assigned), len(b.Stats().Assigned)
 		return na > 0 && nb > 0 && na+nb == 4
 	})
@@ -359,7 +349,7 @@ func TestTwoSinksShareThePartitions(t *testing.T) {
 	p := newProducer(t, c.ListenAddrs(), ProducerOptions{})
 	roundRobin(t, p, c.ListenAddrs())
 	produceAll(t, p, rows)
-	waitFor(t, "all rows written by the two", func() bool { return a.Stats().Rows+b.Stats().Rows >= int64(len(rows)) })
+	waittest.For(t, "all rows written by the two", func() bool { return a.Stats().Rows+b.Stats().Rows >= int64(len(rows)) })
 	if err := a.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +401,7 @@ func TestCorruptRecordIsSkipped(t *testing.T) {
 	cl.Close()
 	dir := t.TempDir()
 	s := startSink(t, c.ListenAddrs(), dir, SinkOptions{})
-	waitFor(t, "all records consumed", func() bool { return s.Stats().Records == int64(len(values)) && s.Stats().Commits > 0 })
+	waittest.For(t, "all records consumed", func() bool { return s.Stats().Records == int64(len(values)) && s.Stats().Commits > 0 })
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -457,12 +447,12 @@ func TestRevokedPartitionsAreWrittenAndCommitted(t *testing.T) {
 	dir := t.TempDir()
 	// a holds everything in memory: no size or time flush before the rebalance.
 	a := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 1 << 20, FlushInterval: time.Hour})
-	waitFor(t, "a to consume everything", func() bool { return a.Stats().Records == int64(len(rows)) })
+	waittest.For(t, "a to consume everything", func() bool { return a.Stats().Records == int64(len(rows)) })
 	if st := a.Stats(); st.Rows != 0 || st.Files != 0 {
 		t.Fatalf("a wrote before any rebalance: %+v", st)
 	}
 	b := startSink(t, c.ListenAddrs(), dir, SinkOptions{MaxRows: 1 << 20, FlushInterval: time.Hour})
-	waitFor(t, "the rebalance", func() bool {
+	waittest.For(t, "the rebalance", func() bool {
 		na, nb := len(a.Stats().Assigned), len(b.Stats().Assigned)
 		return na > 0 && nb > 0 && na+nb == 4
 	})
@@ -504,7 +494,7 @@ func TestOutageMidStreamLosesOnlyTheCountedDrops(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first rows in Parquet", func() bool { return s.Stats().Rows == 1000 })
+	waittest.For(t, "the first rows in Parquet", func() bool { return s.Stats().Rows == 1000 })
 
 	c.Close() // the broker goes away
 	for i := 1000; i < 3000; i += 4 {
@@ -516,13 +506,13 @@ func TestOutageMidStreamLosesOnlyTheCountedDrops(t *testing.T) {
 
 	c = newCluster(t, 2, opts...) // back, with its log
 	defer c.Close()
-	waitFor(t, "the buffered rows acknowledged", func() bool { return p.Stats().Acked == 2000 })
+	waittest.For(t, "the buffered rows acknowledged", func() bool { return p.Stats().Acked == 2000 })
 	logAll(p, rows[3000:])
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	want := append(append([]bidlog.Row(nil), rows[:2000]...), rows[3000:]...)
-	waitFor(t, "every kept row in Parquet", func() bool { return s.Stats().Rows >= int64(len(want)) })
+	waittest.For(t, "every kept row in Parquet", func() bool { return s.Stats().Rows >= int64(len(want)) })
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
 	}

@@ -16,15 +16,7 @@ import (
 
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/bidlog/wire"
-)
-
-// Compressions of ProducerOptions.Compression.
-const (
-	CompressionZstd   = "zstd"
-	CompressionLZ4    = "lz4"
-	CompressionSnappy = "snappy"
-	CompressionGzip   = "gzip"
-	CompressionNone   = "none"
+	"github.com/bidsieve/bidsieve/config"
 )
 
 // Drop reasons, the reason label of bidsieve_bidlog_rows_dropped_total.
@@ -40,7 +32,7 @@ type ProducerOptions struct {
 	Brokers            []string
 	Topic              string
 	ClientID           string        // "bidsieve" when empty
-	Compression        string        // zstd when empty
+	Compression        string        // one of config's Compression names (bidlog.kafka.compression); zstd when empty
 	Linger             time.Duration // 0: send as soon as a batch is ready
 	MaxBufferedRecords int           // 1 << 20 when 0
 	MaxBufferedBytes   int64         // 256 MiB when 0
@@ -158,15 +150,15 @@ func NewProducer(o ProducerOptions) (*Producer, error) {
 
 func compression(name string) (kgo.CompressionCodec, error) {
 	switch name {
-	case "", CompressionZstd:
+	case "", config.CompressionZstd:
 		return kgo.ZstdCompression(), nil
-	case CompressionLZ4:
+	case config.CompressionLZ4:
 		return kgo.Lz4Compression(), nil
-	case CompressionSnappy:
+	case config.CompressionSnappy:
 		return kgo.SnappyCompression(), nil
-	case CompressionGzip:
+	case config.CompressionGzip:
 		return kgo.GzipCompression(), nil
-	case CompressionNone:
+	case config.CompressionNone:
 		return kgo.NoCompression(), nil
 	}
 	return kgo.CompressionCodec{}, fmt.Errorf("kafka bid log: unknown compression %q", name)

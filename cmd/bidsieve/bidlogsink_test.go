@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
 // The fleet's bid-log path end to end: serve with bidlog.kafka sends each auction's rows
@@ -97,9 +98,9 @@ shaping: {mode: off}
 		}
 		return n
 	}
-	waitFor(t, "the rows in Parquet", func() bool { return rowsIn() >= 2*auctions })
+	waittest.For(t, "the rows in Parquet", func() bool { return rowsIn() >= 2*auctions })
 	metrics := ""
-	waitFor(t, "the sink's metrics", func() bool {
+	waittest.For(t, "the sink's metrics", func() bool {
 		resp, err := s.client.Get("http://" + metricsAddr + "/metrics")
 		if err != nil {
 			return false

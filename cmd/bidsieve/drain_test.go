@@ -20,6 +20,7 @@ import (
 	"github.com/bidsieve/bidsieve/bidlog"
 	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/internal/ortbtest"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
 
 // TestServeDrainsOnSIGTERM is a replica's stop in a fleet, signal included: auctions
@@ -75,16 +76,8 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	go func() { exited <- mainErr([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	get := func(p string) (int, error) {
-		resp, err := client.Get("http://" + addr + p)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	waitFor(t, "the gateway to be ready", func() bool { s, _ := get("/readyz"); return s == http.StatusOK })
+	get := func(p string) (int, error) { return statusOf(client.Get("http://" + addr + p)) }
+	waittest.For(t, "the gateway to be ready", func() bool { s, _ := get("/readyz"); return s == http.StatusOK })
 
 	var (
 		mu       sync.Mutex
@@ -93,16 +86,14 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	)
 	auction := func(id string) {
 		body := fmt.Sprintf(`{"id":%q,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`, id)
-		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json", strings.NewReader(body))
+		status, err := statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json", strings.NewReader(body)))
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", id, err))
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		answered[id] = resp.StatusCode
+		answered[id] = status
 	}
 	stopLoad := make(chan struct{})
 	var load sync.WaitGroup
@@ -118,7 +109,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 			}
 		})
 	}
-	waitFor(t, "auctions under load", func() bool { return dspCalls.Load() >= 20 })
+	waittest.For(t, "auctions under load", func() bool { return dspCalls.Load() >= 20 })
 
 	signalled := time.Now()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
@@ -127,7 +118,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	// Not ready at once: the first answers after the signal are 503, from a listener
 	// that still serves.
 	var notReady time.Duration
-	waitFor(t, "/readyz to fail", func() bool {
+	waittest.For(t, "/readyz to fail", func() bool {
 		s, err := get("/readyz")
 		if err != nil {
 			t.Fatalf("/readyz after SIGTERM: %v (the listener closed before the drain delay)", err)
@@ -144,7 +135,7 @@ auction: {default_tmax: 4s, max_tmax: 4s}
 	// An auction that starts during the delay and is still running when it ends.
 	slowDone := make(chan time.Duration, 1)
 	go func() { auction("slow-1"); slowDone <- time.Since(signalled) }()
-	waitFor(t, "the slow auction's DSP call", func() bool { return slowCalls.Load() == 1 })
+	waittest.For(t, "the slow auction's DSP call", func() bool { return slowCalls.Load() == 1 })
 	time.Sleep(100 * time.Millisecond) // the load balancer's last requests
 	close(stopLoad)
 	load.Wait()

@@ -60,11 +60,7 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	names := make([]string, len(p.DSPs))
-	for i, d := range p.DSPs {
-		names[i] = d.Name
-	}
-	_, _ = fmt.Fprintf(stdout, "dsp-sim listening on http://%s: POST /bid/{%s}, GET /stats\n", ln.Addr(), strings.Join(names, ","))
+	_, _ = fmt.Fprintf(stdout, "dsp-sim listening on http://%s: POST /bid/{%s}, GET /stats\n", ln.Addr(), strings.Join(p.Names(), ","))
 
 	reload := func(why string) {
 		np, err := sim.Load(*profiles)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"github.com/bidsieve/bidsieve/internal/logtest"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,14 +33,12 @@ func TestDSPSimReloadsItsProfiles(t *testing.T) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	status := func(dsp string) int {
-		resp, err := client.Post(base+"/bid/"+dsp, "application/json",
-			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"site":{"domain":"a.example"},"tmax":50}`))
+		s, err := statusOf(client.Post(base+"/bid/"+dsp, "application/json",
+			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"site":{"domain":"a.example"},"tmax":50}`)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return s
 	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()

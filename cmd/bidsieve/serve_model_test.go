@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/predictor/serving/servingtest"
 )
@@ -73,7 +74,7 @@ shaping: {mode: filter, exploration_rate: 0}
 	}
 	loaded := func(version string) {
 		t.Helper()
-		waitFor(t, "model "+version, func() bool { return strings.Contains(stderr.String(), "version="+version) })
+		waittest.For(t, "model "+version, func() bool { return strings.Contains(stderr.String(), "version="+version) })
 	}
 
 	expectCalls("r1", 1) // no model: fail open
@@ -93,7 +94,7 @@ shaping: {mode: filter, exploration_rate: 0}
 	if err := os.WriteFile(modelPath, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refused reload", func() bool { return strings.Contains(stderr.String(), "model reload failed") })
+	waittest.For(t, "the refused reload", func() bool { return strings.Contains(stderr.String(), "model reload failed") })
 	expectCalls("r3", 0)
 	if status, body := adminPost(t, adminAddr, "/admin/api/model/reload", token); status != http.StatusInternalServerError || !strings.Contains(body, "model reload failed") {
 		t.Errorf("admin reload of a corrupt file: %d %s", status, body)
@@ -212,12 +213,6 @@ func writeConfig(t *testing.T, dir, cfg string) string {
 // postAuction sends serve at addr a one-banner auction from the USA with the id id, reads
 // the answer to its end and returns its status.
 func postAuction(client *http.Client, addr, id string) (int, error) {
-	resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-		strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`))
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"`+id+`","imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"geo":{"country":"USA"}}}`)))
 }

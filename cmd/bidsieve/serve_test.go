@@ -17,7 +17,19 @@ import (
 
 	"github.com/bidsieve/bidsieve/internal/logtest"
 	"github.com/bidsieve/bidsieve/internal/ortbtest"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 )
+
+// statusOf reads the answer of an HTTP call to its end, closes it and returns its status;
+// the call's error is returned as it is.
+func statusOf(resp *http.Response, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -27,17 +39,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestServeReloadsAndStopsGracefully(t *testing.T) {
@@ -67,12 +68,12 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	stderr, client, done, cancel := &s.stderr, s.client, s.done, s.cancel
 
 	write("bogus_key: 1\n")
-	waitFor(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
+	waittest.For(t, "a failed reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reload failed") })
 	if !strings.Contains(stderr.String(), "bogus_key: unknown key") {
 		t.Errorf("the reload error does not name the key:\n%s", stderr.String())
 	}
 	write("auction: {default_tmax: 1000ms}\n")
-	waitFor(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
+	waittest.For(t, "a reload to be logged", func() bool { return strings.Contains(stderr.String(), "config reloaded") })
 
 	// An auction in flight when the stop comes still gets its answer.
 	type result struct {
@@ -81,17 +82,11 @@ func TestServeReloadsAndStopsGracefully(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`))
-		if err != nil {
-			got <- result{err: err}
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		got <- result{status: resp.StatusCode}
+		status, err := statusOf(client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+			strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)))
+		got <- result{status: status, err: err}
 	}()
-	waitFor(t, "the DSP call", func() bool { return calls.Load() == 1 })
+	waittest.For(t, "the DSP call", func() bool { return calls.Load() == 1 })
 	cancel()
 	r := <-got
 	if r.err != nil || r.status != http.StatusOK {
@@ -176,7 +171,7 @@ func startServe(t *testing.T, path, url string, flags ...string) *serveRun {
 	s := &serveRun{client: &http.Client{Transport: &http.Transport{}}, done: make(chan error, 1), cancel: cancel}
 	args := append([]string{"--config", path}, flags...)
 	go func() { s.done <- runServe(ctx, args, io.Discard, &s.stderr) }()
-	waitFor(t, url, func() bool {
+	waittest.For(t, url, func() bool {
 		resp, err := s.client.Get(url)
 		if err != nil {
 			return false
@@ -210,15 +205,13 @@ func TestServeClockStampsTheBidLog(t *testing.T) {
 	}
 	s := startServe(t, path, "http://"+addr+"/healthz", "--clock", "2024-03-01,86400x")
 	defer s.stop()
-	resp, err := s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
-		strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":300}`))
+	status, err := statusOf(s.client.Post("http://"+addr+"/openrtb2/auction", "application/json",
+		strings.NewReader(`{"id":"r1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":300}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("auction: status %d, want 204", resp.StatusCode)
+	if status != http.StatusNoContent {
+		t.Fatalf("auction: status %d, want 204", status)
 	}
 	s.stop()
 	waitStop(t, s.done, "serve")

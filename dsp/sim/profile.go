@@ -30,6 +30,15 @@ func (p *Profiles) DSP(name string) *DSP {
 	return nil
 }
 
+// Names returns the names of the DSPs, in file order.
+func (p *Profiles) Names() []string {
+	names := make([]string, len(p.DSPs))
+	for i, d := range p.DSPs {
+		names[i] = d.Name
+	}
+	return names
+}
+
 // Traffic describes the publisher traffic (the `traffic` section).
 type Traffic struct {
 	Seed           int64   // the publisher universe depends on it alone

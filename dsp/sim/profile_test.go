@@ -26,11 +26,7 @@ func TestLoadExample(t *testing.T) {
 	if len(tr.ImpsPerRequest) != 3 || tr.ImpsPerRequest[2] != (Share{"3", 0.05}) {
 		t.Errorf("imps per request %v", tr.ImpsPerRequest)
 	}
-	var names []string
-	for _, d := range p.DSPs {
-		names = append(names, d.Name)
-	}
-	if got := strings.Join(names, ","); got != "alpha,bravo,charlie,delta,echo,foxtrot" {
+	if got := strings.Join(p.Names(), ","); got != "alpha,bravo,charlie,delta,echo,foxtrot" {
 		t.Fatalf("DSPs %s", got)
 	}
 	a := p.DSP("alpha")

@@ -119,35 +119,27 @@ func (c *checker) float(where, path string, n *yaml.Node) (float64, bool) {
 
 // floatIn reads a number in [lo, hi].
 func (c *checker) floatIn(where, path string, n *yaml.Node, lo, hi float64) (float64, bool) {
-	f, ok := c.float(where, path, n)
-	if !ok {
-		return 0, false
-	}
-	if f < lo || f > hi {
-		c.errorf(where, path, n, "must be in [%g, %g], have %g", lo, hi, f)
-		return 0, false
-	}
-	return f, true
+	return c.floatThat(where, path, n, fmt.Sprintf("be in [%g, %g]", lo, hi), func(f float64) bool { return f >= lo && f <= hi })
 }
 
 // positive reads a number > 0.
 func (c *checker) positive(where, path string, n *yaml.Node) (float64, bool) {
-	f, ok := c.float(where, path, n)
-	if ok && f <= 0 {
-		c.errorf(where, path, n, "must be positive, have %g", f)
-		return 0, false
-	}
-	return f, ok
+	return c.floatThat(where, path, n, "be positive", func(f float64) bool { return f > 0 })
 }
 
 // nonNegative reads a number >= 0.
 func (c *checker) nonNegative(where, path string, n *yaml.Node) (float64, bool) {
-	f, ok := c.float(where, path, n)
-	if ok && f < 0 {
-		c.errorf(where, path, n, "must not be negative, have %g", f)
+	return c.floatThat(where, path, n, "not be negative", func(f float64) bool { return f >= 0 })
+}
+
+// floatThat reads a number for which ok holds; want says which ("must <want>, have 3").
+func (c *checker) floatThat(where, path string, n *yaml.Node, want string, ok func(float64) bool) (float64, bool) {
+	f, read := c.float(where, path, n)
+	if read && !ok(f) {
+		c.errorf(where, path, n, "must %s, have %g", want, f)
 		return 0, false
 	}
-	return f, ok
+	return f, read
 }
 
 // integer reads an integer in [lo, hi].

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/internal/filetest"
 	"github.com/bidsieve/bidsieve/modelfile"
 	"github.com/bidsieve/bidsieve/modelhistory"
 	"github.com/bidsieve/bidsieve/training/metrics"
@@ -29,15 +30,6 @@ func mustRun(t *testing.T, o Options) *Result {
 		t.Fatal(err)
 	}
 	return res
-}
-
-func readBytes(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // A challenger trained on the real log replaces a champion trained on shuffled labels;
@@ -129,14 +121,14 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 			t.Errorf("%s judged at target %v, want %v", d.DSP, d.Target, want)
 		}
 	}
-	before := readBytes(t, model)
+	before := filetest.Read(t, model)
 	o = options(bad, model)
 	o.Train.Seed = 4 // not the first run's weights again
 	res = mustRun(t, o)
 	if res.Promoted {
 		t.Fatalf("the worse challenger was promoted: %+v", res.Entry.DSPs)
 	}
-	if !bytes.Equal(before, readBytes(t, model)) {
+	if !bytes.Equal(before, filetest.Read(t, model)) {
 		t.Error("a refusal changed model.path")
 	}
 	if len(res.Entry.Reasons) == 0 || res.Entry.Status != modelhistory.StatusRefused {
@@ -165,7 +157,7 @@ func TestPromotesBetterRefusesWorse(t *testing.T) {
 	if _, err := modelhistory.Promote(dir, weak, model, "m-someone-else"); !errors.Is(err, modelhistory.ErrChampionChanged) {
 		t.Errorf("promotion over a changed champion: %v, want ErrChampionChanged", err)
 	}
-	if !bytes.Equal(before, readBytes(t, model)) {
+	if !bytes.Equal(before, filetest.Read(t, model)) {
 		t.Error("a promotion over a changed champion replaced model.path")
 	}
 
@@ -198,7 +190,7 @@ func TestCorruptLogKeepsChampion(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no log files")
 	}
-	data := readBytes(t, files[len(files)-1])
+	data := filetest.Read(t, files[len(files)-1])
 	bad := filepath.Join(logs, "zz-truncated.parquet")
 	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
@@ -207,7 +199,7 @@ func TestCorruptLogKeepsChampion(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrBadLog) || !strings.Contains(err.Error(), "zz-truncated.parquet") {
 		t.Fatalf("err = %v, want ErrBadLog naming the file", err)
 	}
-	if got := readBytes(t, model); string(got) != "champion bytes" {
+	if got := filetest.Read(t, model); string(got) != "champion bytes" {
 		t.Error("the champion was replaced")
 	}
 	if list, _ := modelhistory.List(modelhistory.Dir(model)); len(list) != 0 {

@@ -1,15 +1,13 @@
 package retrain
 
 import (
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
-	"github.com/bidsieve/bidsieve/features"
 	"github.com/bidsieve/bidsieve/training"
+	"github.com/bidsieve/bidsieve/training/internal/synthlog"
 )
 
 // logSpec describes a synthetic gateway log: days of perDay requests offered to alpha
@@ -33,21 +31,13 @@ type logSpec struct {
 
 var synthStart = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
+// alpha is the synthetic alpha's bid probability.
+var alpha = synthlog.Alpha{Bias: -2.2, USA: 1.2, Video: 1.8, Pub7: 1.5, Floor: 1.0}
+
 func trueP(dsp string, r *bidlog.Row) float64 {
 	switch dsp {
 	case "alpha":
-		x := -2.2
-		if r.Country == "USA" {
-			x += 1.2
-		}
-		if r.Format == "video" {
-			x += 1.8
-		}
-		if r.Publisher[len(r.Publisher)-1] == '7' {
-			x += 1.5
-		}
-		x -= 1.0 * math.Log1p(r.FloorCPM)
-		return 1 / (1 + math.Exp(-x))
+		return alpha.P(r)
 	case "bravo":
 		if r.Channel != "app" {
 			return 0.01
@@ -66,65 +56,27 @@ func writeLogs(t testing.TB, dir string, s logSpec) {
 	if s.dsps == nil {
 		s.dsps = []string{"alpha", "bravo"}
 	}
-	w, err := bidlog.NewWriter(dir, bidlog.WriterOptions{FileSpan: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
+	dsps := make([]synthlog.DSP, len(s.dsps))
+	for i, name := range s.dsps {
+		dsps[i] = synthlog.DSP{Name: name, P: func(r *bidlog.Row) float64 { return trueP(name, r) }}
 	}
-	rng := rand.New(rand.NewPCG(s.seed, 91))
-	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
-	var rows []bidlog.Row
-	for d := 0; d < s.days; d++ {
-		first := len(rows)
-		for q := 0; q < s.perDay; q++ {
-			ts := s.start.Add(time.Duration(d)*24*time.Hour + time.Duration(q)*24*time.Hour/time.Duration(s.perDay))
-			nImp := 1 + rng.IntN(2)
-			pub := rng.IntN(30)
-			base := bidlog.Row{
-				TS: ts.UnixMilli(), RequestID: fmt.Sprintf("r%d-%d-%d", s.seed, d, q),
-				Raw: features.Raw{
-					Country: pick("USA", "GBR", "DEU"), DeviceType: pick("phone", "desktop"), OS: pick("ios", "android"),
-					Channel: pick("site", "app"), Publisher: fmt.Sprintf("pub%02d", pub), Domain: fmt.Sprintf("d%02d.example", pub),
-					UserID: rng.IntN(2) == 0, HourUTC: int32(ts.UTC().Hour()), DayOfWeek: int32(ts.UTC().Weekday()),
-					ImpCount: int32(nImp), TMaxMS: 200,
-				},
+	synthlog.Write(t, dir, synthlog.Spec{
+		Start: s.start, Days: s.days, PerDay: s.perDay, Seed: s.seed, Stream: 91, Publishers: 30, DSPs: dsps,
+		Decide: func(rng *rand.Rand, p float64) (string, float64) {
+			if p >= s.lowP {
+				return bidlog.DecisionSent, 1
 			}
-			for i := 0; i < nImp; i++ {
-				imp := base
-				imp.ImpID = fmt.Sprint(i + 1)
-				imp.Format = pick("300x250", "video", "native")
-				imp.FloorCPM = math.Round(math.Exp(rng.NormFloat64()-1)*100) / 100
-				for _, dsp := range s.dsps {
-					r := imp
-					r.DSP = dsp
-					p := trueP(dsp, &r)
-					r.Decision, r.Propensity = bidlog.DecisionSent, 1
-					if p < s.lowP {
-						r.Decision, r.Propensity = bidlog.DecisionFiltered, s.explore
-						if rng.Float64() < s.explore {
-							r.Decision = bidlog.DecisionExplored
-						}
-					}
-					r.Outcome = bidlog.OutcomeNoBid
-					if rng.Float64() < p {
-						r.Outcome = bidlog.OutcomeBid
-					}
-					if r.Decision == bidlog.DecisionFiltered {
-						r.Outcome = bidlog.OutcomeNotSent
-					}
-					rows = append(rows, r)
-				}
+			if rng.Float64() < s.explore {
+				return bidlog.DecisionExplored, s.explore
 			}
-		}
-		if d < s.shuffleDays {
-			shuffleOutcomes(rng, rows[first:])
-		}
-	}
-	if err := w.Write(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+			return bidlog.DecisionFiltered, s.explore
+		},
+		EndDay: func(rng *rand.Rand, day int, rows []bidlog.Row) {
+			if day < s.shuffleDays {
+				shuffleOutcomes(rng, rows)
+			}
+		},
+	})
 }
 
 // shuffleOutcomes permutes the outcomes among each DSP's labelled rows.

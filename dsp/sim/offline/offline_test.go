@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/bidsieve/bidsieve/dsp/sim"
 	"github.com/bidsieve/bidsieve/dsp/sim/simtest"
 	"github.com/bidsieve/bidsieve/dsp/sim/traffic"
+	"github.com/bidsieve/bidsieve/internal/filetest"
 )
 
 var start = time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
@@ -305,7 +305,7 @@ func TestIdenticalFlagsGiveIdenticalFiles(t *testing.T) {
 	simulate(t, a, 3000, 2, 5)
 	simulate(t, b, 3000, 2, 5)
 	simulate(t, c, 3000, 2, 6)
-	fa, fb, fc := files(t, a), files(t, b), files(t, c)
+	fa, fb, fc := filetest.ReadDir(t, a, nil), filetest.ReadDir(t, b, nil), filetest.ReadDir(t, c, nil)
 	if len(fa) != 2 {
 		t.Fatalf("%d files for 2 days, want one a day: %v", len(fa), fa)
 	}
@@ -320,23 +320,6 @@ func TestIdenticalFlagsGiveIdenticalFiles(t *testing.T) {
 			t.Errorf("%s is the same with another seed", name)
 		}
 	}
-}
-
-func files(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = data
-	}
-	return out
 }
 
 func TestRowsFollowTheSimulatedClock(t *testing.T) {
