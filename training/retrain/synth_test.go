@@ -1,7 +1,9 @@
 package retrain
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,7 +81,8 @@ func writeLogs(t testing.TB, dir string, s logSpec) {
 	})
 }
 
-// shuffleOutcomes permutes the outcomes among each DSP's labelled rows.
+// shuffleOutcomes permutes the outcomes among each DSP's labelled rows, DSP by DSP in
+// name order (ranging over the map would draw in a new order each run).
 func shuffleOutcomes(rng *rand.Rand, rows []bidlog.Row) {
 	idx := map[string][]int{}
 	for i := range rows {
@@ -87,7 +90,8 @@ func shuffleOutcomes(rng *rand.Rand, rows []bidlog.Row) {
 			idx[rows[i].DSP] = append(idx[rows[i].DSP], i)
 		}
 	}
-	for _, is := range idx {
+	for _, dsp := range slices.Sorted(maps.Keys(idx)) {
+		is := idx[dsp]
 		out := make([]string, len(is))
 		for k, i := range is {
 			out[k] = rows[i].Outcome
