@@ -637,15 +637,35 @@ func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 
 // Check returns what misses issue 13's bars for the loop (empty: all met): on the change
 // day each changed DSP's filter true recall falls below the target and the drift guard
-// fires for it; on the last day each is back at minRecall or above, with traffic withheld
-// within maxWithheldGap of the day before the change; the added DSP is sent everything
-// while the model does not know it, and on the last day is filtered at minRecall or above.
+// fires for it; on the day after the next retrain (the first promoted round whose
+// training saw a changed day, that is whose held-out day comes after the change day) and
+// on the last day each is back at minRecall or above, with traffic withheld within
+// maxWithheldGap of the day before the change; the added DSP is sent everything while
+// the model does not know it, and on the last day is filtered at minRecall or above.
 func (r *LoopReport) Check(changeDay, addDay int, minRecall, maxWithheldGap float64) []string {
 	var miss []string
 	last := r.Days[len(r.Days)-1]
 	if changeDay > 0 && changeDay < len(r.Days) {
 		before, on := r.Days[changeDay-1], r.Days[changeDay]
+		next := ""
+		for i := changeDay + 1; i+1 < len(r.Days) && i < len(r.Retrains); i++ {
+			if r.Retrains[i].Promoted {
+				next = r.Days[i+1]
+				break
+			}
+		}
+		if next == "" {
+			miss = append(miss, "no model trained on a day after the change was promoted and served")
+		}
 		for _, dn := range r.Changed {
+			if f, pre := r.Figures[next][dn], r.Figures[before][dn]; next != "" && f != nil && pre != nil {
+				if f.True < minRecall || f.FilterTrue < minRecall {
+					miss = append(miss, fmt.Sprintf("%s: true recall %.3f (the filter's %.3f) on %s, after the next retrain, below %.2f", dn, f.True, f.FilterTrue, next, minRecall))
+				}
+				if gap := f.Withheld - pre.Withheld; gap > maxWithheldGap || -gap > maxWithheldGap {
+					miss = append(miss, fmt.Sprintf("%s: withholds %s on %s, after the next retrain, against %s before the change (more than %.0f points apart)", dn, pct(f.Withheld), next, pct(pre.Withheld), 100*maxWithheldGap))
+				}
+			}
 			f, pre, end := r.Figures[on][dn], r.Figures[before][dn], r.Figures[last][dn]
 			if f == nil || pre == nil || end == nil {
 				miss = append(miss, dn+": no figures around the change")

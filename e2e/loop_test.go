@@ -152,3 +152,37 @@ func TestOverlay(t *testing.T) {
 		t.Error("an entry without a name was accepted")
 	}
 }
+
+// The loop's bar judges the day after the next retrain, not only the last day: a run
+// whose withheld share comes back only with a later model misses it.
+func TestLoopCheckNextRetrain(t *testing.T) {
+	days := []string{"d0", "d1", "d2", "d3", "d4", "d5"}
+	day := func(withheld float64, drift bool) *LoopDay {
+		return &LoopDay{True: 0.96, FilterTrue: 0.96, Withheld: withheld, Drift: drift}
+	}
+	report := func(afterNext float64, promotedAfter int) *LoopReport {
+		r := &LoopReport{Days: days, Changed: []string{"alpha"}, Target: 0.95, Figures: map[string]map[string]*LoopDay{}}
+		for i, d := range days {
+			r.Retrains = append(r.Retrains, LoopRetrain{After: d, Promoted: i == promotedAfter || i == 4})
+			r.Figures[d] = map[string]*LoopDay{"alpha": day(0.45, false)}
+		}
+		r.Figures["d2"]["alpha"] = &LoopDay{True: 0.99, FilterTrue: 0.90, Withheld: 0.1, Drift: true} // the change
+		r.Figures[days[promotedAfter+1]]["alpha"] = day(afterNext, false)
+		return r
+	}
+	if miss := report(0.43, 3).Check(2, -1, 0.94, 0.05); len(miss) != 0 {
+		t.Errorf("withheld back after the next retrain: misses %v", miss)
+	}
+	miss := report(0.30, 3).Check(2, -1, 0.94, 0.05)
+	if len(miss) != 1 || !strings.Contains(miss[0], "after the next retrain") || !strings.Contains(miss[0], "d4") {
+		t.Errorf("withheld 30%% against 45%% on d4, after the next retrain, back on the last day: misses %v, want that one", miss)
+	}
+	// A round after the change day itself (held out d2) trained on no changed day: the
+	// next retrain is the first promoted after it.
+	r := report(0.45, 3)
+	r.Retrains[2].Promoted = true
+	r.Figures["d3"]["alpha"] = day(0.2, false)
+	if miss := r.Check(2, -1, 0.94, 0.05); len(miss) != 0 {
+		t.Errorf("a model promoted on the change day's own hold-out judged as the next retrain: %v", miss)
+	}
+}
