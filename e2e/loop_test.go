@@ -141,12 +141,13 @@ func TestOverlay(t *testing.T) {
 	if got := strings.Join(p.Names(), ","); got != "alpha,bravo,charlie,delta,echo,foxtrot,golf" {
 		t.Errorf("DSPs %s, want the six in place and golf appended", got)
 	}
-	if strings.Join(names, ",") != "alpha,charlie" || strings.Join(added, ",") != "golf" {
+	if strings.Join(names, ",") != "alpha,bravo" || strings.Join(added, ",") != "golf" {
 		t.Errorf("names %v, %v", names, added)
 	}
 	orig, _ := sim.Parse(base)
-	if reflect.DeepEqual(orig.DSP("alpha"), p.DSP("alpha")) || !reflect.DeepEqual(orig.DSP("bravo"), p.DSP("bravo")) {
-		t.Error("want alpha changed by the overlay and bravo not")
+	if reflect.DeepEqual(orig.DSP("alpha"), p.DSP("alpha")) || reflect.DeepEqual(orig.DSP("bravo"), p.DSP("bravo")) ||
+		!reflect.DeepEqual(orig.DSP("charlie"), p.DSP("charlie")) {
+		t.Error("want alpha and bravo changed by the overlay and charlie not")
 	}
 	if _, _, err := overlay(base, []byte("dsps:\n  - {latency_ms: {median: 1}}\n")); err == nil {
 		t.Error("an entry without a name was accepted")
