@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bidsieve/bidsieve/internal/waittest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -288,6 +289,11 @@ func TestHealthDoesNotBlameTheDSPsForASlowGateway(t *testing.T) {
 	const offered = 200
 	start := time.Now()
 	tg.auctions(t, offered, 20, req)
+	// A call reports (and is counted sent) when it ends: the DSP's late answer is read
+	// after the auction has answered, so the last calls may report a moment later.
+	waittest.For(t, "every call sent to report", func() bool {
+		return tg.metric(t, "bidsieve_dsp_requests_total", "dsp", "a") >= offered
+	})
 	b := tg.breakerOf(0)
 	s := b.Stats()
 	timeouts := tg.metric(t, "bidsieve_dsp_timeouts_total", "dsp", "a")
