@@ -83,7 +83,7 @@ type Metrics struct {
 	OracleAUC    *Num                       `json:"oracle_auc,omitempty"`
 	Baselines    map[string]BaselineMetrics `json:"baselines,omitempty"`
 	// RecallInterval is the 95% interval of Recall, on the effective number of bids
-	// (metrics.ClusteredBids: explored bids weigh 1/propensity, a request's bids go together).
+	// (metrics.Sorted.EffectiveBids over requests: explored bids weigh 1/propensity, a request's bids go together).
 	RecallInterval *stats.Interval `json:"recall_interval,omitempty"`
 	EffectiveBids  Num             `json:"effective_bids"`
 }

@@ -102,8 +102,7 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 	m.Threshold = pn(th)
 	m.Recall = Num(net.req.Recall(th))
 	m.FilteredShare = Num(net.req.FilteredShare(th))
-	nEff := metrics.ClusteredBids(keys, weights, bids)
-	m.EffectiveBids = Num(nEff)
+	m.EffectiveBids = Num(net.req.EffectiveBids())
 	// The interval of the recall at the threshold rests on the bids it misses and their
 	// weights (the delta method), not on Kish's count of all bids.
 	m.RecallInterval = stats.WilsonWeighted95(net.req.Recall(th), net.req.EffectiveBidsAt(th))

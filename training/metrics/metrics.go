@@ -246,7 +246,7 @@ func (s *Sorted) effectiveAt(i int) float64 {
 	return r * (1 - r) / v
 }
 
-// BoundBids is the number of bids a bound at group i rests on. For an estimate it is
+// boundBids is the number of bids a bound at group i rests on. For an estimate it is
 // effectiveAt; for a prediction, 1/N = 1/effectiveAt + 1/tomorrow, tomorrow's count
 // being (ΣB)²/Σ B·b: a day like this one, every bid of it counted once (with b bid rows
 // to a cluster). With unit weights and one bid to a request both are the number of bids,

@@ -250,18 +250,26 @@ func TestPairedAUC(t *testing.T) {
 	}
 }
 
+// Rows of one request (one key, one score: a request's rows are sent together) are one
+// cluster in Kish's count: EffectiveBids counts requests' bids, not rows.
 func TestClusteredBids(t *testing.T) {
 	keys := []uint64{1, 1, 2, 3, 3, 3, 4}
-	w := []float64{1, 1, 1, 1, 1, 1, 1}
+	effective := func(bid []bool) float64 {
+		rows := make([]Scored, len(keys))
+		for i, k := range keys {
+			rows[i] = Scored{Score: float64(k) / 10, Weight: 1, Bid: bid[i], Key: k}
+		}
+		return Sort(rows).EffectiveBids()
+	}
 	// One bid per request: the number of bids.
-	if n := ClusteredBids(keys, w, []bool{true, false, true, true, false, false, true}); n != 4 {
+	if n := effective([]bool{true, false, true, true, false, false, true}); n != 4 {
 		t.Errorf("one bid per request: %v, want 4", n)
 	}
 	// Bids in bunches: (2+1+3+1)^2 / (4+1+9+1) = 49/15.
-	if n := ClusteredBids(keys, w, []bool{true, true, true, true, true, true, true}); math.Abs(n-49.0/15) > 1e-12 {
+	if n := effective([]bool{true, true, true, true, true, true, true}); math.Abs(n-49.0/15) > 1e-12 {
 		t.Errorf("bunched bids: %v, want %v", n, 49.0/15)
 	}
-	if n := ClusteredBids(keys, w, make([]bool, 7)); n != 0 {
+	if n := effective(make([]bool, 7)); n != 0 {
 		t.Errorf("no bids: %v", n)
 	}
 }

@@ -48,31 +48,6 @@ func RequestScores(keys []uint64, p, dst []float64) {
 	}
 }
 
-// ClusteredBids is the effective number of bids when the rows of a request are sent or
-// filtered together (they share the request's score): recall is then a ratio of request
-// totals, and its variance is that of (sum B)^2 / sum B^2 independent bids, B being the
-// weight of the bids of each request (Kish's formula over requests). It equals the
-// number of bids when every request has at most one and every weight is 1, and is smaller
-// when bids come in bunches (several imps of a request won by one DSP).
-func ClusteredBids(keys []uint64, weight []float64, bid []bool) float64 {
-	per := make(map[uint64]float64)
-	var total float64
-	for i, k := range keys {
-		if bid[i] {
-			per[k] += weight[i]
-			total += weight[i]
-		}
-	}
-	var sq float64
-	for _, b := range per {
-		sq += b * b
-	}
-	if sq == 0 {
-		return 0
-	}
-	return total * total / sq
-}
-
 // Half names a half of a day's requests, split by request key: `retrain` validates the
 // challenger (early stopping, thresholds) on one half of the held-out day and judges it
 // against the champion on the other, so that it can train on every day before it. The
