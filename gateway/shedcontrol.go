@@ -13,9 +13,9 @@ import (
 // admitted a second, moved by the Go scheduler's waits (see overload). Shedding a share of
 // the arrivals, as an earlier version did, chases the arrival rate, which swings with every
 // burst; the rate the cores can serve moves much less. So once the cores are behind the
-// controller sets a rate, cuts it while the queue keeps growing and raises it slowly while
-// the queue is short (TCP's additive increase and multiplicative decrease), and stops
-// limiting once the arrivals are well under the rate:
+// controller sets a rate, cuts it while the queue keeps growing (a multiplicative
+// decrease, as TCP's), otherwise steers it to keep the cores at a target share of their
+// time, and stops limiting once the arrivals are well under the rate:
 //
 //   - the cores are behind when the p99 wait is long and the process used at least
 //     busyGate of its cores (GOMAXPROCS) over the sample: waits while the process leaves
@@ -28,9 +28,24 @@ import (
 //   - limiting: while they are behind with waits past max_wait/holdDiv the limit is cut
 //     by cutFactor, at most every cutHold, and only when the wait has not fallen since
 //     the last cut (a queue that drains needs no second cut) or cutRepeat has passed;
-//     otherwise it rises by riseStep a sample, fastRise when the waits are under
-//     max_wait/fastDiv (no queue at all);
+//     otherwise it moves towards the rate that keeps the cores at busyTarget of their
+//     time, admitted*busyTarget/busy (both smoothed alike), up by at most jumpMax a
+//     sample and down by at most stepDown. The CPU an auction takes is what makes the
+//     ratio right. busyTarget is under 1 because the scheduler's waits do not see the
+//     whole queue: a request waits in the socket until the runtime polls the network,
+//     which a core that never idles does late. Probing upwards until the waits grow, as
+//     an earlier version did, overshot to 130% of what the core served on time, and the
+//     cut after each overshoot left the core a fifth idle: at twice the capacity it
+//     kept 63-87% of the auctions with a bid a second that it served at capacity,
+//     where this keeps 108-113% (docs/BENCHMARKS.md);
 //   - it ends when the limit is past stopRatio of the arrival rate: nothing was shed.
+//
+// The admitted and arrival rates and the cores' use are smoothed over about 200 ms
+// (slowWeight a sample). The process reads a request only when it gets the core, so in a
+// stall (a GC, a burst) the arrivals and admissions it counts fall to near nothing and
+// then come all at once; cutting from one sample's count set the limit at half the
+// capacity after every stall, and comparing the limit with it ended the limit in the
+// middle of one.
 //
 // Admission below the limit is a token bucket (golang.org/x/time/rate) whose burst is
 // burstWindow of the rate, so arrivals that bunch up are not refused for it. The limit
@@ -44,8 +59,9 @@ type shedControl struct {
 
 	mu       sync.Mutex // guards the rest, taken by the sample
 	last     time.Time  // the last sample
-	offered  float64    // arrivals a second, smoothed (ewmaWeight a sample)
+	offered  float64    // arrivals a second, smoothed (slowWeight a sample)
 	taken    float64    // admissions a second, likewise
+	busy     float64    // the share of its cores the process used, smoothed (busyWeight)
 	limit    float64    // auctions admitted a second at most while limiting
 	hot      int        // samples in a row past max_wait while not limiting
 	lastCut  time.Time
@@ -58,16 +74,17 @@ const (
 	busyGate    = 0.9                    // the share of its cores the process must use to be behind...
 	severeMul   = 4                      // ...unless the p99 wait is past severeMul*max_wait
 	holdDiv     = 2                      // while limiting, a p99 wait past max_wait/holdDiv cuts
-	fastDiv     = 8                      // a p99 wait under max_wait/fastDiv: no queue, fastRise
 	cutFactor   = 0.9                    // a cut keeps this share of the rate
 	cutHold     = 30 * time.Millisecond  // cuts at most this often...
 	cutRepeat   = 100 * time.Millisecond // ...and, while the wait falls, at most this often
-	riseStep    = 0.005                  // the limit rises 0.5% a sample while the queue is short
-	fastRise    = 0.02                   // and 2% a sample while there is none
+	stepDown    = 0.02                   // ...and falls towards it by at most this share a sample
+	busyTarget  = 0.9                    // the limit binding with the cores used under this share rises at once...
+	jumpMax     = 0.1                    // ...by at most this share a sample
 	stopRatio   = 1.2                    // the limit ends once it is this far above the arrivals
 	minAdmit    = 0.03                   // the limit admits at least this share of the arrivals
 	burstWindow = 10 * time.Millisecond  // the token bucket's burst, in time at the limit
-	ewmaWeight  = 0.25                   // each sample's weight in the smoothed rates
+	slowWeight  = 0.05                   // each sample's weight in the smoothed rates (about 200 ms)
+	busyWeight  = slowWeight             // and in the smoothed use of the cores, alike, since their ratio is used
 )
 
 func newShedControl() *shedControl {
@@ -104,8 +121,9 @@ func (s *shedControl) sample(now time.Time, w waitSample, maxWait time.Duration)
 	if first || dt <= 0 {
 		return
 	}
-	s.offered = ewma(s.offered, float64(arrived)/dt)
-	s.taken = ewma(s.taken, float64(admitted)/dt)
+	s.offered = ewma(s.offered, float64(arrived)/dt, slowWeight)
+	s.taken = ewma(s.taken, float64(admitted)/dt, slowWeight)
+	s.busy = ewma(s.busy, w.busy, busyWeight)
 	behind := func(wait time.Duration) bool {
 		return w.waits >= minWaits && w.p99 > wait && (w.busy >= busyGate || w.p99 > severeMul*maxWait)
 	}
@@ -124,11 +142,13 @@ func (s *shedControl) sample(now time.Time, w waitSample, maxWait time.Duration)
 			s.cut(now, min(s.limit, s.taken), w.p99)
 		}
 	default:
-		if w.p99 < maxWait/fastDiv {
-			s.limit *= 1 + fastRise
-		} else {
-			s.limit *= 1 + riseStep
+		// Towards the rate that keeps the cores at busyTarget: up by at most jumpMax a
+		// sample, down by at most stepDown.
+		target := s.limit * (1 + jumpMax)
+		if s.busy > 0 {
+			target = s.taken * busyTarget / s.busy
 		}
+		s.limit = min(max(target, s.limit*(1-stepDown)), s.limit*(1+jumpMax))
 		if s.limit > stopRatio*s.offered {
 			s.limit, s.hot = 0, 0
 		}
@@ -171,9 +191,10 @@ func (s *shedControl) current() (limit, share float64) {
 	return limit, share
 }
 
-func ewma(old, x float64) float64 {
+// ewma moves old towards x by weight; a zero old (no sample yet) takes x.
+func ewma(old, x, weight float64) float64 {
 	if old == 0 {
 		return x
 	}
-	return old + ewmaWeight*(x-old)
+	return old + weight*(x-old)
 }

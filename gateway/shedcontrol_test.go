@@ -8,19 +8,23 @@ import (
 	"time"
 )
 
-// queueSim is a fluid model of a gateway's cores for the shed controller: auctions arrive
-// at a rate, each admitted one queues cost of CPU and each shed one shedCost, the cores
-// work off the queue at capacity (cores' seconds a second), and the scheduler's p99 wait
-// over a sample is the longest the queue was in it. Time moves in 1 ms steps; the
+// queueSim is a fluid model of a gateway's cores for the shed controller. Work waits in
+// one queue, first come first served, as runnable goroutines wait for the Go scheduler:
+// an arriving request first costs shedCost of CPU to be read, and only once the cores get
+// to it is it admitted or shed (so in a pause arrivals pile up unseen and are counted all
+// at once after it, as in the gateway); an admitted one then queues the rest of its cost.
+// The cores work off the queue at capacity (cores' seconds a second), and the scheduler's
+// p99 wait over a sample is the longest the queue was in it. Time moves in 1 ms steps; the
 // controller samples every sampleEvery, as the gateway does.
 type queueSim struct {
 	ctl      *shedControl
 	rng      *rand.Rand
 	now      time.Time
-	backlog  float64 // seconds of work queued
+	queue    []simWork // the work waiting for the cores, oldest first
+	backlog  float64   // its sum, seconds
 	maxWait  time.Duration
 	cost     float64 // CPU seconds an admitted auction takes
-	shedCost float64 // and a shed one
+	shedCost float64 // and a shed one (the read that comes before admission)
 	// noise, when set, gives a sample's p99 wait and busy share in place of the model's
 	// (a host that steals the cores, say); ok false keeps the model's.
 	noise func(*rand.Rand) (p99 time.Duration, busy float64, ok bool)
@@ -28,6 +32,13 @@ type queueSim struct {
 	arrived, admitted int
 	peak              float64 // the longest queue, seconds
 	waits             []float64
+}
+
+// simWork is one piece of queued work: a request to read and admit, or an admitted
+// auction's work.
+type simWork struct {
+	cost    float64
+	arrival bool
 }
 
 func newQueueSim(seed uint64, cost float64) *queueSim {
@@ -49,19 +60,13 @@ func (q *queueSim) run(d time.Duration, offered, capacity float64, pauseEvery, p
 		// Poisson arrivals in the step.
 		for n := q.poisson(offered * step.Seconds()); n > 0; n-- {
 			q.arrived++
-			if q.ctl.admit(q.now) {
-				q.admitted++
-				q.backlog += q.cost
-			} else {
-				q.backlog += q.shedCost
-			}
+			q.push(simWork{cost: q.shedCost, arrival: true})
 		}
 		c := capacity
 		if pause > 0 && t%pauseEvery < pause {
 			c = 0
 		}
-		work := min(q.backlog, c*step.Seconds())
-		q.backlog -= work
+		work := q.work(c * step.Seconds())
 		sampleWork += work
 		sampleSpan += step.Seconds()
 		sampleMax = max(sampleMax, q.backlog)
@@ -78,6 +83,38 @@ func (q *queueSim) run(d time.Duration, offered, capacity float64, pauseEvery, p
 			sampleMax, sampleWork, sampleSpan = 0, 0, 0
 		}
 	}
+}
+
+func (q *queueSim) push(w simWork) {
+	q.queue = append(q.queue, w)
+	q.backlog += w.cost
+}
+
+// work spends up to budget seconds of the cores on the queue, oldest first, admitting or
+// shedding each request it finishes reading, and returns what it spent.
+func (q *queueSim) work(budget float64) float64 {
+	spent := 0.0
+	for len(q.queue) > 0 && budget > 0 {
+		w := &q.queue[0]
+		if w.cost > budget {
+			w.cost -= budget
+			q.backlog -= budget
+			return spent + budget
+		}
+		budget -= w.cost
+		spent += w.cost
+		q.backlog -= w.cost
+		done := *w
+		q.queue = q.queue[1:]
+		if done.arrival && q.ctl.admit(q.now) {
+			q.admitted++
+			q.push(simWork{cost: q.cost - q.shedCost})
+		}
+	}
+	if len(q.queue) == 0 {
+		q.backlog = 0 // no float drift
+	}
+	return spent
 }
 
 func (q *queueSim) poisson(mean float64) int {
@@ -115,9 +152,9 @@ func TestShedControlBelowCapacity(t *testing.T) {
 }
 
 // TestShedControlTwiceCapacity: offered twice what the core serves, the controller sheds
-// the excess: after the first second the admitted rate stays at 92% or more of what the
-// core can serve besides refusing the rest, and the queue (the delay every accepted
-// auction sees) stays short.
+// the excess: after the first second the admitted rate stays at 95% or more of the share
+// of the core it aims to use (busyTarget) of what the core can serve besides refusing the
+// rest, and the queue (the delay every accepted auction sees) stays short.
 func TestShedControlTwiceCapacity(t *testing.T) {
 	q := newQueueSim(2, simCost)
 	q.run(time.Second, 4000, 1, 0, 0)
@@ -129,11 +166,38 @@ func TestShedControlTwiceCapacity(t *testing.T) {
 	p99, peak := q.waitQuantile(0.99), q.peak
 	t.Logf("twice capacity: %.0f admitted/s of the %.0f the core has room for, shed %.1f%%, queue p99 %.1f ms, peak %.1f ms",
 		admitted, room, 100*q.shedShare(), 1000*p99, 1000*peak)
-	if admitted < 0.92*room {
-		t.Errorf("admitted %.0f auctions/s; want at least 92%% of the %.0f the core has room for", admitted, room)
+	if admitted < 0.95*busyTarget*room {
+		t.Errorf("admitted %.0f auctions/s; want at least 95%% of busyTarget (%.2f) of the %.0f the core has room for", admitted, busyTarget, room)
 	}
 	if p99 > 0.015 || peak > 0.04 {
 		t.Errorf("queue p99 %.1f ms, peak %.1f ms; want under 15 ms and 40 ms", 1000*p99, 1000*peak)
+	}
+}
+
+// TestShedControlTwiceCapacityThroughPauses: offered twice what the core serves, with a
+// collection that takes the whole core for 40 ms every second (the gateway at 6,000/s
+// collects about once a second), the limit does not fall to what the stalls let through:
+// the admitted rate stays at 90% or more of the share of the core the controller aims to
+// use (busyTarget) of what it has room for, and the queue stays under max_wait nine
+// tenths of the time (a pause and the backlog it leaves take the rest).
+func TestShedControlTwiceCapacityThroughPauses(t *testing.T) {
+	const pause, every = 40 * time.Millisecond, time.Second
+	q := newQueueSim(6, simCost)
+	q.run(time.Second, 4000, 1, every, pause)
+	q.reset()
+	q.run(10*time.Second, 4000, 1, every, pause)
+	admitted := float64(q.admitted) / 10
+	shedWork := float64(q.arrived-q.admitted) * q.shedCost
+	core := 10 * (1 - pause.Seconds()/every.Seconds()) // the core's seconds over the 10 s
+	room := (core - shedWork) / q.cost / 10
+	p90 := q.waitQuantile(0.90)
+	t.Logf("twice capacity with pauses: %.0f admitted/s of the %.0f the core has room for, shed %.1f%%, queue p90 %.1f ms, peak %.1f ms",
+		admitted, room, 100*q.shedShare(), 1000*p90, 1000*q.peak)
+	if admitted < 0.9*busyTarget*room {
+		t.Errorf("admitted %.0f auctions/s; want at least 90%% of busyTarget (%.2f) of the %.0f the core has room for", admitted, busyTarget, room)
+	}
+	if p90 > q.maxWait.Seconds() {
+		t.Errorf("queue p90 %.1f ms; want under max_wait (%v)", 1000*p90, q.maxWait)
 	}
 }
 
