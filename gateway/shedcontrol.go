@@ -30,7 +30,10 @@ import (
 //     the last cut (a queue that drains needs no second cut) or cutRepeat has passed;
 //     otherwise it moves towards the rate that keeps the cores at busyTarget of their
 //     time, admitted*busyTarget/busy (both smoothed alike), up by at most jumpMax a
-//     sample and down by at most stepDown. The CPU an auction takes is what makes the
+//     sample and down by at most stepDown; while the cores are under busyTarget it
+//     rises by at least idleRise a sample, since an admitted rate under the limit (the
+//     arrivals bunched, the bucket's burst) would otherwise hold it down with the cores
+//     idle. The CPU an auction takes is what makes the
 //     ratio right. busyTarget is under 1 because the scheduler's waits do not see the
 //     whole queue: a request waits in the socket until the runtime polls the network,
 //     which a core that never idles does late. Probing upwards until the waits grow, as
@@ -77,9 +80,10 @@ const (
 	cutFactor   = 0.9                    // a cut keeps this share of the rate
 	cutHold     = 30 * time.Millisecond  // cuts at most this often...
 	cutRepeat   = 100 * time.Millisecond // ...and, while the wait falls, at most this often
-	stepDown    = 0.02                   // ...and falls towards it by at most this share a sample
-	busyTarget  = 0.9                    // the limit binding with the cores used under this share rises at once...
-	jumpMax     = 0.1                    // ...by at most this share a sample
+	busyTarget  = 0.9                    // the share of the cores the limit steers the process to...
+	jumpMax     = 0.1                    // ...rising towards it by at most this share a sample...
+	stepDown    = 0.02                   // ...and falling towards it by at most this share a sample
+	idleRise    = 0.002                  // with the cores under busyTarget it rises at least this share a sample
 	stopRatio   = 1.2                    // the limit ends once it is this far above the arrivals
 	minAdmit    = 0.03                   // the limit admits at least this share of the arrivals
 	burstWindow = 10 * time.Millisecond  // the token bucket's burst, in time at the limit
@@ -147,6 +151,9 @@ func (s *shedControl) sample(now time.Time, w waitSample, maxWait time.Duration)
 		target := s.limit * (1 + jumpMax)
 		if s.busy > 0 {
 			target = s.taken * busyTarget / s.busy
+		}
+		if s.busy < busyTarget { // idle cores never lower it, whatever the admitted rate says
+			target = max(target, s.limit*(1+idleRise))
 		}
 		s.limit = min(max(target, s.limit*(1-stepDown)), s.limit*(1+jumpMax))
 		if s.limit > stopRatio*s.offered {
