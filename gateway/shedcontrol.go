@@ -33,14 +33,13 @@ import (
 //     sample and down by at most stepDown; while the cores are under busyTarget it
 //     rises by at least idleRise a sample, since an admitted rate under the limit (the
 //     arrivals bunched, the bucket's burst) would otherwise hold it down with the cores
-//     idle. The CPU an auction takes is what makes the
-//     ratio right. busyTarget is under 1 because the scheduler's waits do not see the
-//     whole queue: a request waits in the socket until the runtime polls the network,
-//     which a core that never idles does late. Probing upwards until the waits grow, as
-//     an earlier version did, overshot to 130% of what the core served on time, and the
-//     cut after each overshoot left the core a fifth idle: at twice the capacity it
-//     kept 63-87% of the auctions with a bid a second that it served at capacity,
-//     where this keeps 108-113% (docs/BENCHMARKS.md);
+//     idle. The CPU an auction takes is what makes the ratio right. busyTarget is under
+//     1 because the scheduler's waits do not see the whole queue: a request waits in the
+//     socket until the runtime polls the network, which a core that never idles does
+//     late. Probing upwards until the waits grow, as an earlier version did, overshot to
+//     130% of what the core served on time, and the cut after each overshoot left the
+//     core a fifth idle: at twice the capacity it kept 63-87% of the auctions with a bid
+//     a second that it served at capacity, where this keeps 99-112% (docs/BENCHMARKS.md);
 //   - it ends when the limit is past stopRatio of the arrival rate: nothing was shed.
 //
 // The admitted and arrival rates and the cores' use are smoothed over about 200 ms
@@ -64,7 +63,7 @@ type shedControl struct {
 	last     time.Time  // the last sample
 	offered  float64    // arrivals a second, smoothed (slowWeight a sample)
 	taken    float64    // admissions a second, likewise
-	busy     float64    // the share of its cores the process used, smoothed (busyWeight)
+	busy     float64    // the share of its cores the process used, smoothed alike (their ratio is used)
 	limit    float64    // auctions admitted a second at most while limiting
 	hot      int        // samples in a row past max_wait while not limiting
 	lastCut  time.Time
@@ -88,7 +87,6 @@ const (
 	minAdmit    = 0.03                   // the limit admits at least this share of the arrivals
 	burstWindow = 10 * time.Millisecond  // the token bucket's burst, in time at the limit
 	slowWeight  = 0.05                   // each sample's weight in the smoothed rates (about 200 ms)
-	busyWeight  = slowWeight             // and in the smoothed use of the cores, alike, since their ratio is used
 )
 
 func newShedControl() *shedControl {
@@ -127,7 +125,7 @@ func (s *shedControl) sample(now time.Time, w waitSample, maxWait time.Duration)
 	}
 	s.offered = ewma(s.offered, float64(arrived)/dt, slowWeight)
 	s.taken = ewma(s.taken, float64(admitted)/dt, slowWeight)
-	s.busy = ewma(s.busy, w.busy, busyWeight)
+	s.busy = ewma(s.busy, w.busy, slowWeight)
 	behind := func(wait time.Duration) bool {
 		return w.waits >= minWaits && w.p99 > wait && (w.busy >= busyGate || w.p99 > severeMul*maxWait)
 	}
