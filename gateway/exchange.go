@@ -44,7 +44,9 @@ func (g *Gateway) serve(ctx context.Context, st *state, start time.Time, body []
 		return rerr
 	}
 	g.checkDrift(r.now, st)
-	deadline := start.Add(deadlineFor(&st.cfg.Auction, r.req.TMax))
+	budget := deadlineFor(&st.cfg.Auction, r.req.TMax)
+	lag, _ := g.load.allowance(budget)
+	deadline := start.Add(budget - lag)
 	r.deadline = deadline
 	if st.cfg.Debug.Allow && debugWanted(&r.req) {
 		r.fan.dbg = new(fanDebug) // the answer carries ext.debug (debug.go)

@@ -47,6 +47,7 @@ type overload struct {
 	edge     edgeRing // the last FiguresWindow, for the admin page
 
 	ctl    *shedControl
+	wait   atomic.Int64 // the latest sample's p99 wait for a core in ns, 0 when it had too few (see allowance)
 	mu     sync.Mutex   // guards the sampling below
 	next   atomic.Int64 // unix nanos of the next sample
 	every  time.Duration
@@ -159,11 +160,15 @@ func maxInflight(o *config.Overload) int64 {
 	return int64(o.MaxInflight)
 }
 
-// admit takes one more auction in flight, or says why it is shed. An auction admitted is
-// given back with leave.
-func (l *overload) admit(now time.Time, o *config.Overload) shedReason {
+// admit takes one more auction in flight, or says why it is shed; budget is the auction's
+// time budget (deadlineFor). An auction admitted is given back with leave.
+func (l *overload) admit(now time.Time, o *config.Overload, budget time.Duration) shedReason {
 	if o.MaxWait > 0 {
 		l.update(now, o.MaxWait)
+		if _, late := l.allowance(budget); late {
+			l.ctl.arrived.Add(1) // an arrival the limit did not admit
+			return shedWait
+		}
 		if !l.ctl.admit(now) {
 			return shedWait
 		}
@@ -187,7 +192,30 @@ func (l *overload) update(now time.Time, maxWait time.Duration) {
 		return
 	}
 	l.next.Store(t + int64(l.every))
-	l.ctl.sample(now, l.sample(), maxWait)
+	w := l.sample()
+	if w.waits >= minWaits {
+		l.wait.Store(int64(w.p99))
+	} else {
+		l.wait.Store(0) // too few waits to show a queue
+	}
+	l.ctl.sample(now, w, maxWait)
+}
+
+// allowance is the part of an auction's budget that the process's own queue takes, twice
+// the latest p99 wait for a core, capped at half the budget; it reports whether the cap
+// binds. A request read now has waited about that long in its socket before the process
+// got to it, and its answer will wait about as long for a core once it is ready, and
+// the auction's clock, which starts at the read, sees neither: without the allowance the
+// auctions read after a stall answer past their tmax (at twice a core's capacity, 0.7-1.2%
+// of the accepted, against 0.3-1.0% with it; docs/BENCHMARKS.md). When the cap binds, the
+// auction cannot be served in time: admit sheds it. The wait is only sampled while
+// overload.max_wait is set; otherwise the allowance is 0.
+func (l *overload) allowance(budget time.Duration) (time.Duration, bool) {
+	a := 2 * time.Duration(l.wait.Load())
+	if a > budget/2 {
+		return budget / 2, true
+	}
+	return a, false
 }
 
 // leave ends an admitted auction.
@@ -252,6 +280,16 @@ func (g *Gateway) Shed() map[string]int64 {
 func isPrebid(body []byte) bool {
 	p := member(member(body, "ext"), "prebid")
 	return len(p) > 0 && string(p) != "null"
+}
+
+// tmaxOf reads a bid request's tmax (ms) without decoding the rest, for admission: 0 (the
+// default tmax) when it is missing or not an integer, which decoding then reports.
+func tmaxOf(body []byte) int64 {
+	n, err := strconv.ParseInt(string(member(body, "tmax")), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // shedBody is the no-bid a Prebid client gets for a shed auction.

@@ -17,13 +17,15 @@ import (
 	"github.com/prebid/openrtb/v19/openrtb2"
 )
 
-// fakeWaits stands for the scheduler's record: while behind is set, the p99 wait is a
-// second, far past any max_wait, and the process uses all its cores.
+// fakeWaits stands for the scheduler's record: while behind is set, the p99 wait is 30 ms,
+// past the tests' max_wait but short of a quarter of their auctions' budget (where the
+// auction could not be served in time at all, TestAuctionsReadAfterAStall), and the
+// process uses all its cores.
 type fakeWaits struct{ behind atomic.Bool }
 
 func (f *fakeWaits) sample() waitSample {
 	if f.behind.Load() {
-		return waitSample{p99: time.Second, waits: 100, busy: 1}
+		return waitSample{p99: 30 * time.Millisecond, waits: 100, busy: 1}
 	}
 	return waitSample{waits: 100, busy: 0.5}
 }
@@ -247,5 +249,52 @@ func TestOverloadOffNeverSheds(t *testing.T) {
 	}
 	if got := tg.g.Shed(); got["wait"]+got["inflight"] != 0 {
 		t.Errorf("Shed() = %v with overload control off", got)
+	}
+}
+
+// TestAuctionsReadAfterAStall: the process's own queue comes off an auction's budget. A
+// request read after the cores were behind by a p99 wait w has waited about w in its
+// socket and its answer will wait about as long, so the DSPs are given tmax - margin - 2w;
+// when that would take more than half the budget the auction cannot be served in time
+// and is shed at once. Once the waits are short the DSPs get the whole budget again.
+func TestAuctionsReadAfterAStall(t *testing.T) {
+	dsp := newFakeDSP(t, bidOn(2, nil))
+	cfg := testConfig(dsp)
+	cfg.DSPs[0].Timeout = time.Second // the auction's budget, not the DSP's timeout, sets its tmax
+	// A max_wait past the waits below: the limit on admissions stays out of it.
+	cfg.Overload.MaxWait = 200 * time.Millisecond
+	tg := newTestGateway(t, cfg)
+	var p99 atomic.Int64
+	tg.g.load.every = 0
+	tg.g.load.sample = func() waitSample { return waitSample{p99: time.Duration(p99.Load()), waits: 100, busy: 0.5} }
+
+	// request() asks tmax 300; the default margin keeps 15 ms back: a 285 ms budget.
+	dspTMax := func(wait time.Duration) (int, int64) {
+		p99.Store(int64(wait))
+		n := len(dsp.requests())
+		a := tg.postRaw(t, request(fmt.Sprintf("w%d", wait.Milliseconds()), 0.5))
+		reqs := dsp.requests()
+		if len(reqs) == n {
+			return a.status, -1
+		}
+		return a.status, reqs[len(reqs)-1].TMax
+	}
+	for _, c := range []struct {
+		wait     time.Duration
+		status   int
+		min, max int64 // the DSP's tmax; -1: the DSP is not called
+	}{
+		{0, http.StatusOK, 270, 285},
+		{40 * time.Millisecond, http.StatusOK, 190, 205},               // 285 - 80
+		{80 * time.Millisecond, http.StatusServiceUnavailable, -1, -1}, // 160 ms of 285: more than half
+		{0, http.StatusOK, 270, 285},
+	} {
+		status, tmax := dspTMax(c.wait)
+		if status != c.status || tmax < c.min || tmax > c.max {
+			t.Errorf("p99 wait %v: status %d, DSP tmax %d; want %d and a tmax in [%d, %d]", c.wait, status, tmax, c.status, c.min, c.max)
+		}
+	}
+	if n := tg.g.Shed()["wait"]; n != 1 {
+		t.Errorf("%d auctions shed for the wait; want 1", n)
 	}
 }
