@@ -206,8 +206,8 @@ func (l *overload) update(now time.Time, maxWait time.Duration) {
 // binds. A request read now has waited about that long in its socket before the process
 // got to it, and its answer will wait about as long for a core once it is ready, and
 // the auction's clock, which starts at the read, sees neither: without the allowance the
-// auctions read after a stall answer past their tmax (at twice a core's capacity, 0.7-1.2%
-// of the accepted, against 0.3-1.0% with it; docs/BENCHMARKS.md). When the cap binds, the
+// auctions read after a stall answer past their tmax (at twice a core's capacity,
+// 0.73-1.16% of the accepted, against 0.23-0.57% with it; docs/BENCHMARKS.md). When the cap binds, the
 // auction cannot be served in time: admit sheds it. The wait is only sampled while
 // overload.max_wait is set; otherwise the allowance is 0.
 func (l *overload) allowance(budget time.Duration) (time.Duration, bool) {

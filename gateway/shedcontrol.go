@@ -39,7 +39,7 @@ import (
 //     late. Probing upwards until the waits grow, as an earlier version did, overshot to
 //     130% of what the core served on time, and the cut after each overshoot left the
 //     core a fifth idle: at twice the capacity it kept 63-87% of the auctions with a bid
-//     a second that it served at capacity, where this keeps 99-112% (docs/BENCHMARKS.md);
+//     a second that it served at capacity, where this keeps 94-112% (docs/BENCHMARKS.md);
 //   - it ends when the limit is past stopRatio of the arrival rate: nothing was shed.
 //
 // The admitted and arrival rates and the cores' use are smoothed over about 200 ms
