@@ -74,7 +74,7 @@ func (g *Gateway) handleAuction(c *gin.Context) {
 		g.refuse(c, start, span, rerr)
 		return
 	}
-	if why := g.load.admit(start, &st.cfg.Overload, deadlineFor(&st.cfg.Auction, tmaxOf(buf.Bytes()))); why != shedNone {
+	if why := g.load.admit(start, &st.cfg.Overload, &st.cfg.Auction, buf.Bytes()); why != shedNone {
 		g.refuseLoad(c, st, start, span, buf.Bytes(), why)
 		return
 	}

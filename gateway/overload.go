@@ -160,14 +160,17 @@ func maxInflight(o *config.Overload) int64 {
 	return int64(o.MaxInflight)
 }
 
-// admit takes one more auction in flight, or says why it is shed; budget is the auction's
-// time budget (deadlineFor). An auction admitted is given back with leave.
-func (l *overload) admit(now time.Time, o *config.Overload, budget time.Duration) shedReason {
+// admit takes one more auction in flight, or says why it is shed; body is the request
+// (its tmax, read only while there is a queue, gives the budget that allowance judges).
+// An auction admitted is given back with leave.
+func (l *overload) admit(now time.Time, o *config.Overload, a *config.Auction, body []byte) shedReason {
 	if o.MaxWait > 0 {
 		l.update(now, o.MaxWait)
-		if _, late := l.allowance(budget); late {
-			l.ctl.arrived.Add(1) // an arrival the limit did not admit
-			return shedWait
+		if l.wait.Load() > 0 {
+			if _, late := l.allowance(deadlineFor(a, tmaxOf(body))); late {
+				l.ctl.arrived.Add(1) // an arrival the limit did not admit
+				return shedWait
+			}
 		}
 		if !l.ctl.admit(now) {
 			return shedWait
@@ -208,10 +211,14 @@ func (l *overload) update(now time.Time, maxWait time.Duration) {
 // the auction's clock, which starts at the read, sees neither: without the allowance the
 // auctions read after a stall answer past their tmax (at twice a core's capacity,
 // 0.73-1.16% of the accepted, against 0.23-0.57% with it; docs/BENCHMARKS.md). When the cap binds, the
-// auction cannot be served in time: admit sheds it. The wait is only sampled while
-// overload.max_wait is set; otherwise the allowance is 0.
+// auction cannot be served in time: admit sheds it. A budget of 0 or less (a tmax within
+// the safety margin) asks no DSP whatever the queue, so it loses nothing. The wait is only
+// sampled while overload.max_wait is set; otherwise the allowance is 0.
 func (l *overload) allowance(budget time.Duration) (time.Duration, bool) {
 	a := 2 * time.Duration(l.wait.Load())
+	if budget <= 0 {
+		return 0, false
+	}
 	if a > budget/2 {
 		return budget / 2, true
 	}

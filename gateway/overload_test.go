@@ -294,6 +294,15 @@ func TestAuctionsReadAfterAStall(t *testing.T) {
 			t.Errorf("p99 wait %v: status %d, DSP tmax %d; want %d and a tmax in [%d, %d]", c.wait, status, tmax, c.status, c.min, c.max)
 		}
 	}
+	// A tmax within the safety margin asks no DSP, queue or not: a no-bid, never shed.
+	for _, wait := range []time.Duration{0, 40 * time.Millisecond} {
+		p99.Store(int64(wait))
+		r := request(fmt.Sprintf("short-%d", wait.Milliseconds()), 0.5)
+		r.TMax = 10
+		if a := tg.postRaw(t, r); a.status != http.StatusNoContent {
+			t.Errorf("tmax 10 ms with a p99 wait of %v: status %d; want 204 (no DSP has time, nothing to shed)", wait, a.status)
+		}
+	}
 	if n := tg.g.Shed()["wait"]; n != 1 {
 		t.Errorf("%d auctions shed for the wait; want 1", n)
 	}
