@@ -93,14 +93,15 @@ type Shaping struct {
 	// explored is a pure function of (seed, request id, DSP), so that a run can be
 	// replayed. 0 draws a random seed at start.
 	Seed uint64 `yaml:"seed"`
-	// OnDrift is what the drift guard does when a DSP's live recall interval has lain
-	// wholly below its target for DriftAfter under the model in force: alert (a metric, a
+	// OnDrift is what the drift guard does when its CUSUM over a DSP's bids (see
+	// gateway/drift.go) has said for DriftAfter, under the model in force, that the DSP's
+	// recall fell below its target: alert (a metric, a
 	// log line, the admin page, and drift.json beside model.path for the next retrain) or
 	// shadow (all that, and the DSP is sent everything, in shadow mode, until another
 	// model is in force). "" is alert.
 	OnDrift string `yaml:"on_drift"`
-	// DriftAfter is how long the interval must stay below the target; 0 turns the guard
-	// off.
+	// DriftAfter is how long the CUSUM's evidence must hold before the guard acts; 0
+	// turns the guard off.
 	DriftAfter time.Duration `yaml:"drift_after"`
 }
 

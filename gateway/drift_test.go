@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -203,4 +205,68 @@ func TestDriftGuardFollowsTheGatewayClock(t *testing.T) {
 	if f := tg.g.Figures()["a"]; f.Offered != 0 {
 		t.Errorf("live figures a simulated FiguresWindow later: %d offered, want 0", f.Offered)
 	}
+}
+
+// TestDriftCUSUMErrorRates: the guard's test on a stream of bids from a DSP with 20,000
+// bids a day at target 0.95 and exploration 0.1 (a share m of its bids falls below the
+// threshold; those are received only when explored). Fixed seed. At recall 0.96 (a model
+// a little above its target, as thresholds set on a lower bound leave it) 60 days raise no
+// alarm; exactly at the target, at most a few in 60 days (the threshold is set for one in
+// 30, by an approximation that overstates the rate); at recall 0.924 (the drop the
+// interval test it replaced never caught) every one of 40 changes is caught within a day
+// of bids.
+func TestDriftCUSUMErrorRates(t *testing.T) {
+	const (
+		perDay = 20000
+		rate   = 0.1
+		target = 0.95
+	)
+	rng := rand.New(rand.NewPCG(7, 11))
+	// run feeds received bids at recall r until an alarm or limit received bids, and says
+	// how many it took (limit: none).
+	run := func(d *drift, version string, r float64, limit int) int {
+		for n := 0; n < limit; {
+			if rng.Float64() < 1-r { // below the threshold: received only when explored
+				if rng.Float64() >= rate {
+					continue
+				}
+				d.bid(version, true, 1, rate, target)
+			} else {
+				d.bid(version, false, 1, rate, target)
+			}
+			n++
+			if score, _ := d.evidence(version, perDay); score >= 1 {
+				return n
+			}
+		}
+		return limit
+	}
+	alarms := func(r float64, days int) int {
+		d, k, left := &drift{}, 0, days*perDay
+		for left > 0 {
+			n := run(d, fmt.Sprint("m", k), r, left)
+			left -= n
+			if left > 0 {
+				k++ // an alarm: a new model starts the sum again
+			}
+		}
+		return k
+	}
+	if n := alarms(0.96, 60); n != 0 {
+		t.Errorf("recall 0.96: %d false alarms in 60 days, want 0", n)
+	}
+	n := alarms(target, 60)
+	if n > 6 {
+		t.Errorf("recall at the target: %d false alarms in 60 days, want at most 6 (designed for 2)", n)
+	}
+	t.Logf("recall at the target: %d false alarms in 60 days", n)
+	var worst int
+	for k := range 40 {
+		n := run(&drift{}, fmt.Sprint("c", k), 0.924, perDay)
+		if n >= perDay {
+			t.Fatalf("recall 0.924: change %d not caught within a day of bids", k)
+		}
+		worst = max(worst, n)
+	}
+	t.Logf("recall 0.924: caught within %d bids (a day: %d)", worst, perDay)
 }

@@ -69,6 +69,7 @@ func (g *Gateway) Figures() map[string]stats.Figures {
 	for _, d := range st.dsps {
 		f := d.figures(now)
 		f.Drift = d.rt.drift.active(st.version)
+		f.DriftEvidence, _ = d.rt.drift.evidence(st.version, bidsPerDay(&f))
 		out[d.name] = f
 	}
 	return out

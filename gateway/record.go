@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bidsieve/bidsieve/bidlog"
+	"github.com/bidsieve/bidsieve/config"
 	"github.com/bidsieve/bidsieve/dsp"
 	"github.com/bidsieve/bidsieve/gateway/auction"
 )
@@ -16,15 +17,17 @@ func (g *Gateway) record(r *run, delivered bool) {
 	if delivered {
 		g.notices(&r.set)
 	}
-	g.account(r.now, &r.set)
+	g.account(r.now, r.st.version, &r.set)
 	if g.sink != nil {
 		g.sink.Log(r.rows())
 	}
 }
 
 // account adds the auction, at its arrival on the gateway's clock (Options.Now), to each
-// DSP's live figures and counts its bids by decision.
-func (g *Gateway) account(now time.Time, s *settlement) {
+// DSP's live figures, counts its bids by decision, and gives the bids of requests the
+// filter judged (sent on their score, or explored) to the drift guard under the model
+// version in force.
+func (g *Gateway) account(now time.Time, version string, s *settlement) {
 	ctx := context.Background()
 	var stack [16]int64
 	bids := stack[:0]
@@ -63,6 +66,10 @@ func (g *Gateway) account(now time.Time, s *settlement) {
 			fc.privacy = 1
 		}
 		c.d.rt.fig.add(now, &fc)
+		if b > 0 && c.d.shaping.Mode == config.ModeFilter && v.unfiltered == unfilteredNone &&
+			(dec == DecisionSent || dec == DecisionExplored) {
+			c.d.rt.drift.bid(version, dec == DecisionExplored, b, c.d.shaping.ExplorationRate, c.d.shaping.RecallTarget)
+		}
 		if b > 0 {
 			g.m.dspDecisionBids.Add(ctx, b, c.d.m.decisions[dec]...)
 		}

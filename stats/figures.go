@@ -12,9 +12,9 @@ import (
 // same figure.
 //
 // As JSON (the admin API) they are an object with window_seconds (0: since the gateway
-// started), offered, sent, filtered, explored, throttled, privacy, bids, recall (an [Interval], or
-// null when it cannot be estimated) and withheld; the counts behind the estimate are not
-// shown.
+// started), offered, sent, filtered, explored, throttled, privacy, bids, drift,
+// drift_evidence, recall (an [Interval], or null when it cannot be estimated) and
+// withheld; the counts behind the estimate are not shown.
 type Figures struct {
 	// Window is the span counted: the gateway's counting window, or since the start when
 	// that is shorter.
@@ -43,6 +43,10 @@ type Figures struct {
 	// Drift: the DSP's live recall interval has lain below its target for
 	// shaping.drift_after under the model in force (the gateway's drift guard).
 	Drift bool `json:"drift"`
+	// DriftEvidence is the drift guard's CUSUM over its threshold under the model in
+	// force: 0 with no sign of drift, 1 or more when the evidence suffices (the guard fires
+	// once it has held for drift_after).
+	DriftEvidence float64 `json:"drift_evidence"`
 }
 
 // Recall is the live recall estimate with its 95% interval, nil when it cannot be
