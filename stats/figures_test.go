@@ -74,11 +74,11 @@ func TestFiguresJSON(t *testing.T) {
 		f    Figures
 		want string
 	}{
-		{Figures{}, `{"window_seconds":0,"offered":0,"sent":0,"filtered":0,"explored":0,"throttled":0,"privacy":0,"bids":0,"drift":false,"recall":null,"withheld":0}`},
+		{Figures{}, `{"window_seconds":0,"offered":0,"sent":0,"filtered":0,"explored":0,"throttled":0,"privacy":0,"bids":0,"drift":false,"drift_evidence":0,"recall":null,"withheld":0}`},
 		{Figures{Window: 90 * time.Second, Offered: 8, Sent: 8, Bids: 3, BidsSent: 3, ExplorationRate: 0.02},
-			`{"window_seconds":90,"offered":8,"sent":8,"filtered":0,"explored":0,"throttled":0,"privacy":0,"bids":3,"drift":false,"recall":{"estimate":1,"lower":1,"upper":1},"withheld":0}`},
-		{Figures{Window: 15 * time.Minute, Offered: 5, Sent: 1, Filtered: 2, Throttled: 1, Privacy: 1, Bids: 2, BidsSent: 2, ExplorationRate: 0.5},
-			`{"window_seconds":900,"offered":5,"sent":1,"filtered":2,"explored":0,"throttled":1,"privacy":1,"bids":2,"drift":false,"recall":{"estimate":1,"lower":` +
+			`{"window_seconds":90,"offered":8,"sent":8,"filtered":0,"explored":0,"throttled":0,"privacy":0,"bids":3,"drift":false,"drift_evidence":0,"recall":{"estimate":1,"lower":1,"upper":1},"withheld":0}`},
+		{Figures{Window: 15 * time.Minute, Offered: 5, Sent: 1, Filtered: 2, Throttled: 1, Privacy: 1, Bids: 2, BidsSent: 2, ExplorationRate: 0.5, DriftEvidence: 0.25},
+			`{"window_seconds":900,"offered":5,"sent":1,"filtered":2,"explored":0,"throttled":1,"privacy":1,"bids":2,"drift":false,"drift_evidence":0.25,"recall":{"estimate":1,"lower":` +
 				jsonFloat(t, RecallEstimate(2, 0, 0, 0.5).Lower) + `,"upper":1},"withheld":0.4}`},
 	} {
 		got, err := json.Marshal(c.f)
