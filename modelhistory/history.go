@@ -42,6 +42,9 @@ type Figures struct {
 	RecallLower float64  `json:"recall_lower"` // 95% lower bound (Wilson, effective bids)
 	RecallUpper float64  `json:"recall_upper"`
 	Withheld    float64  `json:"withheld"` // share of the DSP's weighted traffic below the threshold
+	// WithheldSE is Withheld's standard error from the threshold being set on one day's
+	// sample (evaluation.Metrics.WithheldSE).
+	WithheldSE float64 `json:"withheld_se"`
 }
 
 // DSPResult is the comparison of the two models on one DSP.

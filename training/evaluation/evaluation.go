@@ -86,6 +86,10 @@ type Metrics struct {
 	// (metrics.Sorted.EffectiveBids over requests: explored bids weigh 1/propensity, a request's bids go together).
 	RecallInterval *stats.Interval `json:"recall_interval,omitempty"`
 	EffectiveBids  Num             `json:"effective_bids"`
+	// WithheldSE is the standard error of FilteredShare that comes from the threshold
+	// being set on one day's sample (see withheldSE): how far another calibration day
+	// would move it. retrain's promotion rule widens its tolerance by it.
+	WithheldSE Num `json:"withheld_se"`
 }
 
 // BaselineMetrics are a baseline's figures on the same rows. AUCDiff is the network's AUC

@@ -196,3 +196,31 @@ func TestEvaluateOtherTargetAndBadInput(t *testing.T) {
 		t.Errorf("missing directory: %v", err)
 	}
 }
+
+// TestWithheldSE: the calibration noise of the withheld share is the curve's width over
+// one standard error of recall: positive on a day with bids, about half as large on a day
+// four times the size (fixed seed), and 0 with no bids.
+func TestWithheldSE(t *testing.T) {
+	day := func(n int) float64 {
+		rng := rand.New(rand.NewPCG(3, uint64(n)))
+		keys, p, bids, w := make([]uint64, n), make([]float64, n), make([]bool, n), make([]float64, n)
+		for i := range n {
+			keys[i], p[i], w[i] = uint64(i+1), rng.Float64()*rng.Float64(), 1
+			bids[i] = rng.Float64() < p[i]
+		}
+		s := newScoring(keys, p, bids, w)
+		_, thr := s.req.FSAt(0.95)
+		return withheldSE(s.req, s.req.Recall(thr), s.req.EffectiveBidsAt(thr))
+	}
+	small, large := day(5000), day(20000)
+	if !(small > 0.005 && small < 0.2) {
+		t.Fatalf("withheld SE on 5,000 rows %.4f, want a few points", small)
+	}
+	if r := large / small; r < 0.35 || r > 0.7 {
+		t.Errorf("withheld SE 4x the rows: %.4f vs %.4f (ratio %.2f), want about half", large, small, r)
+	}
+	if got := day(0); got != 0 {
+		t.Errorf("no rows: %v, want 0", got)
+	}
+	t.Logf("withheld SE: %.4f on 5,000 rows, %.4f on 20,000", small, large)
+}

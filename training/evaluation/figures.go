@@ -110,6 +110,7 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 	e.filtered = net.req.FilteredShare(th) * net.req.Rows()
 	e.fsAt, _ = net.req.FSAt(target)
 	m.FSAtTarget = Num(e.fsAt)
+	m.WithheldSE = Num(withheldSE(net.req, net.req.Recall(th), net.req.EffectiveBidsAt(th)))
 
 	if hasTrueP {
 		o := newScoring(keys, probs(func(r *row) float32 { return r.trueP }), bids, weights)
@@ -142,6 +143,21 @@ func evalDSP(f *modelfile.File, name string, rows []row, idx []int, target float
 }
 
 // ratio is a/b, NaN when b is 0.
+// withheldSE is the standard error of a model's withheld share that comes from setting
+// its threshold on one day's sample: a calibration day like this one puts the recall at
+// the threshold about sigma = sqrt(R(1-R)/n) away (n the effective bids at it), and the
+// withheld share moves with it along this day's curve: half the withheld share between
+// recall R-sigma and R+sigma. 0 when it cannot be told (no bids, or recall 0 or 1).
+func withheldSE(s *metrics.Sorted, r, n float64) float64 {
+	if !(n > 0) || !(r > 0 && r < 1) {
+		return 0
+	}
+	sigma := math.Sqrt(r * (1 - r) / n)
+	lo, _ := s.FSAt(math.Max(0, r-sigma))
+	hi, _ := s.FSAt(math.Min(1, r+sigma))
+	return math.Max(0, (lo-hi)/2)
+}
+
 func ratio(a, b float64) float64 {
 	if b == 0 {
 		return math.NaN()

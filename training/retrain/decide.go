@@ -35,7 +35,13 @@ type Rule struct {
 //     the interval about 3 points either side: requiring the lower bound itself to reach
 //     the target refuses good models, the champion included, on most days.)
 //   - the champion filters it: the challenger must also withhold at least the champion's
-//     share minus Tolerance (sending everything counts as withholding nothing);
+//     share minus Tolerance and minus the calibration noise of the two shares (sending
+//     everything counts as withholding nothing). Each model's threshold was set on one
+//     day's sample, so its withheld share is itself a draw: 1.645 times the standard
+//     error of the difference (evaluation.Metrics.WithheldSE of each, independent) is the
+//     one-sided 95% allowance. On own-log data it is several points for a small bidder,
+//     and a fixed 2 points refused challengers that gained 10-17 points where DSPs changed
+//     for differences of that size on DSPs that had not;
 //   - the champion does not (new DSP, or too few bids before), or it misses the target on
 //     the held-out day itself (its own interval wholly below: the DSP changed what it buys,
 //     so the champion's withheld share is not at the target's recall and does not bind):
@@ -110,17 +116,24 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 	if !champFilters || r.Force {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)
 	}
-	if ch.Withheld < pm.Withheld-r.Tolerance {
-		return modelhistory.VerdictFail, fmt.Sprintf("withholds %.1f%% of traffic, the champion %.1f%%: a drop of more than the tolerance %.1f points",
-			100*ch.Withheld, 100*pm.Withheld, 100*r.Tolerance)
+	if noise := calibrationNoise(ch, pm); ch.Withheld < pm.Withheld-r.Tolerance-noise {
+		return modelhistory.VerdictFail, fmt.Sprintf("withholds %.1f%% of traffic, the champion %.1f%%: a drop of more than the tolerance %.1f points and the calibration noise %.1f points",
+			100*ch.Withheld, 100*pm.Withheld, 100*r.Tolerance, 100*noise)
 	}
 	return modelhistory.VerdictPass, fmt.Sprintf("recall lower bound %.4f (champion %.4f), withheld %.1f%% (champion %.1f%%)",
 		ch.RecallLower, pm.RecallLower, 100*ch.Withheld, 100*pm.Withheld)
 }
 
+// calibrationNoise is the one-sided 95% allowance for the difference of two models'
+// withheld shares that comes from each threshold being set on one day's sample.
+func calibrationNoise(ch, pm *modelhistory.Figures) float64 {
+	return 1.645 * math.Hypot(ch.WithheldSE, pm.WithheldSE)
+}
+
 // figures are a report's figures of one DSP in the history's terms.
 func figures(m *evaluation.Metrics) modelhistory.Figures {
-	f := modelhistory.Figures{Filtered: m.ThresholdOK, Recall: float64(m.Recall), Withheld: float64(m.FilteredShare)}
+	f := modelhistory.Figures{Filtered: m.ThresholdOK, Recall: float64(m.Recall), Withheld: float64(m.FilteredShare),
+		WithheldSE: float64(m.WithheldSE)}
 	if m.ThresholdOK && m.Threshold != nil {
 		t := float64(*m.Threshold)
 		f.Threshold = &t

@@ -20,6 +20,12 @@ func m(filtered bool, recall, withheld float64, bids int64) *evaluation.Metrics 
 		RecallInterval: &stats.Interval{Estimate: recall, Lower: recall - 0.02, Upper: min(recall+0.02, 1)}}
 }
 
+// noisy is m with a withheld share whose calibration standard error is se.
+func noisy(mm *evaluation.Metrics, se float64) *evaluation.Metrics {
+	mm.WithheldSE = evaluation.Num(se)
+	return mm
+}
+
 func rep(dsps map[string]*evaluation.Metrics) *evaluation.Report {
 	return &evaluation.Report{DSPs: dsps}
 }
@@ -36,6 +42,10 @@ func TestDecide(t *testing.T) {
 		{"holds recall, withholds more", m(true, 0.96, 0.40, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, "recall lower bound"},
 		{"withheld within tolerance", m(true, 0.96, 0.34, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, ""},
 		{"withheld drops", m(true, 0.96, 0.30, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "more than the tolerance"},
+		// 5 points less with standard errors of 3 points each: within 1.645·4.2 = 7.0 points of noise.
+		{"withheld drops within the calibration noise", noisy(m(true, 0.96, 0.30, 500), 0.03), noisy(m(true, 0.96, 0.35, 500), 0.03), rule, modelhistory.VerdictPass, ""},
+		// 12 points less: more than the 2 points and the 7.0 points of noise.
+		{"withheld drops beyond the calibration noise", noisy(m(true, 0.96, 0.23, 500), 0.03), noisy(m(true, 0.96, 0.35, 500), 0.03), rule, modelhistory.VerdictFail, "calibration noise 7.0 points"},
 		{"recall wholly below target", m(true, 0.92, 0.50, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below the target"},
 		{"recall below but interval reaches it", m(true, 0.94, 0.40, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, ""},
 		{"sends everything where the champion filters", m(false, 1, 0, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "no threshold"},
