@@ -112,6 +112,14 @@ func driftH(arl, kl0 float64) float64 {
 	return h
 }
 
+// under starts the evidence afresh when version is not the model it was gathered under;
+// the caller holds mu.
+func (d *drift) under(version string) {
+	if d.model != version {
+		d.model, d.cusum, d.aboveSince = version, 0, time.Time{}
+	}
+}
+
 // bid adds n bids received under model version on a request the filter judged: explored
 // (sent by the draw, below the threshold) or sent on its score, at exploration rate and
 // recall target. Without exploration the bids say nothing about what was withheld.
@@ -121,9 +129,7 @@ func (d *drift) bid(version string, explored bool, n int64, rate, target float64
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.model != version {
-		d.model, d.cusum, d.aboveSince = version, 0, time.Time{}
-	}
+	d.under(version)
 	d.llr.set(rate, target)
 	if explored {
 		d.cusum += float64(n) * d.llr.explored
@@ -164,9 +170,7 @@ func (d *drift) active(version string) bool {
 func (d *drift) observe(now time.Time, above bool, after time.Duration, version string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.model != version {
-		d.model, d.cusum, d.aboveSince = version, 0, time.Time{}
-	}
+	d.under(version)
 	if !above {
 		d.aboveSince = time.Time{}
 		return false

@@ -66,12 +66,12 @@ func (g *Gateway) account(now time.Time, version string, s *settlement) {
 			fc.privacy = 1
 		}
 		c.d.rt.fig.add(now, &fc)
-		if b > 0 && c.d.shaping.Mode == config.ModeFilter && v.unfiltered == unfilteredNone &&
-			(dec == DecisionSent || dec == DecisionExplored) {
-			c.d.rt.drift.bid(version, dec == DecisionExplored, b, c.d.shaping.ExplorationRate, c.d.shaping.RecallTarget)
-		}
 		if b > 0 {
 			g.m.dspDecisionBids.Add(ctx, b, c.d.m.decisions[dec]...)
+			if c.d.shaping.Mode == config.ModeFilter && v.unfiltered == unfilteredNone &&
+				(dec == DecisionSent || dec == DecisionExplored) {
+				c.d.rt.drift.bid(version, dec == DecisionExplored, b, c.d.shaping.ExplorationRate, c.d.shaping.RecallTarget)
+			}
 		}
 	}
 }
