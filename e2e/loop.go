@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -465,7 +466,11 @@ func (l *Loop) retrain(ctx context.Context, o retrain.Options, until time.Time, 
 	if r.Promoted {
 		verdict = "promoted"
 	}
-	fmt.Fprintf(out, "  retrain (held out %s, %d training rows, %s, forced %v): %s %s %v\n", r.After, r.TrainRows, r.Took.Round(time.Second), r.Forced, r.Version, verdict, r.Reasons)
+	forced := fmt.Sprint(r.Forced)
+	if len(e.Drifted) > 0 {
+		forced = strings.Join(e.Drifted, " ") + " (drift)"
+	}
+	fmt.Fprintf(out, "  retrain (held out %s, %d training rows, %s, forced %s): %s %s %v\n", r.After, r.TrainRows, r.Took.Round(time.Second), forced, r.Version, verdict, r.Reasons)
 	return r, nil
 }
 

@@ -45,6 +45,11 @@ type Figures struct {
 	// WithheldSE is Withheld's standard error from the threshold being set on one day's
 	// sample (evaluation.Metrics.WithheldSE).
 	WithheldSE float64 `json:"withheld_se"`
+	// WithheldAtTarget is the share withheld at the threshold whose recall on the held-out
+	// rows is the target (evaluation.Metrics.FSAtTarget): what the model's ranking withholds
+	// at the target whatever its calibration. A champion whose own threshold falls short
+	// of the target binds the promotion rule with no more than this.
+	WithheldAtTarget float64 `json:"withheld_at_target"`
 }
 
 // DSPResult is the comparison of the two models on one DSP.
@@ -69,14 +74,17 @@ type Entry struct {
 	Champion string   `json:"champion,omitempty"` // the version it was compared with
 	// The window of the bid log: training days [WindowStart, HeldOutDay), held-out day
 	// [HeldOutDay, WindowEnd).
-	WindowStart time.Time   `json:"window_start"`
-	HeldOutDay  time.Time   `json:"held_out_day"`
-	WindowEnd   time.Time   `json:"window_end"`
-	TrainRows   int64       `json:"train_rows"`    // the training sample
-	HeldOutRows int64       `json:"held_out_rows"` // labelled rows of the held-out day
-	Tolerance   float64     `json:"tolerance"`
-	Forced      bool        `json:"forced,omitempty"` // a fresh challenger was asked for (drift)
-	DSPs        []DSPResult `json:"dsps"`
+	WindowStart time.Time `json:"window_start"`
+	HeldOutDay  time.Time `json:"held_out_day"`
+	WindowEnd   time.Time `json:"window_end"`
+	TrainRows   int64     `json:"train_rows"`    // the training sample
+	HeldOutRows int64     `json:"held_out_rows"` // labelled rows of the held-out day
+	Tolerance   float64   `json:"tolerance"`
+	// Forced says a fresh challenger was asked for: on every DSP (--force, the FORCE file)
+	// when Drifted is empty, else on the DSPs of the gateway's drift report alone.
+	Forced  bool        `json:"forced,omitempty"`
+	Drifted []string    `json:"drifted,omitempty"`
+	DSPs    []DSPResult `json:"dsps"`
 	// HasModel says whether VERSION.bsm is kept (promoted and baseline versions).
 	HasModel bool `json:"has_model"`
 }

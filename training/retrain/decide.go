@@ -18,10 +18,14 @@ type Rule struct {
 	// MinBids is the fewest held-out bids with which a DSP's figures decide anything
 	// (config retrain.min_bids).
 	MinBids int64
-	// Force asks for a fresh challenger (drift): the champion's figures no longer bind, a
-	// DSP passes when the challenger's recall lower bound reaches the target and the
-	// withheld-traffic check is skipped.
+	// Force asks for a fresh challenger on every DSP (--force, the history's FORCE file):
+	// the champion's figures no longer bind, a DSP passes when the challenger's recall
+	// interval holds the target and the withheld-traffic check is skipped.
 	Force bool
+	// Drifted are the DSPs the gateway reports drifted under the champion (drift.json): the
+	// same for them alone. The others keep the champion's bar, so that one DSP's drift does
+	// not let in a challenger that withholds less of everybody else's traffic.
+	Drifted map[string]bool
 }
 
 // Decide compares the challenger's and the champion's held-out reports, DSP by DSP. champ
@@ -41,7 +45,9 @@ type Rule struct {
 //     error of the difference (evaluation.Metrics.WithheldSE of each, independent) is the
 //     one-sided 95% allowance. On own-log data it is several points for a small bidder,
 //     and a fixed 2 points refused challengers that gained 10-17 points where DSPs changed
-//     for differences of that size on DSPs that had not;
+//     for differences of that size on DSPs that had not. A champion whose own threshold
+//     misses the target on the held-out day binds with no more than it withholds at the
+//     target recall (championShare);
 //   - the champion does not (new DSP, or too few bids before), or it misses the target on
 //     the held-out day itself (its own interval wholly below: the DSP changed what it buys,
 //     so the champion's withheld share is not at the target's recall and does not bind):
@@ -83,6 +89,9 @@ func Decide(chall, champ *evaluation.Report, champFile *modelfile.File, r Rule) 
 	return out, reasons
 }
 
+// forced says whether a fresh challenger is asked for on dsp.
+func (r Rule) forced(dsp string) bool { return r.Force || r.Drifted[dsp] }
+
 func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 	ch, pm := &res.Challenger, res.Champion
 	if res.Bids < r.MinBids {
@@ -97,7 +106,7 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		if champMisses {
 			return modelhistory.VerdictPass, fmt.Sprintf("the challenger sends everything; the champion misses the target on the held-out day (recall %.4f, interval wholly below)", pm.Recall)
 		}
-		if champFilters && !r.Force {
+		if champFilters && !r.forced(res.DSP) {
 			if ch.Withheld < pm.Withheld-r.Tolerance {
 				return modelhistory.VerdictFail, fmt.Sprintf("the challenger has no threshold (sends everything) where the champion withholds %.1f%%", 100*pm.Withheld)
 			}
@@ -113,15 +122,31 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%, where the champion misses the target (recall %.4f, interval wholly below)",
 			ch.Recall, ch.RecallLower, 100*ch.Withheld, pm.Recall)
 	}
-	if !champFilters || r.Force {
+	if !champFilters || r.forced(res.DSP) {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)
 	}
-	if noise := calibrationNoise(ch, pm); ch.Withheld < pm.Withheld-r.Tolerance-noise {
-		return modelhistory.VerdictFail, fmt.Sprintf("withholds %.1f%% of traffic, the champion %.1f%%: a drop of more than the tolerance %.1f points and the calibration noise %.1f points",
-			100*ch.Withheld, 100*pm.Withheld, 100*r.Tolerance, 100*noise)
+	bind, champ := championShare(pm, res.Target)
+	if noise := calibrationNoise(ch, pm); ch.Withheld < bind-r.Tolerance-noise {
+		return modelhistory.VerdictFail, fmt.Sprintf("withholds %.1f%% of traffic, the champion %s: a drop of more than the tolerance %.1f points and the calibration noise %.1f points",
+			100*ch.Withheld, champ, 100*r.Tolerance, 100*noise)
 	}
 	return modelhistory.VerdictPass, fmt.Sprintf("recall lower bound %.4f (champion %.4f), withheld %.1f%% (champion %.1f%%)",
 		ch.RecallLower, pm.RecallLower, 100*ch.Withheld, 100*pm.Withheld)
+}
+
+// championShare is the champion's withheld share as it binds a challenger, and how to say
+// it. A champion whose threshold reaches the target on the held-out day binds with the
+// share it withholds there. One whose threshold falls short of it (recall under the target,
+// though its interval need not lie wholly below) withholds part of that share by missing
+// bids the target would have it send: it binds with no more than its ranking withholds at
+// the target recall itself (WithheldAtTarget), so that a champion drifting just under its
+// target does not refuse every challenger that holds it.
+func championShare(pm *modelhistory.Figures, target float64) (float64, string) {
+	if pm.Recall >= target-1e-12 || pm.WithheldAtTarget >= pm.Withheld {
+		return pm.Withheld, fmt.Sprintf("%.1f%%", 100*pm.Withheld)
+	}
+	return pm.WithheldAtTarget, fmt.Sprintf("%.1f%% at recall %.4f, %.1f%% at the target",
+		100*pm.Withheld, pm.Recall, 100*pm.WithheldAtTarget)
 }
 
 // calibrationNoise is the one-sided 95% allowance for the difference of two models'
@@ -133,7 +158,7 @@ func calibrationNoise(ch, pm *modelhistory.Figures) float64 {
 // figures are a report's figures of one DSP in the history's terms.
 func figures(m *evaluation.Metrics) modelhistory.Figures {
 	f := modelhistory.Figures{Filtered: m.ThresholdOK, Recall: float64(m.Recall), Withheld: float64(m.FilteredShare),
-		WithheldSE: float64(m.WithheldSE)}
+		WithheldSE: float64(m.WithheldSE), WithheldAtTarget: float64(m.FSAtTarget)}
 	if m.ThresholdOK && m.Threshold != nil {
 		t := float64(*m.Threshold)
 		f.Threshold = &t

@@ -26,6 +26,12 @@ func noisy(mm *evaluation.Metrics, se float64) *evaluation.Metrics {
 	return mm
 }
 
+// atTarget is m with the share it would withhold at the target recall.
+func atTarget(mm *evaluation.Metrics, fs float64) *evaluation.Metrics {
+	mm.FSAtTarget = evaluation.Num(fs)
+	return mm
+}
+
 func rep(dsps map[string]*evaluation.Metrics) *evaluation.Report {
 	return &evaluation.Report{DSPs: dsps}
 }
@@ -46,6 +52,13 @@ func TestDecide(t *testing.T) {
 		{"withheld drops within the calibration noise", noisy(m(true, 0.96, 0.30, 500), 0.03), noisy(m(true, 0.96, 0.35, 500), 0.03), rule, modelhistory.VerdictPass, ""},
 		// 12 points less: more than the 2 points and the 7.0 points of noise.
 		{"withheld drops beyond the calibration noise", noisy(m(true, 0.96, 0.23, 500), 0.03), noisy(m(true, 0.96, 0.35, 500), 0.03), rule, modelhistory.VerdictFail, "calibration noise 7.0 points"},
+		// The champion's threshold sits under the target (0.93, interval reaching it): of its
+		// 45% it would withhold 36% at the target, and the challenger's 30% is within the 2
+		// points and 1.645·4.2 = 7.0 points of noise of that, not of the 45%.
+		{"champion under its target binds at the target recall", noisy(m(true, 0.96, 0.30, 500), 0.03), noisy(atTarget(m(true, 0.93, 0.45, 500), 0.36), 0.03), rule, modelhistory.VerdictPass, ""},
+		{"champion under its target still binds at the target recall", noisy(m(true, 0.96, 0.25, 500), 0.03), noisy(atTarget(m(true, 0.93, 0.45, 500), 0.36), 0.03), rule, modelhistory.VerdictFail, "45.0% at recall 0.9300, 36.0% at the target"},
+		// A champion above its target binds with its own share, whatever it would withhold at the target.
+		{"champion above its target binds with its own share", m(true, 0.96, 0.30, 500), atTarget(m(true, 0.97, 0.35, 500), 0.30), rule, modelhistory.VerdictFail, "the champion 35.0%:"},
 		{"recall wholly below target", m(true, 0.92, 0.50, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below the target"},
 		{"recall below but interval reaches it", m(true, 0.94, 0.40, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictPass, ""},
 		{"sends everything where the champion filters", m(false, 1, 0, 500), m(true, 0.96, 0.35, 500), rule, modelhistory.VerdictFail, "no threshold"},
@@ -57,6 +70,8 @@ func TestDecide(t *testing.T) {
 		{"the champion misses the target: sending everything restores recall", m(false, 1, 0, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictPass, "champion misses the target"},
 		{"the champion misses the target, the challenger too", m(true, 0.88, 0.30, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below"},
 		{"forced: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Force: true}, modelhistory.VerdictGain, ""},
+		{"drifted: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Drifted: map[string]bool{"alpha": true}}, modelhistory.VerdictGain, ""},
+		{"another DSP drifted: the champion binds", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Drifted: map[string]bool{"bravo": true}}, modelhistory.VerdictFail, "more than the tolerance"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var champ *evaluation.Report

@@ -147,17 +147,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	if drifted := driftedUnder(o.ModelPath, champVersion); len(drifted) > 0 {
-		log.Info("the gateway reports drift under the champion: a fresh challenger is asked for", "dsps", drifted)
-		force = true
-	}
 	rule := o.Rule
 	rule.Force = force
+	drifted := driftedUnder(o.ModelPath, champVersion)
+	if len(drifted) > 0 {
+		log.Info("the gateway reports drift under the champion: a fresh challenger is asked for on those DSPs", "dsps", drifted)
+		rule.Drifted = map[string]bool{}
+		for _, d := range drifted {
+			rule.Drifted[d] = true
+		}
+	}
 
 	topts := o.Train
 	topts.LogDir, topts.Since, topts.Until, topts.ValHalf = o.LogDir, start, end, metrics.HalfValidate
 	log.Info("training the challenger", "window_start", start.Format("2006-01-02"), "held_out_day", held.Format("2006-01-02"),
-		"champion", champVersion, "force", force)
+		"champion", champVersion, "force", force, "drifted", drifted)
 	res, err := training.Train(ctx, topts)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -188,7 +192,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Version: res.File.Meta.Version, At: o.Now().UTC(), Champion: champVersion,
 		WindowStart: start, HeldOutDay: held, WindowEnd: end,
 		TrainRows: res.File.Meta.TrainRows, HeldOutRows: challRep.Overall.Rows,
-		Tolerance: rule.Tolerance, Forced: force, DSPs: dsps,
+		Tolerance: rule.Tolerance, Forced: force || len(drifted) > 0, DSPs: dsps,
+	}
+	if !force {
+		e.Drifted = drifted
 	}
 	if champVersion != "" && e.Version == champVersion {
 		reasons = append(reasons, "the challenger is the champion (same data and seed, same weights)")
