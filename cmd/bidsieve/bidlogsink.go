@@ -30,7 +30,7 @@ func runBidLogSink(ctx context.Context, args []string, _, stderr io.Writer) erro
 	flush := fs.Duration("flush-interval", kafkalog.DefaultFlushInterval, "longest a row waits before its file is written and its offset committed")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus /metrics here (host:port); empty: none")
 	verbose := fs.Bool("v", false, "debug logging (every batch written)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "brokers", "out"); err != nil {
 		return err
 	}
 	var bs []string
@@ -39,17 +39,13 @@ func runBidLogSink(ctx context.Context, args []string, _, stderr io.Writer) erro
 			bs = append(bs, b)
 		}
 	}
-	if len(bs) == 0 || *out == "" {
-		return fmt.Errorf("%w: --brokers and --out are required", errUsage)
+	if len(bs) == 0 {
+		return requiredErr("brokers", "out")
 	}
 	if *maxRows <= 0 || *flush < 10*time.Millisecond {
 		return fmt.Errorf("%w: --max-rows must be > 0 and --flush-interval >= 10ms", errUsage)
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := textLogger(stderr, *verbose)
 	s, err := kafkalog.NewSink(kafkalog.SinkOptions{
 		Brokers: bs, Topic: *topic, Group: *group, Dir: *out,
 		MaxRows: *maxRows, FlushInterval: *flush, Logger: log,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -30,11 +29,8 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on")
 	seed := fs.Uint64("seed", 1, "seed of the outcomes (simulate with the same --seed draws the same answers)")
 	clockSpec := fs.String("clock", "", "simulated time for the profiles' hour_utc terms: START[,SPEEDx] (2024-03-01,1440x: a day a minute); the wall clock when empty")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "profiles"); err != nil {
 		return err
-	}
-	if *profiles == "" {
-		return fmt.Errorf("%w: --profiles is required", errUsage)
 	}
 	p, err := sim.Load(*profiles)
 	if err != nil {
@@ -44,7 +40,7 @@ func runDSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := textLogger(stderr, false)
 	opts := dspserver.Options{Seed: *seed, Logger: logger}
 	if *clockSpec != "" {
 		clk, err := simclock.Parse(*clockSpec, nil)

@@ -17,11 +17,8 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	logs := fs.String("logs", "", "directory of bid-log Parquet files to measure on, flat or in bidlog-sink's dt=/hour= folders (required)")
 	recall := fs.Float64("recall", 0, "recall target (0: the model's trained target and stored thresholds)")
 	asJSON := fs.Bool("json", false, "print one JSON object (keys: docs/DESIGN.md, \"Commands\") instead of a table")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "model", "logs"); err != nil {
 		return err
-	}
-	if *model == "" || *logs == "" {
-		return fmt.Errorf("%w: --model and --logs are required", errUsage)
 	}
 	if *recall != 0 && !(*recall > 0 && *recall < 1) {
 		return fmt.Errorf("%w: --recall %v must be in (0, 1)", errUsage, *recall)

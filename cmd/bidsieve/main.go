@@ -9,8 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -90,8 +92,9 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and turns a parse error into errUsage.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args and turns a parse error into errUsage; so is an empty value of
+// any flag named in required (names without dashes).
+func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -101,5 +104,34 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	for _, name := range required {
+		if fs.Lookup(name).Value.String() == "" {
+			return requiredErr(required...)
+		}
+	}
 	return nil
+}
+
+// requiredErr is the usage error for flags that must be given: "--a is required",
+// "--a and --b are required".
+func requiredErr(names ...string) error {
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = "--" + n
+	}
+	if len(flags) == 1 {
+		return fmt.Errorf("%w: %s is required", errUsage, flags[0])
+	}
+	last := len(flags) - 1
+	return fmt.Errorf("%w: %s and %s are required", errUsage, strings.Join(flags[:last], ", "), flags[last])
+}
+
+// textLogger is the text log of a command on w, at debug level when debug is set and at
+// info level otherwise.
+func textLogger(w io.Writer, debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

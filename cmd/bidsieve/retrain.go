@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -27,11 +26,8 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Uint64("seed", 1, "training seed")
 	epochs := fs.Int("max-epochs", training.DefaultMaxEpochs, "most training epochs")
 	untilS := fs.String("until", "", "end the window before this UTC day (2024-03-08, or an RFC 3339 time within it): the whole day before it is held out. For a gateway on a simulated clock (serve --clock), whose log runs into a day not over yet; empty: the newest day of the log")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "config"); err != nil {
 		return err
-	}
-	if *cfgPath == "" {
-		return fmt.Errorf("%w: --config is required", errUsage)
 	}
 	days, err := parseDays(*window)
 	if err != nil {
@@ -53,7 +49,7 @@ func runRetrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := textLogger(stderr, false)
 	targets := map[string]float64{}
 	for i := range cfg.DSPs {
 		if t := cfg.DSPs[i].ShapingFor(cfg.Shaping).RecallTarget; t != cfg.Shaping.RecallTarget {

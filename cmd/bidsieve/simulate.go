@@ -21,11 +21,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	start := fs.String("start", "2024-01-01", "first simulated day, YYYY-MM-DD (UTC)")
 	days := fs.Int("days", 1, "number of simulated days")
 	seed := fs.Uint64("seed", 1, "seed of the requests and outcomes (the publishers depend on traffic.seed only)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "profiles", "out"); err != nil {
 		return err
-	}
-	if *profiles == "" || *out == "" {
-		return fmt.Errorf("%w: --profiles and --out are required", errUsage)
 	}
 	if *requests < 0 || *days < 1 {
 		return fmt.Errorf("%w: --requests must be >= 0 and --days >= 1", errUsage)

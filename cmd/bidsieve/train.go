@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
@@ -33,11 +32,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	avg := fs.Float64("average-decay", 0, "decay per step of the moving average of the weights that is shipped (0: by rule, an average over about an eighth of an epoch, at most 1,000 steps; negative: no averaging)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	verbose := fs.Bool("v", false, "debug logging (per-DSP validation losses)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "logs", "out"); err != nil {
 		return err
-	}
-	if *logs == "" || *out == "" {
-		return fmt.Errorf("%w: --logs and --out are required", errUsage)
 	}
 	opts := training.Options{
 		LogDir: *logs, RecallTarget: *recall, Confidence: *confidence, Seed: *seed,
@@ -45,11 +41,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Net: training.NetConfig{Dropout: *dropout, LearningRate: *lr, BatchSize: *batch, AverageDecay: *avg},
 	}
 	if !*quiet {
-		level := slog.LevelInfo
-		if *verbose {
-			level = slog.LevelDebug
-		}
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+		opts.Logger = textLogger(stderr, *verbose)
 		opts.Progress = newProgress(stderr)
 	}
 	res, err := training.Train(ctx, opts)
