@@ -468,7 +468,7 @@ func (l *Loop) retrain(ctx context.Context, o retrain.Options, until time.Time, 
 	}
 	forced := fmt.Sprint(r.Forced)
 	if len(e.Drifted) > 0 {
-		forced = strings.Join(e.Drifted, " ") + " (drift)"
+		forced += " (drift: " + strings.Join(e.Drifted, " ") + ")"
 	}
 	fmt.Fprintf(out, "  retrain (held out %s, %d training rows, %s, forced %s): %s %s %v\n", r.After, r.TrainRows, r.Took.Round(time.Second), forced, r.Version, verdict, r.Reasons)
 	return r, nil

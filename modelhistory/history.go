@@ -80,8 +80,9 @@ type Entry struct {
 	TrainRows   int64     `json:"train_rows"`    // the training sample
 	HeldOutRows int64     `json:"held_out_rows"` // labelled rows of the held-out day
 	Tolerance   float64   `json:"tolerance"`
-	// Forced says a fresh challenger was asked for: on every DSP (--force, the FORCE file)
-	// when Drifted is empty, else on the DSPs of the gateway's drift report alone.
+	// Forced says a fresh challenger was asked for (--force, the FORCE file or a drift
+	// report): the champion's withheld shares did not bind. Drifted are the DSPs the
+	// gateway's drift report listed, when it was one of the reasons.
 	Forced  bool        `json:"forced,omitempty"`
 	Drifted []string    `json:"drifted,omitempty"`
 	DSPs    []DSPResult `json:"dsps"`

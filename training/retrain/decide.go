@@ -18,14 +18,15 @@ type Rule struct {
 	// MinBids is the fewest held-out bids with which a DSP's figures decide anything
 	// (config retrain.min_bids).
 	MinBids int64
-	// Force asks for a fresh challenger on every DSP (--force, the history's FORCE file):
-	// the champion's figures no longer bind, a DSP passes when the challenger's recall
-	// interval holds the target and the withheld-traffic check is skipped.
+	// Force asks for a fresh challenger on every DSP (--force, the history's FORCE file, or
+	// the gateway's drift report): the champion's figures no longer bind, a DSP passes when
+	// the challenger's recall interval holds the target and the withheld-traffic check is
+	// skipped. A drift report forces every DSP, not only those it lists: they are shadowed,
+	// sent everything, until a challenger passes, and an own-log challenger set on a day or
+	// two withholds less than the champion on most DSPs (its threshold is set on few explored
+	// bids), so holding the others to the champion's share kept the drifted ones shadowed
+	// for the rest of the make loop run (docs/LOOP.md). The recall target still binds on all.
 	Force bool
-	// Drifted are the DSPs the gateway reports drifted under the champion (drift.json): the
-	// same for them alone. The others keep the champion's bar, so that one DSP's drift does
-	// not let in a challenger that withholds less of everybody else's traffic.
-	Drifted map[string]bool
 }
 
 // Decide compares the challenger's and the champion's held-out reports, DSP by DSP. champ
@@ -89,9 +90,6 @@ func Decide(chall, champ *evaluation.Report, champFile *modelfile.File, r Rule) 
 	return out, reasons
 }
 
-// forced says whether a fresh challenger is asked for on dsp.
-func (r Rule) forced(dsp string) bool { return r.Force || r.Drifted[dsp] }
-
 func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 	ch, pm := &res.Challenger, res.Champion
 	if res.Bids < r.MinBids {
@@ -106,7 +104,7 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		if champMisses {
 			return modelhistory.VerdictPass, fmt.Sprintf("the challenger sends everything; the champion misses the target on the held-out day (recall %.4f, interval wholly below)", pm.Recall)
 		}
-		if champFilters && !r.forced(res.DSP) {
+		if champFilters && !r.Force {
 			if ch.Withheld < pm.Withheld-r.Tolerance {
 				return modelhistory.VerdictFail, fmt.Sprintf("the challenger has no threshold (sends everything) where the champion withholds %.1f%%", 100*pm.Withheld)
 			}
@@ -122,7 +120,7 @@ func verdict(res *modelhistory.DSPResult, r Rule) (string, string) {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%, where the champion misses the target (recall %.4f, interval wholly below)",
 			ch.Recall, ch.RecallLower, 100*ch.Withheld, pm.Recall)
 	}
-	if !champFilters || r.forced(res.DSP) {
+	if !champFilters || r.Force {
 		return modelhistory.VerdictGain, fmt.Sprintf("filtered at recall %.4f (lower bound %.4f), withholding %.1f%%", ch.Recall, ch.RecallLower, 100*ch.Withheld)
 	}
 	bind, champ := championShare(pm, res.Target)

@@ -70,8 +70,6 @@ func TestDecide(t *testing.T) {
 		{"the champion misses the target: sending everything restores recall", m(false, 1, 0, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictPass, "champion misses the target"},
 		{"the champion misses the target, the challenger too", m(true, 0.88, 0.30, 500), m(true, 0.85, 0.35, 500), rule, modelhistory.VerdictFail, "wholly below"},
 		{"forced: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Force: true}, modelhistory.VerdictGain, ""},
-		{"drifted: the champion does not bind", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Drifted: map[string]bool{"alpha": true}}, modelhistory.VerdictGain, ""},
-		{"another DSP drifted: the champion binds", m(true, 0.96, 0.10, 500), m(true, 0.96, 0.35, 500), Rule{Tolerance: 0.02, MinBids: 100, Drifted: map[string]bool{"bravo": true}}, modelhistory.VerdictFail, "more than the tolerance"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var champ *evaluation.Report

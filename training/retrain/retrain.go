@@ -147,16 +147,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	rule := o.Rule
-	rule.Force = force
 	drifted := driftedUnder(o.ModelPath, champVersion)
 	if len(drifted) > 0 {
-		log.Info("the gateway reports drift under the champion: a fresh challenger is asked for on those DSPs", "dsps", drifted)
-		rule.Drifted = map[string]bool{}
-		for _, d := range drifted {
-			rule.Drifted[d] = true
-		}
+		log.Info("the gateway reports drift under the champion: a fresh challenger is asked for", "dsps", drifted)
 	}
+	rule := o.Rule
+	rule.Force = force || len(drifted) > 0
 
 	topts := o.Train
 	topts.LogDir, topts.Since, topts.Until, topts.ValHalf = o.LogDir, start, end, metrics.HalfValidate
@@ -192,10 +188,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Version: res.File.Meta.Version, At: o.Now().UTC(), Champion: champVersion,
 		WindowStart: start, HeldOutDay: held, WindowEnd: end,
 		TrainRows: res.File.Meta.TrainRows, HeldOutRows: challRep.Overall.Rows,
-		Tolerance: rule.Tolerance, Forced: force || len(drifted) > 0, DSPs: dsps,
-	}
-	if !force {
-		e.Drifted = drifted
+		Tolerance: rule.Tolerance, Forced: rule.Force, Drifted: drifted, DSPs: dsps,
 	}
 	if champVersion != "" && e.Version == champVersion {
 		reasons = append(reasons, "the challenger is the champion (same data and seed, same weights)")
