@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -28,8 +27,10 @@ func attempts(t *testing.T, n int, check func() error) {
 }
 
 // Against a server that answers every request after exactly 20 ms, the median latency is
-// 20 ms: the tester adds less than a millisecond of its own (1.5 ms under the race
-// detector, which slows both ends of every round trip).
+// 20 ms and never less: the tester adds less than a millisecond of its own, 3 ms under the
+// race detector, which slows both ends of every round trip (on CI's loaded 2-core machine,
+// with other packages' tests beside it, 1.6-2.0 ms was measured, over the 1.5 ms allowed
+// before). A unit slip or a clock started late is off by far more.
 func TestFixedDelayMedian(t *testing.T) {
 	p := loadTraffic(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +43,7 @@ func TestFixedDelayMedian(t *testing.T) {
 	noLeaks(t)
 	tol := 1.0
 	if raceEnabled {
-		tol = 1.5
+		tol = 3
 	}
 	attempts(t, 3, func() error {
 		res, err := Run(context.Background(), Config{Targets: []string{srv.URL}, QPS: 100, Duration: time.Second, Traffic: p.Traffic, Seed: 5})
@@ -50,8 +51,8 @@ func TestFixedDelayMedian(t *testing.T) {
 			return err
 		}
 		t.Logf("p50 %.3f ms, p99 %.3f ms", res.Latency.P50, res.Latency.P99)
-		if res.Answered != 100 || math.Abs(res.Latency.P50-20) > tol {
-			return fmt.Errorf("answered %d, p50 %.3f ms: want 100 answered and a p50 within %g ms of 20 ms (latency %+v)", res.Answered, res.Latency.P50, tol, res.Latency)
+		if res.Answered != 100 || res.Latency.P50 < 20 || res.Latency.P50 > 20+tol {
+			return fmt.Errorf("answered %d, p50 %.3f ms: want 100 answered and a p50 from 20 ms to %g ms over it (latency %+v)", res.Answered, res.Latency.P50, tol, res.Latency)
 		}
 		return nil
 	})
